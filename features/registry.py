@@ -1,0 +1,49 @@
+"""Registry of feature builders: one pure function per screening dimension.
+
+A builder is ``build(tables: Tables, config: Config) -> FeatureResult``. It must not mutate the
+frames in ``tables`` and must not import ``models``. Register with ``@register(Dimension.X)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from features.reasons import FLAG_COLUMNS, Dimension
+
+
+@dataclass
+class FeatureResult:
+    """What a builder returns.
+
+    applicant: one row per applicant_key (index named ``applicant_key``), numeric feature columns
+        prefixed by the dimension (``hoarding_n_30d``); every applicant of the input appears.
+    severity: Series indexed like ``applicant`` — the builder's raw, documented, monotone severity
+        (>= 0, 0 = nothing found, higher = riskier). models.scoring maps it into [0, 1].
+    flags: application-level flags with FLAG_COLUMNS (application_id may be empty for flags that
+        concern the applicant as a whole); ``strength`` in [0, 1].
+    details: optional per-application evidence for the review app (e.g. the matched earlier mark).
+    """
+
+    applicant: pd.DataFrame
+    severity: pd.Series
+    flags: pd.DataFrame
+    details: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+Builder = Callable[..., FeatureResult]
+BUILDERS: dict[Dimension, Builder] = {}
+
+
+def register(dimension: Dimension) -> Callable[[Builder], Builder]:
+    def deco(fn: Builder) -> Builder:
+        BUILDERS[dimension] = fn
+        return fn
+
+    return deco
+
+
+def empty_flags() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="float64" if c == "strength" else "str") for c in FLAG_COLUMNS})
