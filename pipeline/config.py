@@ -13,7 +13,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
+from collections.abc import Mapping
 from typing import Any
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.toml")
@@ -23,15 +23,29 @@ class ConfigError(ValueError):
     """A configuration file or value is not usable."""
 
 
-class Section(MappingProxyType):
+class Section(Mapping):
     """Read-only view of one config section with attribute access (``cfg.hoarding.burst_days``)."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            value = self[name]
-        except KeyError:
-            raise AttributeError(f"config has no key {name!r}; known keys: {sorted(self)}") from None
+    def __init__(self, data: dict):
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._data[key]
         return Section(value) if isinstance(value, dict) else value
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"config has no key {name!r}; known keys: {sorted(self._data)}") from None
 
 
 def _merge(base: dict, override: dict, where: str, source: str) -> dict:

@@ -1,0 +1,64 @@
+"""Effective administrative decisions and court rulings (行政决定/司法判决).
+
+Each decision against the applicant (matched through name variants by pipeline.entities) counts
+with a weight by kind that halves every ``half_life_years``; decisions against other members of its
+related-party group count with ``group_factor``. Severity is that weighted sum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.common import applicant_index, concat_flags, make_flags
+from features.reasons import Dimension, Reason
+from features.registry import FeatureResult, register
+from pipeline.config import Config
+from pipeline.tables import Tables
+
+KIND_REASON = {
+    "bad_faith_refusal": Reason.DECISION_BAD_FAITH,
+    "invalidation": Reason.DECISION_INVALIDATION,
+    "administrative_penalty": Reason.DECISION_PENALTY,
+    "infringement_judgment": Reason.DECISION_JUDGMENT,
+    "other": Reason.DECISION_OTHER,
+}
+
+
+def weighted_decisions(decisions: pd.DataFrame, as_of: pd.Timestamp, cfg) -> pd.DataFrame:
+    """Decisions with ``age_years`` and ``weight`` (kind weight x recency decay)."""
+    d = decisions.copy()
+    d["age_years"] = ((as_of - d["decision_date"]).dt.days / 365.25).clip(lower=0)
+    kind_w = d["kind"].map({k: getattr(cfg, f"w_{k}") for k in KIND_REASON}).fillna(cfg.w_other).astype("float64")
+    d["weight"] = kind_w * np.power(0.5, d["age_years"] / cfg.half_life_years)
+    return d
+
+
+@register(Dimension.DECISIONS)
+def build_decisions(tables: Tables, config: Config) -> FeatureResult:
+    cfg = config.decisions
+    apps = tables.applications
+    idx = applicant_index(apps)
+    as_of = tables.as_of or pd.Timestamp.now().normalize()
+    d = weighted_decisions(tables.decisions, as_of, cfg)
+    d = d[d["subject_key"].isin(idx)]
+    own = d.groupby("subject_key")["weight"].sum().reindex(idx, fill_value=0.0)
+    groups = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"].reindex(idx)
+    group_total = own.groupby(groups).sum()
+    others = groups.map(group_total).fillna(0.0) - own
+    feat = pd.DataFrame(index=idx)
+    counts = d.pivot_table(index="subject_key", columns="kind", values="weight", aggfunc="size", fill_value=0)
+    for kind in KIND_REASON:
+        feat[f"decisions_n_{kind}"] = counts[kind] if kind in counts else 0
+    feat["decisions_weighted_own"] = own
+    feat["decisions_weighted_group"] = others
+    feat = feat.fillna(0.0).astype("float64")
+    severity = (own + cfg.group_factor * others).rename("decisions")
+    parts = []
+    for kind, reason in KIND_REASON.items():
+        k = d[d["kind"] == kind].rename(columns={"subject_key": "applicant_key"})
+        ref = k["reference"].fillna("").astype("str")
+        ev = (k["decision_date"].dt.strftime("%Y-%m-%d") + " " + kind.replace("_", " ")
+              + np.where(ref != "", " (" + ref + ")", "") + " against " + k["subject_name"].astype("str"))
+        parts.append(make_flags(k.assign(application_id=k["application_id"].fillna("")), reason, ev, k["weight"]))
+    return FeatureResult(applicant=feat, severity=severity, flags=concat_flags(parts))

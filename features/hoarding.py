@@ -1,0 +1,159 @@
+"""Hoarding (囤积): filing volume far beyond a business need, by the applicant and its related parties.
+
+Criteria (2019 Provisions art. 8; 2022 CNIPA notice types 1–2): volume in a rolling year, bursts
+within days, many unrelated classes, coined marks with no link to the applicant's trade name,
+natural persons filing at scale, and a high refused/withdrawn share.
+
+Legitimate large portfolios must not look like hoarders, so volume alone never makes a hoarder:
+severity = volume ratio × abnormality, where abnormality measures *how* the marks are filed
+(coined share, class dispersion outside defensive house-mark sweeps, refusal share, burst share).
+A house mark swept across all classes is a defensive filing and is excluded from dispersion.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from features.common import applicant_index, concat_flags, entropy, make_flags, ratio, window_counts
+from features.reasons import Dimension, Reason
+from features.registry import FeatureResult, register
+from pipeline.config import Config
+from pipeline.tables import Tables, explode_classes
+
+
+def mark_norm(marks: pd.Series) -> pd.Series:
+    """Casefolded NFKC mark text without spaces or punctuation (for equality and containment)."""
+    uniq = pd.Series(pd.unique(marks.fillna("").astype("str")))
+    norm = uniq.map(lambda v: unicodedata.normalize("NFKC", v)).str.casefold()
+    norm = norm.str.replace(r"[^\w\u4e00-\u9fff]|_", "", regex=True)
+    return marks.fillna("").astype("str").map(pd.Series(norm.to_numpy(), index=uniq.to_numpy()))
+
+
+def name_core(applicant_key: pd.Series) -> pd.Series:
+    """The normalised trade-name core carried in the key ('c:华科明电子科技|深圳' → '华科明电子科技')."""
+    return applicant_key.str.split("|").str[0].str.slice(2).str.replace(" ", "", regex=False)
+
+
+def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
+    """True where the mark is linked to the applicant's own trade name.
+
+    Linked = the mark contains the name's head (first two Han characters / first Latin word of ≥ 3
+    letters) or the name contains the whole mark. Vectorised with numpy's element-wise string find.
+    """
+    m = marks_norm.fillna("").astype("str").to_numpy().astype("U")
+    c = cores.fillna("").astype("str")
+    is_latin = c.str.match(r"^[a-z0-9]")
+    head = c.str.slice(0, 2).where(~is_latin, c.str.extract(r"^([a-z0-9]{3,})", expand=False).fillna("\x00"))
+    head = head.where(head.str.len() >= 2, "\x00").to_numpy().astype("U")
+    c_arr = c.to_numpy().astype("U")
+    contains_head = np.char.find(m, head) >= 0
+    name_has_mark = (np.char.find(c_arr, m) >= 0) & (np.char.str_len(m) >= 2)
+    return pd.Series(contains_head | name_has_mark, index=marks_norm.index)
+
+
+@register(Dimension.HOARDING)
+def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
+    cfg = config.hoarding
+    apps = tables.applications[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
+                                "nice_classes", "applicant_type", "status"]].copy()
+    idx = applicant_index(apps)
+    apps["mark_norm"] = mark_norm(apps["mark_text"])
+    apps["house"] = house_related(apps["mark_norm"], name_core(apps["applicant_key"]))
+    apps["has_mark"] = apps["mark_norm"] != ""
+    apps["coined"] = apps["has_mark"] & ~apps["house"]
+    apps["n_win"] = window_counts(apps["applicant_key"], apps["filing_date"], cfg.window_days)
+    apps["n_burst"] = window_counts(apps["applicant_key"], apps["filing_date"], cfg.burst_days)
+    apps["g_win"] = window_counts(apps["group_id"], apps["filing_date"], cfg.window_days)
+    apps["in_burst"] = apps["n_burst"] >= cfg.burst_min_filings
+    apps["refused"] = apps["status"].isin(["refused", "withdrawn", "invalidated"])
+
+    # Classes: one row per (application, class). A mark filed by one applicant in at least
+    # sweep_min_classes classes is a sweep; coined sweeps are all-class hoarding, house sweeps are
+    # defensive and excluded from dispersion.
+    cls = explode_classes(apps[["applicant_key", "mark_norm", "house", "nice_classes"]])
+    mark_span = cls.groupby(["applicant_key", "mark_norm"])["nice_class"].nunique().rename("mark_classes")
+    cls = cls.join(mark_span, on=["applicant_key", "mark_norm"])
+    sweep = (cls["mark_classes"] >= cfg.sweep_min_classes) & (cls["mark_norm"] != "")
+    non_sweep = cls[~sweep]
+    per_class = non_sweep.groupby(["applicant_key", "nice_class"]).size()
+    pc = per_class.rename("n").reset_index().sort_values(["applicant_key", "n"], ascending=[True, False])
+    top = pc[pc.groupby("applicant_key").cumcount() < cfg.core_classes].groupby("applicant_key")["n"].sum()
+    dispersion = 1.0 - ratio(top, per_class.groupby(level=0).sum())
+    coined_sweeps = cls[sweep & ~cls["house"]].groupby("applicant_key")["mark_norm"].nunique()
+
+    g = apps.groupby("applicant_key")
+    feat = pd.DataFrame(index=idx)
+    feat["hoarding_n_applications"] = g.size()
+    feat["hoarding_n_marks"] = g["mark_norm"].nunique()
+    feat["hoarding_max_window"] = g["n_win"].max()
+    feat["hoarding_max_burst"] = g["n_burst"].max()
+    feat["hoarding_group_max_window"] = g["g_win"].max()
+    feat["hoarding_n_classes"] = cls.groupby("applicant_key")["nice_class"].nunique()
+    feat["hoarding_class_entropy"] = entropy(cls.groupby(["applicant_key", "nice_class"]).size())
+    feat["hoarding_dispersion"] = dispersion
+    feat["hoarding_coined_share"] = ratio(g["coined"].sum(), g["has_mark"].sum())
+    feat["hoarding_burst_share"] = g["in_burst"].mean()
+    feat["hoarding_refusal_share"] = g["refused"].mean()
+    feat["hoarding_coined_sweeps"] = coined_sweeps
+    feat["hoarding_individual"] = g["applicant_type"].first().eq("individual").astype("float64")
+    feat = feat.fillna(0.0).astype("float64")
+
+    # Volume ratio: the larger of the applicant's and its group's rolling-year count against the
+    # threshold (natural persons have a lower threshold).
+    threshold = np.where(feat["hoarding_individual"] > 0, cfg.individual_window_threshold, cfg.window_threshold)
+    own_ratio = feat["hoarding_max_window"] / threshold
+    group_ratio = feat["hoarding_group_max_window"] / cfg.group_window_threshold
+    feat["hoarding_volume_ratio"] = np.maximum(own_ratio, group_ratio)
+    abnormality = (cfg.w_coined * feat["hoarding_coined_share"] + cfg.w_dispersion * feat["hoarding_dispersion"]
+                   + cfg.w_refusal * feat["hoarding_refusal_share"] + cfg.w_burst * feat["hoarding_burst_share"])
+    feat["hoarding_abnormality"] = abnormality
+    severity = (feat["hoarding_volume_ratio"] * abnormality
+                + cfg.w_coined_sweep * np.minimum(feat["hoarding_coined_sweeps"], 3))
+    flags = _flags(apps, feat, cfg, own_ratio, group_ratio)
+    return FeatureResult(applicant=feat, severity=severity.rename("hoarding"), flags=flags)
+
+
+def _flags(apps: pd.DataFrame, feat: pd.DataFrame, cfg, own_ratio: pd.Series, group_ratio: pd.Series) -> pd.DataFrame:
+    """Applicant-level flags (application_id empty) with numbers a reviewer can check."""
+    f = feat.reset_index()
+    parts = []
+    own = f[(own_ratio.to_numpy() >= 1) & (f["hoarding_abnormality"] >= cfg.flag_min_abnormality)]
+    parts.append(make_flags(own, Reason.HOARDING_VOLUME,
+                            own["hoarding_max_window"].astype(int).astype(str) + f" filings within {cfg.window_days} days "
+                            + "(" + own["hoarding_n_marks"].astype(int).astype(str) + " distinct marks)",
+                            own["hoarding_abnormality"]))
+    grp = f[(group_ratio.to_numpy() >= 1) & (own_ratio.to_numpy() < 1) & (f["hoarding_abnormality"] >= cfg.flag_min_abnormality)]
+    parts.append(make_flags(grp, Reason.HOARDING_GROUP_VOLUME,
+                            "related-party group filed " + grp["hoarding_group_max_window"].astype(int).astype(str)
+                            + f" marks within {cfg.window_days} days", grp["hoarding_abnormality"]))
+    burst = f[f["hoarding_max_burst"] >= cfg.burst_min_filings]
+    parts.append(make_flags(burst, Reason.HOARDING_BURST,
+                            burst["hoarding_max_burst"].astype(int).astype(str) + f" filings within {cfg.burst_days} days",
+                            burst["hoarding_burst_share"]))
+    span = f[(f["hoarding_n_classes"] >= cfg.flag_min_classes) & (f["hoarding_dispersion"] >= cfg.flag_min_dispersion)]
+    parts.append(make_flags(span, Reason.HOARDING_CLASS_SPAN,
+                            span["hoarding_n_classes"].astype(int).astype(str) + " classes; "
+                            + (100 * span["hoarding_dispersion"]).round().astype(int).astype(str)
+                            + f"% of filings outside its {cfg.core_classes} main classes", span["hoarding_dispersion"]))
+    sweep = f[f["hoarding_coined_sweeps"] > 0]
+    parts.append(make_flags(sweep, Reason.HOARDING_ALL_CLASS,
+                            sweep["hoarding_coined_sweeps"].astype(int).astype(str)
+                            + f" mark(s) unrelated to its name filed in ≥ {cfg.sweep_min_classes} classes", 1.0))
+    coined = f[(f["hoarding_coined_share"] >= cfg.flag_min_coined_share) & (f["hoarding_n_marks"] >= cfg.flag_min_marks)]
+    parts.append(make_flags(coined, Reason.HOARDING_COINED_MARKS,
+                            (100 * coined["hoarding_coined_share"]).round().astype(int).astype(str)
+                            + "% of " + coined["hoarding_n_marks"].astype(int).astype(str)
+                            + " marks unrelated to its trade name", coined["hoarding_coined_share"]))
+    indiv = f[(f["hoarding_individual"] > 0) & (f["hoarding_max_window"] >= cfg.individual_window_threshold)]
+    parts.append(make_flags(indiv, Reason.HOARDING_INDIVIDUAL_SCALE,
+                            "natural person filed " + indiv["hoarding_max_window"].astype(int).astype(str)
+                            + f" marks within {cfg.window_days} days", 1.0))
+    refused = f[(f["hoarding_refusal_share"] >= cfg.flag_min_refusal_share) & (f["hoarding_n_applications"] >= cfg.flag_min_marks)]
+    parts.append(make_flags(refused, Reason.HOARDING_REFUSAL_SHARE,
+                            (100 * refused["hoarding_refusal_share"]).round().astype(int).astype(str)
+                            + "% of " + refused["hoarding_n_applications"].astype(int).astype(str)
+                            + " filings refused, withdrawn or invalidated", refused["hoarding_refusal_share"]))
+    return concat_flags(parts)

@@ -1,0 +1,310 @@
+"""Infringement (侵权 / 傍名牌) feature builder.
+
+For every application with a word mark, the best match among
+
+1. **protected marks** (``tables.protected_marks``): any class; weaker when no class is shared;
+2. **clearly earlier marks of other, unrelated owners** in the dataset: filed at least
+   ``earlier_margin_days`` before the application, in the same Nice class or — when the goods text
+   maps to 类似群 similar groups (``features.lexicons.goods_to_groups``) — in a shared similar group;
+
+never the applicant itself (``applicant_key``), its related-party group (``group_id``), nor the
+protected mark's owner (``owner_key``, or that owner's group). Marks are matched on distinct texts
+with ``features.similarity`` (blocking + rapidfuzz), then joined back to applications.
+
+Strength of a match (in [0, 1]) = similarity x class weight x source weight x established use,
+where established use (earlier marks only) rewards an owner that filed the mark several times over
+years before the newcomer: ``base + (1 - base) * (1 - exp(-n / n_scale)) * min(1, years / y_scale)``
+(famous marks the protected list lacks are caught this way). An application is flagged when its
+best match reaches ``min_strength``.
+
+Per applicant: infringement_n_copies, infringement_n_owners_copied, infringement_copy_share,
+infringement_best_similarity, infringement_n_protected, infringement_strength_sum.
+Severity = w_copies*log1p(strength_sum) + w_owners*log1p(n_owners_copied) + w_share*copy_share
+(monotone non-decreasing in each, 0 when nothing is found).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features import similarity as sim
+from features.common import applicant_index
+from features.reasons import FLAG_COLUMNS, Dimension
+from features.registry import FeatureResult, empty_flags, register
+
+DETAIL_COLUMNS = [
+    "application_id", "applicant_key", "mark_text", "matched_text", "matched_owner", "matched_source",
+    "matched_filing_date", "kind", "similarity", "class_relation", "matched_class", "strength", "evidence",
+]
+APPLICANT_COLUMNS = [
+    "infringement_n_copies", "infringement_n_owners_copied", "infringement_copy_share",
+    "infringement_best_similarity", "infringement_n_protected", "infringement_strength_sum",
+]
+
+
+def _classes(frame: pd.DataFrame, column: str, row: str) -> pd.DataFrame:
+    """(row, nice_class) pairs, class as int; rows without a valid class are left out."""
+    s = frame[column].astype("str").fillna("").str.split(r"[;,；，\s]+", regex=True)
+    e = pd.DataFrame({row: frame[row].to_numpy(), "c": s.to_numpy()}).explode("c")
+    e["c"] = pd.to_numeric(e["c"], errors="coerce")
+    e = e.dropna(subset=["c"])
+    e["c"] = e["c"].astype("int64")
+    return e[(e["c"] >= 1) & (e["c"] <= 45)].drop_duplicates().rename(columns={"c": "nice_class"})
+
+
+def _similar_groups(apps: pd.DataFrame, cfg) -> pd.DataFrame | None:
+    """(row, sgroup) 类似群 codes from the goods text, or None when the lexicon is unavailable."""
+    if not cfg.use_similar_groups or "goods_services" not in apps.columns:
+        return None
+    try:
+        from features.lexicons import goods_to_groups
+    except ImportError:  # lexicon module not shipped: same-class relation only
+        return None
+    goods = apps["goods_services"].astype("str").fillna("")
+    has = goods.str.len() > 0
+    if not has.any():
+        return None
+    g = goods_to_groups(goods[has].reset_index(drop=True), apps.loc[has, "nice_classes"].reset_index(drop=True))
+    out = pd.DataFrame({"row": apps.loc[has, "row"].to_numpy(), "sgroup": g.to_numpy()}).explode("sgroup")
+    out = out.dropna(subset=["sgroup"])
+    out["sgroup"] = out["sgroup"].astype("str")
+    return out[out["sgroup"].str.len() > 0].drop_duplicates()
+
+
+def _gap_text(days: pd.Series) -> pd.Series:
+    d = days.astype("float64").fillna(0.0)
+    years = (d / 365.25).round().astype("Int64").astype("str") + "y"
+    months = (d / 30.44).round().clip(lower=1).astype("Int64").astype("str") + "m"
+    return pd.Series(np.where(d >= 365.25 * 0.75, years, months), index=days.index, dtype="str")
+
+
+def _empty_result(keys: pd.Index) -> FeatureResult:
+    applicant = pd.DataFrame(0.0, index=keys, columns=APPLICANT_COLUMNS)
+    for c in ("infringement_n_copies", "infringement_n_owners_copied", "infringement_n_protected"):
+        applicant[c] = applicant[c].astype("int64")
+    details = pd.DataFrame({c: pd.Series(dtype="str") for c in DETAIL_COLUMNS})
+    return FeatureResult(applicant=applicant, severity=pd.Series(0.0, index=keys, name="infringement_severity"),
+                         flags=empty_flags(), details=details)
+
+
+@register(Dimension.INFRINGEMENT)
+def build_infringement(tables, config) -> FeatureResult:
+    """Copies of protected or clearly earlier marks of other owners (pure; inputs untouched)."""
+    cfg = config.infringement
+    src = tables.applications
+    keys = applicant_index(src)
+    cols = ["application_id", "filing_date", "mark_text", "nice_classes", "applicant_name", "applicant_key"]
+    apps = src[cols + [c for c in ("group_id", "goods_services") if c in src.columns]].copy()
+    apps = apps.reset_index(drop=True)
+    apps["row"] = np.arange(len(apps))
+    apps["applicant_key"] = apps["applicant_key"].astype("str")
+    if "group_id" not in apps.columns:
+        apps["group_id"] = apps["applicant_key"]
+    apps["group_id"] = apps["group_id"].astype("str").fillna(apps["applicant_key"])
+    apps["filing_date"] = pd.to_datetime(apps["filing_date"])
+    apps["text"] = apps["mark_text"].astype("str").fillna("").str.strip()
+    marked = apps[apps["text"].str.len() > 0]
+    if marked.empty:
+        return _empty_result(keys)
+
+    # ---- distinct texts and their matches
+    tcodes, tuniq = pd.factorize(marked["text"])
+    T = sim.prepare_marks(pd.DataFrame({"id": np.arange(len(tuniq)), "text": np.asarray(tuniq, dtype=object)}),
+                          config)
+    apps["tid"] = -1
+    apps.loc[marked.index, "tid"] = tcodes
+    q_apps = apps[apps["tid"] >= 0]
+
+    candidates = []
+    # ---- path 1: earlier marks of other owners in the dataset
+    m = sim.match_prepared(T, None, config)
+    dist = np.flatnonzero(T["distinctive"].to_numpy())
+    ident = pd.DataFrame({"q": dist, "r": dist, "similarity": cfg.kind_score.exact, "kind": "exact",
+                          "detail": "same mark"})
+    cols_m = ["q", "r", "similarity", "kind", "detail"]
+    directed = pd.concat([m[cols_m], m[cols_m].rename(columns={"q": "r", "r": "q"}), ident], ignore_index=True)
+    if len(directed):
+        candidates.append(_earlier_path(apps, q_apps, directed, T, cfg))
+    # ---- path 2: protected marks
+    prot = tables.protected_marks
+    if prot is not None and len(prot) and "mark_text" in prot.columns:
+        candidates.append(_protected_path(apps, q_apps, T, prot, cfg, config))
+    candidates = [c for c in candidates if c is not None and len(c)]
+    if not candidates:
+        return _empty_result(keys)
+    cand = pd.concat(candidates, ignore_index=True)
+    cand = cand.sort_values(["row", "strength", "similarity", "matched_filing_date"],
+                            ascending=[True, False, False, True], kind="stable", na_position="last")
+    best = cand.drop_duplicates("row", keep="first")
+    best = best[best["strength"] >= cfg.min_strength].copy()
+    if best.empty:
+        return _empty_result(keys)
+
+    # ---- evidence
+    reason = best["kind"].map({k: r.value for k, r in sim.KINDS.items()}).astype("str")
+    a = apps.set_index("row").loc[best["row"].to_numpy()]
+    best["application_id"] = a["application_id"].astype("str").to_numpy()
+    best["applicant_key"] = a["applicant_key"].to_numpy()
+    best["mark_text"] = a["text"].to_numpy()
+    best["reason"] = reason.to_numpy()
+    rel = np.where(best["class_relation"] == "same_class", "class " + best["matched_class"],
+                   np.where(best["class_relation"] == "related_group", "similar group " + best["matched_class"],
+                            "no shared class (protected mark)"))
+    when = np.where(best["matched_source"] == "protected", "protected mark",
+                    "filed " + _gap_text(best["gap_days"]).to_numpy() + " later")
+    best["evidence"] = (best["reason"] + ": " + best["mark_text"] + " ~ " + best["matched_text"] + " ("
+                        + best["detail"].astype("str") + "), " + rel + ", owner " + best["matched_owner"]
+                        + ", " + when)
+    best["kind"] = best["reason"]
+    flags = best[FLAG_COLUMNS].reset_index(drop=True)
+    flags["strength"] = flags["strength"].clip(0.0, 1.0).astype("float64")
+    details = best[DETAIL_COLUMNS].reset_index(drop=True)
+
+    # ---- per applicant
+    n_filings = apps.groupby("applicant_key").size().reindex(keys, fill_value=0)
+    g = best.groupby("applicant_key")
+    applicant = pd.DataFrame(index=keys)
+    applicant["infringement_n_copies"] = g.size().reindex(keys, fill_value=0).astype("int64")
+    applicant["infringement_n_owners_copied"] = g["owner_id"].nunique().reindex(keys, fill_value=0).astype("int64")
+    applicant["infringement_copy_share"] = (applicant["infringement_n_copies"] / n_filings.where(n_filings > 0)
+                                            ).fillna(0.0).astype("float64")
+    applicant["infringement_best_similarity"] = g["similarity"].max().reindex(keys, fill_value=0.0).astype("float64")
+    applicant["infringement_n_protected"] = (best[best["matched_source"] == "protected"].groupby("applicant_key")
+                                             .size().reindex(keys, fill_value=0).astype("int64"))
+    applicant["infringement_strength_sum"] = g["strength"].sum().reindex(keys, fill_value=0.0).astype("float64")
+    severity = (cfg.severity_w_copies * np.log1p(applicant["infringement_strength_sum"])
+                + cfg.severity_w_owners * np.log1p(applicant["infringement_n_owners_copied"])
+                + cfg.severity_w_share * applicant["infringement_copy_share"]).rename("infringement_severity")
+    return FeatureResult(applicant=applicant, severity=severity.astype("float64"), flags=flags, details=details)
+
+
+def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
+    """Candidate (application, earlier mark of another owner) rows with their strength."""
+    margin = pd.Timedelta(days=int(cfg.earlier_margin_days))
+    base = q_apps[["row", "tid", "applicant_key", "group_id", "applicant_name", "filing_date", "nice_classes"]]
+    cls = _classes(base, "nice_classes", "row").merge(base.drop(columns="nice_classes"), on="row")
+    units = [("same_class", cls.rename(columns={"nice_class": "unit"}).assign(unit=lambda d: d["unit"].astype("str")))]
+    groups = _similar_groups(apps[apps["tid"] >= 0], cfg)
+    if groups is not None and len(groups):
+        gu = groups.rename(columns={"sgroup": "unit"}).merge(base.drop(columns="nice_classes"), on="row")
+        units.append(("related_group", gu))
+    # established use: filings of each (owner, mark) in date order
+    use = q_apps[["tid", "applicant_key", "filing_date"]].sort_values("filing_date", kind="stable")
+    use = use.assign(n_use=use.groupby(["tid", "applicant_key"]).cumcount() + 1)
+    first_use = use.groupby(["tid", "applicant_key"])["filing_date"].min().rename("first_use").reset_index()
+
+    out = []
+    for relation, u in units:
+        # references: per (mark, unit) the K earliest other owners
+        ref = (u.groupby(["tid", "unit", "applicant_key"], sort=False)
+               .agg(r_date=("filing_date", "min"), r_group=("group_id", "first"), r_name=("applicant_name", "first"))
+               .reset_index())
+        ref = ref.sort_values(["tid", "unit", "r_date"], kind="stable")
+        ref = ref[ref.groupby(["tid", "unit"]).cumcount() < int(cfg.max_earlier_owners)]
+        ref = ref.rename(columns={"tid": "r", "applicant_key": "r_key"})
+        qu = u.rename(columns={"tid": "q"})
+        pairs = qu.merge(directed, on="q").merge(ref, on=["r", "unit"])
+        pairs = pairs[(pairs["r_date"] <= pairs["filing_date"] - margin) & (pairs["r_key"] != pairs["applicant_key"])
+                      & (pairs["r_group"] != pairs["group_id"])]
+        if pairs.empty:
+            continue
+        # best unit per (application, reference owner, mark)
+        pairs = pairs.sort_values("r_date", kind="stable").drop_duplicates(["row", "r", "r_key"])
+        pairs["class_relation"] = relation
+        pairs["matched_class"] = pairs["unit"].astype("str")
+        out.append(pairs)
+    if not out:
+        return None
+    p = pd.concat(out, ignore_index=True)
+    # established use of the reference owner before the application
+    p = p.sort_values("filing_date", kind="stable")
+    look = use.rename(columns={"tid": "r", "applicant_key": "r_key", "filing_date": "use_date"})
+    look = look.sort_values("use_date", kind="stable")
+    p = pd.merge_asof(p, look, left_on="filing_date", right_on="use_date", by=["r", "r_key"],
+                      allow_exact_matches=False, direction="backward")
+    p = p.merge(first_use.rename(columns={"tid": "r", "applicant_key": "r_key"}), on=["r", "r_key"], how="left")
+    n_use = p["n_use"].fillna(1).astype("float64")
+    years = ((p["filing_date"] - p["first_use"]).dt.days / 365.25).clip(lower=0).fillna(0)
+    u_n = 1 - np.exp(-n_use / float(cfg.established_n_scale))
+    u_y = np.minimum(1.0, years / float(cfg.established_years_scale))
+    est = cfg.established_base + (1 - cfg.established_base) * u_n * u_y
+    cw = np.where(p["class_relation"] == "same_class", cfg.class_weight_same, cfg.class_weight_related)
+    p["strength"] = (p["similarity"] * cw * cfg.source_weight_earlier * est).clip(0, 1)
+    return pd.DataFrame({
+        "row": p["row"].to_numpy(),
+        "matched_text": T["text"].to_numpy()[p["r"].to_numpy()],
+        "matched_owner": p["r_name"].astype("str").to_numpy(),
+        "owner_id": ("a:" + p["r_key"].astype("str")).to_numpy(),
+        "matched_source": "earlier",
+        "matched_filing_date": p["r_date"].to_numpy(),
+        "kind": p["kind"].to_numpy(),
+        "similarity": p["similarity"].astype("float64").to_numpy(),
+        "detail": p["detail"].astype("str").to_numpy(),
+        "class_relation": p["class_relation"].to_numpy(),
+        "matched_class": p["matched_class"].to_numpy(),
+        "gap_days": (p["filing_date"] - p["r_date"]).dt.days.astype("float64").to_numpy(),
+        "strength": p["strength"].astype("float64").to_numpy(),
+    })
+
+
+def _protected_path(apps, q_apps, T, prot, cfg, config) -> pd.DataFrame | None:
+    """Candidate (application, protected mark) rows with their strength."""
+    pm = prot.reset_index(drop=True)
+    ptext = pm["mark_text"].astype("str").fillna("").str.strip()
+    pm = pd.DataFrame({
+        "pidx": np.arange(len(pm)), "ptext": ptext,
+        "owner_name": pm["owner_name"].astype("str").fillna("") if "owner_name" in pm else "",
+        "owner_key": pm["owner_key"].astype("str") if "owner_key" in pm else pd.Series(pd.NA, index=pm.index,
+                                                                                        dtype="str"),
+        "pclasses": pm["nice_classes"].astype("str").fillna("") if "nice_classes" in pm else "",
+    })
+    pm = pm[pm["ptext"].str.len() > 0]
+    if pm.empty:
+        return None
+    pcodes, puniq = pd.factorize(pm["ptext"])
+    pm = pm.assign(r=pcodes)
+    P = sim.prepare_marks(pd.DataFrame({"id": np.arange(len(puniq)), "text": np.asarray(puniq, dtype=object)}),
+                          config)
+    m = sim.match_prepared(T, P, config)
+    if m.empty:
+        return None
+    qa = q_apps[["row", "tid", "applicant_key", "group_id", "nice_classes"]].rename(columns={"tid": "q"})
+    pairs = qa.merge(m[["q", "r", "similarity", "kind", "detail"]], on="q").merge(pm, on="r")
+    if pairs.empty:
+        return None
+    # exclusions: the owner itself and the owner's related-party group
+    key_group = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"]
+    owner_group = pairs["owner_key"].map(key_group)
+    own = (pairs["owner_key"] == pairs["applicant_key"]).fillna(False).astype(bool)
+    same_group = (owner_group == pairs["group_id"]).fillna(False).astype(bool)
+    pairs = pairs[~own & ~same_group].reset_index(drop=True)
+    if pairs.empty:
+        return None
+    pairs["pair"] = np.arange(len(pairs))
+    ac = _classes(pairs, "nice_classes", "pair")
+    pc = _classes(pairs, "pclasses", "pair")
+    shared = ac.merge(pc, on=["pair", "nice_class"]).drop_duplicates("pair")
+    shared_cls = pd.Series(shared["nice_class"].astype("str").to_numpy(), index=shared["pair"].to_numpy())
+    pairs["matched_class"] = pairs["pair"].map(shared_cls).astype("str")
+    same = pairs["matched_class"].notna().to_numpy()
+    pairs["matched_class"] = pairs["matched_class"].fillna("")
+    cw = np.where(same, cfg.class_weight_same, cfg.class_weight_unrelated_protected)
+    owner = pairs["owner_name"].where(pairs["owner_name"].str.len() > 0, "unknown owner")
+    owner_id = np.where(pairs["owner_key"].notna(), "a:" + pairs["owner_key"].astype("str"),
+                        "p:" + owner.astype("str"))
+    return pd.DataFrame({
+        "row": pairs["row"].to_numpy(),
+        "matched_text": pairs["ptext"].to_numpy(),
+        "matched_owner": owner.to_numpy(),
+        "owner_id": owner_id,
+        "matched_source": "protected",
+        "matched_filing_date": pd.Series(pd.NaT, index=pairs.index, dtype="datetime64[ns]").to_numpy(),
+        "kind": pairs["kind"].to_numpy(),
+        "similarity": pairs["similarity"].astype("float64").to_numpy(),
+        "detail": pairs["detail"].astype("str").to_numpy(),
+        "class_relation": np.where(same, "same_class", "unrelated"),
+        "matched_class": pairs["matched_class"].to_numpy(),
+        "gap_days": np.nan,
+        "strength": (pairs["similarity"].to_numpy() * cw * cfg.source_weight_protected).clip(0, 1),
+    })

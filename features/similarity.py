@@ -1,0 +1,494 @@
+"""Mark similarity engine: candidate blocking, verification with rapidfuzz, kind classification.
+
+Used by the infringement builder (copies of protected / earlier marks), the squatting builder and
+the review app (``explain_pair``). Never compares all pairs: marks are first joined on blocking
+keys (docs/similarity.md), then each candidate pair is verified with rapidfuzz's vectorised
+``process.cpdist`` and classified into one Reason kind.
+
+Public API
+----------
+- ``prepare_marks(frame, config)``: the keys of every mark (``id``, ``text`` in; key columns out).
+- ``candidate_pairs(query, reference, config)`` -> DataFrame[qid, rid, key_kind]
+- ``match_marks(query, reference, config)`` -> DataFrame[qid, rid, similarity, kind, detail, key_kind]
+- ``match_prepared(qp, rp, config)``: the same on prepared frames, by row position.
+- ``explain_pair(a, b, config=None)`` -> (Reason | None, similarity, explanation)
+
+``reference=None`` means "the query against itself": each unordered pair of distinct rows is
+returned once (qid of the smaller row position first); a row is never paired with itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from features import textsim as ts
+from features.reasons import Reason
+
+KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "phonetic", "del1", "hsub", "hdel", "halves")
+# Identity-like keys (one value per mark) vs fuzzy neighbourhood keys (many per mark).
+EXACT_KEYS = frozenset({"norm", "core", "skeleton", "sorted", "pinyin"})
+
+KINDS = {
+    "exact": Reason.INFRINGEMENT_EXACT,
+    "confusable": Reason.INFRINGEMENT_CONFUSABLE,
+    "edit": Reason.INFRINGEMENT_EDIT,
+    "phonetic": Reason.INFRINGEMENT_PHONETIC,
+    "affix": Reason.INFRINGEMENT_AFFIX,
+    "reorder": Reason.INFRINGEMENT_REORDER,
+    "homophone": Reason.INFRINGEMENT_HOMOPHONE,
+    "shape": Reason.INFRINGEMENT_SHAPE,
+    "transliteration": Reason.INFRINGEMENT_TRANSLITERATION,
+}
+
+
+def _section(config):
+    if config is None:
+        from pipeline.config import load_config
+
+        config = load_config()
+    return config.infringement
+
+
+def _check_frame(frame: pd.DataFrame, name: str) -> None:
+    missing = [c for c in ("id", "text") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name}: a DataFrame with columns ['id', 'text'] is required; missing {missing}, "
+                         f"received columns {list(frame.columns)}")
+
+
+# --------------------------------------------------------------------------- preparation
+def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
+    """Keys of each mark. ``frame`` needs ``id`` and ``text``; it is not modified.
+
+    Columns: id, text, han (bool), norm, comp (compact norm), core (compact distinctive core),
+    core_sp (core with spaces), clen, ntok, sorted, pinyin, phon, skel, distinctive, fuzzy.
+    """
+    _check_frame(frame, "prepare_marks")
+    cfg = _section(config)
+    text = frame["text"].astype("str").fillna("").reset_index(drop=True)
+    out = pd.DataFrame({"id": frame["id"].to_numpy(), "text": text})
+    han = ts.has_han(text)
+    norm = ts.mark_norm(text)
+    comp = ts.compact(norm)
+    core_sp = ts.strip_generic(norm)
+    core = ts.compact(core_sp)
+    clen = core.str.len().astype("int64")
+    min_len = np.where(han, cfg.min_len_han, cfg.min_len_latin)
+    # the generic word was part of the name (GO PRO, 长城): keep the whole mark as the core
+    short = (clen > 0) & (clen < min_len)
+    core = core.where(~short, comp)
+    core_sp = core_sp.where(~short, norm)
+    clen = core.str.len().astype("int64")
+    out["han"] = han.to_numpy()
+    out["norm"] = norm.to_numpy()
+    out["comp"] = comp.to_numpy()
+    out["core"] = core.to_numpy()
+    out["core_sp"] = core_sp.to_numpy()
+    out["clen"] = clen.to_numpy()
+    out["ntok"] = core_sp.str.count(" ").to_numpy() + 1
+    out["sorted"] = ts.token_sort(core_sp).to_numpy()
+    pin = ts.pinyin_key(core)
+    out["pinyin"] = pin.to_numpy()
+    out["phon"] = ts.phonetic_key(pin).to_numpy()
+    out["skel"] = _fold(core).to_numpy()
+    distinctive = (clen >= min_len) & ~ts.is_common_core(core)
+    out["distinctive"] = distinctive.to_numpy()
+    fuzzy_len = np.where(han, cfg.min_len_fuzzy_han, cfg.min_len_fuzzy_latin)
+    out["fuzzy"] = (distinctive & (clen >= fuzzy_len)).to_numpy()
+    return out
+
+
+_FOLD = str.maketrans({"0": "o", "1": "l", "i": "l", "5": "s"})
+
+
+def _fold(core: pd.Series) -> pd.Series:
+    s = core.astype("str").str.translate(_FOLD)
+    return s.str.replace("rn", "m", regex=False).str.replace("vv", "w", regex=False)
+
+
+# --------------------------------------------------------------------------- blocking keys
+def _deletions(strings: pd.Series, pos: np.ndarray, min_len: int) -> tuple[np.ndarray, pd.Series]:
+    """The string itself plus every one-character deletion (strings of length >= min_len)."""
+    lens = strings.str.len().to_numpy()
+    pos_parts, key_parts = [pos], [strings]
+    maxlen = int(lens.max()) if len(lens) else 0
+    for i in range(maxlen):
+        m = lens >= max(i + 1, min_len)
+        if not m.any():
+            continue
+        s = strings[m]
+        pos_parts.append(pos[m])
+        key_parts.append(s.str.slice(0, i) + s.str.slice(i + 1))
+    return np.concatenate(pos_parts), pd.concat(key_parts, ignore_index=True)
+
+
+def _wildcards(strings: pd.Series, pos: np.ndarray) -> tuple[np.ndarray, pd.Series]:
+    """Each character replaced by '?' in turn (positional one-substitution keys)."""
+    lens = strings.str.len().to_numpy()
+    pos_parts, key_parts = [], []
+    for i in range(int(lens.max()) if len(lens) else 0):
+        m = lens > i
+        s = strings[m]
+        pos_parts.append(pos[m])
+        key_parts.append(s.str.slice(0, i) + "?" + s.str.slice(i + 1) + "#" + s.str.len().astype("str"))
+    if not pos_parts:
+        return np.array([], dtype="int64"), pd.Series([], dtype="str")
+    return np.concatenate(pos_parts), pd.concat(key_parts, ignore_index=True)
+
+
+def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
+    """(row positions, key strings) of one key kind for a prepared frame."""
+    pos_all = np.arange(len(prep))
+    d = prep["distinctive"].to_numpy()
+    f = prep["fuzzy"].to_numpy()
+    han = prep["han"].to_numpy()
+
+    def sel(mask, col):
+        return pos_all[mask], prep[col][mask].reset_index(drop=True)
+
+    if kind == "norm":
+        return sel(d, "comp")
+    if kind == "core":
+        return sel(d, "core")
+    if kind == "skeleton":
+        return sel(d & ~han, "skel")
+    if kind == "sorted":
+        m = d & np.where(han, prep["clen"].to_numpy() >= cfg.min_len_reorder_han, prep["ntok"].to_numpy() >= 2)
+        return sel(m, "sorted")
+    if kind == "pinyin":
+        return sel(d, "pinyin")
+    if kind == "phonetic":
+        m = f & (prep["phon"].str.len().to_numpy() >= 2)
+        return sel(m, "phon")
+    if kind == "del1":
+        # Latin core / Han pinyin and their one-letter deletions (edits, near-homophones, and
+        # near transliterations meet here: the Latin core and the pinyin share one key space)
+        m = f
+        pos, s = sel(m, "pinyin")
+        return _deletions(s, pos, 5)
+    if kind == "hsub":
+        pos, s = sel(f & han, "core")
+        return _wildcards(s, pos)
+    if kind == "hdel":
+        pos, s = sel(f & han, "core")
+        return _deletions(s, pos, 4)
+    if kind == "halves":
+        m = f & ~han & (prep["clen"].to_numpy() >= cfg.halves_min_len)
+        pos, s = sel(m, "core")
+        n = s.str.len().to_numpy()
+        parts_pos, parts_key = [], []
+        for length in np.unique(n):  # loop over distinct lengths, vectorised within each
+            m2 = n == length
+            sl = s[m2]
+            for k in {int(length) // 2, (int(length) - 1) // 2}:
+                parts_pos += [pos[m2], pos[m2]]
+                parts_key += ["<" + sl.str.slice(0, k), ">" + sl.str.slice(int(length) - k)]
+        if not parts_pos:
+            return np.array([], dtype="int64"), pd.Series([], dtype="str")
+        return np.concatenate(parts_pos), pd.concat(parts_key, ignore_index=True)
+    raise ValueError(f"key kind must be one of {list(KEY_KINDS)}; received {kind!r}")
+
+
+def _join(qpos, qkey, rpos, rkey, max_pairs: int, self_join: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pairs of positions sharing a key; blocks with more than max_pairs pairs are skipped."""
+    if len(qpos) == 0 or len(rpos) == 0:
+        e = np.array([], dtype="int64")
+        return e, e, 0
+    codes, uniq = pd.factorize(pd.concat([qkey, rkey], ignore_index=True))
+    qc, rc = codes[: len(qpos)], codes[len(qpos):]
+    qcount = np.bincount(qc, minlength=len(uniq))
+    rcount = np.bincount(rc, minlength=len(uniq))
+    size = qcount.astype("int64") * rcount
+    keep = (size > 0) & (size <= max_pairs)
+    if self_join:
+        keep &= qcount >= 2
+    skipped = int(((size > max_pairs)).sum())
+    qm, rm = keep[qc], keep[rc]
+    qdf = pd.DataFrame({"c": qc[qm], "q": qpos[qm]})
+    rdf = pd.DataFrame({"c": rc[rm], "r": rpos[rm]})
+    j = qdf.merge(rdf, on="c", how="inner", sort=False)
+    q, r = j["q"].to_numpy(), j["r"].to_numpy()
+    if self_join:
+        m = q < r
+        q, r = q[m], r[m]
+    return q, r, skipped
+
+
+def _candidates(qp: pd.DataFrame, rp: pd.DataFrame, cfg, self_join: bool,
+                kinds=KEY_KINDS) -> tuple[pd.DataFrame, dict]:
+    """Unique candidate position pairs with the first key kind that produced them."""
+    parts, skipped = [], {}
+    nr = max(len(rp), 1)
+    for k, kind in enumerate(kinds):
+        qpos, qkey = _keys(qp, kind, cfg)
+        if self_join:
+            rpos, rkey = qpos, qkey
+        else:
+            rpos, rkey = _keys(rp, kind, cfg)
+        cap = cfg.max_block_pairs_exact if kind in EXACT_KEYS else cfg.max_block_pairs_fuzzy
+        q, r, sk = _join(qpos, qkey, rpos, rkey, cap, self_join)
+        skipped[kind] = sk
+        if len(q):
+            code = q.astype("int64") * nr + r
+            code = np.unique(code)
+            parts.append(pd.DataFrame({"code": code, "k": np.int8(k)}))
+    if not parts:
+        return pd.DataFrame({"q": np.array([], "int64"), "r": np.array([], "int64"), "k": np.array([], "int8")}), skipped
+    allp = pd.concat(parts, ignore_index=True).drop_duplicates("code", keep="first")
+    code = allp["code"].to_numpy()
+    return pd.DataFrame({"q": code // nr, "r": code % nr, "k": allp["k"].to_numpy()}), skipped
+
+
+def candidate_pairs(query: pd.DataFrame, reference: pd.DataFrame | None, config=None) -> pd.DataFrame:
+    """Candidate pairs sharing at least one blocking key: DataFrame[qid, rid, key_kind].
+
+    key_kind is the first kind (in ``KEY_KINDS`` order) that paired them. ``reference=None``:
+    the query against itself, each unordered pair once. ``out.attrs['skipped_blocks']`` counts the
+    oversized blocks skipped per key kind.
+    """
+    cfg = _section(config)
+    _check_frame(query, "candidate_pairs(query)")
+    qp = query if "distinctive" in query.columns else prepare_marks(query, config)
+    if reference is None:
+        rp, self_join = qp, True
+    else:
+        _check_frame(reference, "candidate_pairs(reference)")
+        rp = reference if "distinctive" in reference.columns else prepare_marks(reference, config)
+        self_join = False
+    c, skipped = _candidates(qp, rp, cfg, self_join)
+    out = pd.DataFrame({
+        "qid": qp["id"].to_numpy()[c["q"].to_numpy()],
+        "rid": rp["id"].to_numpy()[c["r"].to_numpy()],
+        "key_kind": np.asarray(KEY_KINDS, dtype=object)[c["k"].to_numpy()],
+    })
+    out["key_kind"] = out["key_kind"].astype("str")
+    out.attrs["skipped_blocks"] = skipped
+    return out
+
+
+# --------------------------------------------------------------------------- verification
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(a) == 0:
+        return np.array([], dtype="float64")
+    return process.cpdist(a, b, scorer=fuzz.ratio, workers=1, dtype=np.float32).astype("float64") / 100.0
+
+
+def _shape(qc: pd.Series, rc: pd.Series, max_diff: int) -> tuple[np.ndarray, np.ndarray]:
+    """Same-length Han cores differing only by shape-similar characters: (ok, 'a→b' detail)."""
+    pairs = ts.shape_pairs()
+    n = len(qc)
+    ok = np.ones(n, dtype=bool)
+    ndiff = np.zeros(n, dtype="int64")
+    detail = pd.Series([""] * n, dtype="str")
+    maxlen = int(qc.str.len().max()) if n else 0
+    for i in range(maxlen):
+        a, b = qc.str.slice(i, i + 1), rc.str.slice(i, i + 1)
+        diff = (a != b).to_numpy()
+        if not diff.any():
+            continue
+        ok &= ~diff | (a + b).isin(pairs).to_numpy()
+        ndiff += diff
+        detail = detail.where(~diff, detail + b + "/" + a + " ")
+    return ok & (ndiff >= 1) & (ndiff <= max_diff), detail.str.strip().to_numpy()
+
+
+def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cfg) -> pd.DataFrame:
+    """Similarity, kind and detail of position pairs (q[i], r[i]); kind '' = no match."""
+    n = len(q)
+    score = cfg.kind_score
+
+    def col(frame, name, idx):
+        return frame[name].to_numpy()[idx]
+
+    qh, rh = col(qp, "han", q), col(rp, "han", r)
+    qd, rd = col(qp, "distinctive", q), col(rp, "distinctive", r)
+    qf, rf = col(qp, "fuzzy", q), col(rp, "fuzzy", r)
+    qcomp, rcomp = col(qp, "comp", q), col(rp, "comp", r)
+    qcore, rcore = col(qp, "core", q), col(rp, "core", r)
+    qpin, rpin = col(qp, "pinyin", q), col(rp, "pinyin", r)
+    qphon, rphon = col(qp, "phon", q), col(rp, "phon", r)
+    qclen, rclen = col(qp, "clen", q), col(rp, "clen", r)
+    both = qd & rd
+    latin = both & ~qh & ~rh
+    hanh = both & qh & rh
+    cross = both & (qh != rh)
+    fuzzy = qf & rf
+
+    comp_eq = qcomp == rcomp
+    core_eq = qcore == rcore
+    skel_eq = col(qp, "skel", q) == col(rp, "skel", r)
+    sorted_eq = col(qp, "sorted", q) == col(rp, "sorted", r)
+    pin_eq = qpin == rpin
+    phon_eq = (qphon == rphon) & (pd.Series(qphon, dtype="str").str.len().to_numpy() >= 2)
+    multi = (col(qp, "ntok", q) >= 2) | (col(rp, "ntok", r) >= 2)
+
+    r_full = np.zeros(n)
+    r_core = np.zeros(n)
+    r_pin = np.zeros(n)
+    m = both & ~comp_eq
+    if m.any():
+        r_full[m] = _ratio(qcomp[m], rcomp[m])
+        r_core[m] = _ratio(qcore[m], rcore[m])
+    m2 = both & (qh | rh) & ~comp_eq
+    if m2.any():
+        r_pin[m2] = _ratio(qpin[m2], rpin[m2])
+    r_pin = np.where(latin, r_core, r_pin)
+    r_edit = np.maximum(r_full, r_core)
+
+    shape_ok = np.zeros(n, dtype=bool)
+    shape_detail = np.array([""] * n, dtype=object)
+    sm = hanh & (qclen == rclen) & fuzzy & ~core_eq
+    if sm.any():
+        ok, det = _shape(pd.Series(qcore[sm], dtype="str"), pd.Series(rcore[sm], dtype="str"), cfg.max_shape_diff)
+        shape_ok[sm] = ok
+        shape_detail[sm] = det
+
+    conds = [
+        both & comp_eq,
+        both & ~cross & core_eq,
+        latin & skel_eq,
+        hanh & pin_eq,
+        hanh & shape_ok,
+        latin & sorted_eq & multi,
+        hanh & sorted_eq & (qclen >= cfg.min_len_reorder_han),
+        cross & pin_eq,
+        cross & fuzzy & phon_eq & (r_pin >= cfg.min_translit_ratio),
+        latin & fuzzy & (r_edit >= cfg.min_edit_latin),
+        hanh & fuzzy & (qclen == rclen) & (r_pin >= cfg.min_homophone_ratio),
+        hanh & fuzzy & (r_core >= cfg.min_edit_han),
+        latin & fuzzy & phon_eq & (r_core >= cfg.min_phonetic_ratio),
+    ]
+    kinds = ["exact", "affix", "confusable", "homophone", "shape", "reorder", "reorder", "transliteration",
+             "transliteration", "edit", "homophone", "edit", "phonetic"]
+    sims = [
+        np.full(n, score.exact), np.full(n, score.affix), np.full(n, score.confusable),
+        np.full(n, score.homophone), np.full(n, score.shape), np.full(n, score.reorder), np.full(n, score.reorder),
+        np.full(n, score.transliteration), score.transliteration * r_pin, r_edit, score.homophone * r_pin,
+        r_core, 0.5 + 0.5 * r_core,
+    ]
+    kind = np.select(conds, kinds, default="")
+    sim = np.select(conds, sims, default=0.0)
+    rsorted = col(rp, "sorted", r)
+    details = [
+        np.full(n, "same after normalisation", dtype=object), rcore, col(rp, "skel", r),
+        rpin, shape_detail, rsorted, rsorted, rpin, rpin,
+        np.char.add("edit similarity ", np.char.mod("%.2f", r_edit)).astype(object),
+        rpin, np.char.add("edit similarity ", np.char.mod("%.2f", r_core)).astype(object), rphon,
+    ]
+    detail = np.select(conds, details, default="")
+    return pd.DataFrame({"q": q, "r": r, "similarity": np.round(sim, 4), "kind": kind, "detail": detail})
+
+
+def _aliases(rp: pd.DataFrame, config) -> pd.DataFrame:
+    """Extra reference rows from the curated transliteration list (NIKE -> 耐克 and back)."""
+    t = ts.transliterations()
+    lat = rp.loc[~rp["han"] & rp["distinctive"], ["comp"]].reset_index(names="orig")
+    a1 = lat.merge(t, left_on="comp", right_on="latin")[["orig", "han"]].rename(columns={"han": "text"})
+    hz = rp.loc[rp["han"] & rp["distinctive"], ["comp"]].reset_index(names="orig")
+    a2 = hz.merge(t, left_on="comp", right_on="han")[["orig", "latin"]].rename(columns={"latin": "text"})
+    al = pd.concat([a1, a2], ignore_index=True).drop_duplicates()
+    if al.empty:
+        return pd.DataFrame()
+    prep = prepare_marks(pd.DataFrame({"id": al["orig"].to_numpy(), "text": al["text"].to_numpy()}), config)
+    prep["alias_of"] = al["orig"].to_numpy()
+    return prep
+
+
+def _match_positions(qp: pd.DataFrame, rp: pd.DataFrame | None, cfg, config) -> pd.DataFrame:
+    self_join = rp is None
+    base = qp if self_join else rp
+    cand, skipped = _candidates(qp, base, cfg, self_join)
+    v = _verify(qp, base, cand["q"].to_numpy(), cand["r"].to_numpy(), cfg)
+    v["key_kind"] = np.asarray(KEY_KINDS, dtype=object)[cand["k"].to_numpy()]
+    v = v[v["kind"] != ""]
+    al = _aliases(base, config)
+    if len(al):
+        ac, sk2 = _candidates(qp, al, cfg, False)
+        av = _verify(qp, al, ac["q"].to_numpy(), ac["r"].to_numpy(), cfg)
+        av["key_kind"] = "alias"
+        av = av[av["kind"] != ""].copy()
+        av["detail"] = "known transliteration " + al["text"].to_numpy()[av["r"].to_numpy()].astype(str)
+        av["r"] = al["alias_of"].to_numpy()[av["r"].to_numpy()]
+        av["kind"] = "transliteration"
+        av["similarity"] = np.minimum(av["similarity"].to_numpy(), cfg.kind_score.transliteration)
+        if self_join:
+            av = av[av["q"] != av["r"]]
+            lo = np.minimum(av["q"].to_numpy(), av["r"].to_numpy())
+            hi = np.maximum(av["q"].to_numpy(), av["r"].to_numpy())
+            av = av.assign(q=lo, r=hi)
+        v = pd.concat([v, av], ignore_index=True)
+        v = v.sort_values("similarity", ascending=False, kind="stable").drop_duplicates(["q", "r"])
+        skipped = {k: skipped.get(k, 0) + sk2.get(k, 0) for k in skipped}
+    v = v.sort_values(["q", "r"], kind="stable").reset_index(drop=True)
+    v.attrs["skipped_blocks"] = skipped
+    v.attrs["n_candidates"] = len(cand)
+    return v
+
+
+def match_prepared(qp: pd.DataFrame, rp: pd.DataFrame | None, config=None) -> pd.DataFrame:
+    """Like ``match_marks`` on frames from ``prepare_marks`` (reuse the keys); returns row positions.
+
+    Columns: q, r (row positions in qp / rp, or in qp when rp is None), similarity, kind (short
+    name: exact, confusable, …; see ``KINDS``), detail, key_kind.
+    """
+    return _match_positions(qp, rp, _section(config), config)
+
+
+def match_marks(query: pd.DataFrame, reference: pd.DataFrame | None, config=None) -> pd.DataFrame:
+    """Verified, classified matches: DataFrame[qid, rid, similarity, kind, detail, key_kind].
+
+    ``kind`` is a Reason value (INFRINGEMENT_EXACT, …); ``similarity`` in [0, 1]; ``detail`` is the
+    short evidence (pinyin, skeleton, core, edit similarity …). ``reference=None``: the query
+    against itself (unordered pairs of distinct rows, once). attrs: n_candidates, skipped_blocks.
+    """
+    cfg = _section(config)
+    _check_frame(query, "match_marks(query)")
+    qp = prepare_marks(query, config)
+    rp = None
+    if reference is not None:
+        _check_frame(reference, "match_marks(reference)")
+        rp = prepare_marks(reference, config)
+    v = _match_positions(qp, rp, cfg, config)
+    base = qp if rp is None else rp
+    reason = {k: r.value for k, r in KINDS.items()}
+    out = pd.DataFrame({
+        "qid": qp["id"].to_numpy()[v["q"].to_numpy()],
+        "rid": base["id"].to_numpy()[v["r"].to_numpy()],
+        "similarity": v["similarity"].to_numpy(),
+        "kind": pd.Series(v["kind"].to_numpy()).map(reason).astype("str").to_numpy(),
+        "detail": v["detail"].astype("str").to_numpy(),
+        "key_kind": v["key_kind"].astype("str").to_numpy(),
+    })
+    out.attrs.update(v.attrs)
+    return out
+
+
+def explain_pair(a: str, b: str, config=None) -> tuple[Reason | None, float, str]:
+    """Classify one pair of marks (``a`` the newer / query, ``b`` the reference), without blocking.
+
+    Returns (Reason or None, similarity, a sentence for a reviewer).
+    """
+    cfg = _section(config)
+    qp = prepare_marks(pd.DataFrame({"id": [0], "text": [a]}), config)
+    rp = prepare_marks(pd.DataFrame({"id": [0], "text": [b]}), config)
+    for name, p in (("first", qp), ("second", rp)):
+        if not bool(p["distinctive"].iloc[0]):
+            return None, 0.0, f"no match: the {name} mark {p['text'].iloc[0]!r} is too short or generic"
+    zero = np.array([0])
+    v = _verify(qp, rp, zero, zero, cfg)
+    kind, sim, detail = v["kind"].iloc[0], float(v["similarity"].iloc[0]), str(v["detail"].iloc[0])
+    if not kind:
+        al = _aliases(rp, config)
+        if len(al):
+            av = _verify(qp, al, np.zeros(len(al), dtype="int64"), np.arange(len(al)), cfg)
+            av = av[av["kind"] != ""]
+            if len(av):
+                t = al["text"].iloc[int(av["r"].iloc[0])]
+                s = min(float(av["similarity"].iloc[0]), cfg.kind_score.transliteration)
+                return (Reason.INFRINGEMENT_TRANSLITERATION, s,
+                        f"{a} ~ {b}: known transliteration {t} (similarity {s:.2f})")
+        return None, 0.0, f"no match: {a} vs {b} (similarity below every rule's threshold)"
+    reason = KINDS[kind]
+    return reason, sim, f"{a} ~ {b}: {reason.describe()} ({detail}; similarity {sim:.2f})"

@@ -1,0 +1,146 @@
+"""Squatting on public resources (抢占公共资源).
+
+Criteria (Trademark Law art. 10; 2022 CNIPA notice types 5–7): marks that *are* a place name
+(county level and above, foreign countries and capitals), a public figure's name, an event or its
+term (filed soon after the event), or a generic/industry term — and **unlisted trends**: a term on
+no list that many unrelated applicants start filing within weeks, with no earlier history.
+
+Matching is on the mark's distinctive core (normalised, generic affixes such as 旗舰/官方/Official
+removed), which must equal the term: a trade name that merely *contains* a place (青岛啤酒) is not
+a place-name mark. Not squatting: an applicant whose own name contains the term (北京同仁堂 filing
+同仁堂, a person filing her own name); filings before the event date (the organiser registers
+before unveiling); the first group to file a trend term (its likely originator).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features import lexicons, textsim
+from features.common import applicant_index, concat_flags, make_flags, window_counts
+from features.reasons import Dimension, Reason
+from features.registry import FeatureResult, register
+from pipeline.config import Config
+from pipeline.tables import Tables
+
+CATEGORY_REASON = {"event": Reason.SQUAT_EVENT, "person": Reason.SQUAT_PERSON, "place": Reason.SQUAT_PLACE,
+                   "generic": Reason.SQUAT_GENERIC, "other": Reason.SQUAT_GENERIC}
+CATEGORY_PRIORITY = ["event", "person", "place", "other", "generic"]
+
+
+def mark_core(marks: pd.Series) -> pd.Series:
+    """The distinctive core of each mark, compact (no spaces): generic affixes stripped."""
+    norm = textsim.mark_norm(marks)
+    core = textsim.compact(textsim.strip_generic(norm))
+    return core.where(core != "", textsim.compact(norm))
+
+
+def term_table(extra: pd.DataFrame | None) -> pd.DataFrame:
+    """Public terms keyed by the same core as marks; one row per core (highest-priority category)."""
+    terms = lexicons.public_terms(extra)
+    terms = terms.assign(core=textsim.compact(textsim.mark_norm(terms["term"])))
+    terms = terms[terms["core"].str.len() >= 2]
+    terms["prio"] = terms["category"].map({c: i for i, c in enumerate(CATEGORY_PRIORITY)}).fillna(len(CATEGORY_PRIORITY))
+    terms = terms.sort_values(["core", "prio", "date"], kind="stable").drop_duplicates("core")
+    return terms.set_index("core")[["term", "category", "date", "source"]]
+
+
+def _own_name_contains(apps: pd.DataFrame, core: pd.Series) -> pd.Series:
+    names = textsim.compact(textsim.mark_norm(apps["applicant_name"])).to_numpy().astype("U")
+    return pd.Series(np.char.find(names, core.to_numpy().astype("U")) >= 0, index=apps.index)
+
+
+def trend_terms(apps: pd.DataFrame, listed: pd.Index, cfg) -> pd.DataFrame:
+    """Unlisted cores that many distinct related-party groups start filing within a window.
+
+    For each core, the groups' first filing dates are counted in a sliding window (vectorised);
+    the best window must hold >= trend_min_groups groups with at most trend_max_prior groups
+    having filed the core before that window opened. Returns core, window_start, n_groups, originator.
+    """
+    a = apps[(apps["core"].str.len() >= cfg.trend_min_chars) & ~apps["core"].isin(listed) & ~apps["own_name"]]
+    first = (a.sort_values("filing_date").drop_duplicates(["core", "group_id"])
+             [["core", "group_id", "filing_date"]].sort_values(["core", "filing_date"], kind="stable"))
+    if not len(first):
+        return pd.DataFrame(columns=["window_start", "n_groups", "originator"])
+    first["in_window"] = window_counts(first["core"], first["filing_date"], cfg.trend_window_days)
+    first["rank"] = first.groupby("core").cumcount()
+    first["prior"] = first["rank"] + 1 - first["in_window"]
+    best = first.sort_values(["core", "in_window", "filing_date"], ascending=[True, False, True]).drop_duplicates("core")
+    best = best[(best["in_window"] >= cfg.trend_min_groups) & (best["prior"] <= cfg.trend_max_prior)]
+    origin = first.drop_duplicates("core").set_index("core")["group_id"]
+    out = pd.DataFrame({
+        "window_start": best["filing_date"].to_numpy() - np.timedelta64(cfg.trend_window_days - 1, "D"),
+        "n_groups": best["in_window"].to_numpy(),
+    }, index=pd.Index(best["core"], name="core"))
+    out["originator"] = origin.reindex(out.index)
+    return out
+
+
+@register(Dimension.SQUATTING)
+def build_squatting(tables: Tables, config: Config) -> FeatureResult:
+    cfg = config.squatting
+    apps = tables.applications[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
+                                "applicant_name"]].copy()
+    idx = applicant_index(apps)
+    apps["core"] = mark_core(apps["mark_text"]) if "mark_core" not in tables.applications else \
+        tables.applications["mark_core"]
+    apps["own_name"] = _own_name_contains(apps, apps["core"]) & (apps["core"].str.len() >= 2)
+    terms = term_table(tables.public_terms if len(tables.public_terms) else None)
+
+    hit = apps[apps["core"].isin(terms.index) & ~apps["own_name"]].copy()
+    t = terms.reindex(hit["core"])
+    hit["category"] = t["category"].to_numpy()
+    hit["term"] = t["term"].to_numpy()
+    hit["event_date"] = t["date"].to_numpy()
+    days_after = (hit["filing_date"] - hit["event_date"]).dt.days
+    dated = hit["event_date"].notna()
+    # Before a dated term's date: the organiser's own advance filing, not a squat.
+    hit = hit[~dated | (days_after >= 0)]
+    days_after = days_after[hit.index]
+    dated = dated[hit.index]
+    weight = hit["category"].map({c: getattr(cfg, f"w_{c}") for c in CATEGORY_REASON}).astype("float64")
+    recency = np.where(dated, np.exp(-days_after.fillna(0).clip(lower=0) / cfg.event_decay_days), 1.0)
+    hit["strength"] = (weight * recency).to_numpy()
+
+    trends = trend_terms(apps, terms.index, cfg)
+    tr = apps[apps["core"].isin(trends.index) & ~apps["own_name"]].copy()
+    tinfo = trends.reindex(tr["core"])
+    tr = tr[(tr["filing_date"].to_numpy() >= tinfo["window_start"].to_numpy())
+            & (tr["group_id"].to_numpy() != tinfo["originator"].to_numpy())]
+    tinfo = trends.reindex(tr["core"])
+    tr["strength"] = cfg.w_trend
+    tr["n_groups"] = tinfo["n_groups"].to_numpy()
+
+    strength = pd.concat([hit[["applicant_key", "strength"]], tr[["applicant_key", "strength"]]])
+    n_apps = apps.groupby("applicant_key").size().reindex(idx)
+    feat = pd.DataFrame(index=idx)
+    for cat in ("place", "person", "event", "generic"):
+        feat[f"squatting_n_{cat}"] = hit[hit["category"] == cat].groupby("applicant_key").size()
+    feat["squatting_n_trend"] = tr.groupby("applicant_key").size()
+    feat["squatting_strength_sum"] = strength.groupby("applicant_key")["strength"].sum()
+    feat = feat.fillna(0.0).astype("float64")
+    n_hits = feat[[c for c in feat.columns if c.startswith("squatting_n_")]].sum(axis=1)
+    feat["squatting_share"] = (n_hits / n_apps).fillna(0.0)
+    severity = (feat["squatting_strength_sum"] / cfg.filings_per_unit).rename("squatting")
+
+    parts = []
+    for cat, reason in CATEGORY_REASON.items():
+        h = hit[hit["category"] == cat]
+        if not len(h):
+            continue
+        date_txt = np.where(h["event_date"].notna(), " (" + h["event_date"].dt.strftime("%Y-%m-%d").fillna("")
+                            + ", filed " + (h["filing_date"] - h["event_date"]).dt.days.fillna(0).astype(int).astype(str)
+                            + " days later)", "")
+        ev = "'" + h["mark_text"].astype(str) + "' is the " + cat + " term '" + h["term"].astype(str) + "'" + date_txt
+        parts.append(make_flags(h, reason, ev, h["strength"]))
+    if len(tr):
+        ev = ("'" + tr["mark_text"].astype(str) + "': term filed by " + tr["n_groups"].astype(int).astype(str)
+              + f" unrelated applicants within {cfg.trend_window_days} days, on no public list")
+        parts.append(make_flags(tr, Reason.SQUAT_TREND, ev, tr["strength"]))
+    details = pd.concat([
+        hit.assign(kind=hit["category"])[["application_id", "applicant_key", "term", "kind", "event_date"]],
+        tr.assign(term=tr["core"], kind="trend", event_date=pd.NaT)[["application_id", "applicant_key", "term",
+                                                                      "kind", "event_date"]],
+    ], ignore_index=True)
+    return FeatureResult(applicant=feat, severity=severity, flags=concat_flags(parts), details=details)

@@ -1,0 +1,248 @@
+"""Text normalisation and blocking keys for trademark similarity (pure, vectorised over a Series).
+
+Every public function takes a ``pd.Series`` of strings and returns a Series with the same index.
+They are pure (no input is modified) and vectorised: pandas ``str`` methods, ``str.translate``
+tables, or a Python function applied once per *distinct* value and mapped back (phonetic keys).
+
+Keys (docs/similarity.md explains each with examples):
+
+- ``latin_norm``: NFKC, lower case, diacritics removed, apostrophes dropped ("Starbuck's" ->
+  "starbucks"), other punctuation -> space, plural "s" removed from words of 4+ letters
+  ("tears" -> "tear"), single spaces. Token boundaries are kept.
+- ``han_norm``: NFKC, traditional -> simplified (zhconv), lower case, only Han characters, letters
+  and digits kept (no spaces).
+- ``mark_norm``: ``han_norm`` for marks with a Han character, ``latin_norm`` otherwise.
+- ``compact``: a norm without spaces (the identity key: "LIVE MORE" == "LIVEMORE").
+- ``strip_generic``: removes generic affix words (pro, official, store, 国际, 旗舰店, …) listed in
+  ``features/data/generic_mark_words.csv``; what is left is the distinctive *core*.
+- ``token_sort``: tokens sorted (Latin) or characters sorted (Han): the reordering key.
+- ``pinyin_key``: toneless pinyin of every Han character (pypinyin's default reading of the
+  character, computed once per distinct character), letters/digits kept: 星巴克 -> "xingbake".
+  The same key of a Latin mark is its compact form, so the key also joins the two scripts.
+- ``phonetic_key``: metaphone of the compact Latin text (jellyfish), once per distinct value.
+- ``confusable_skeleton``: look-alike letters folded (0->o, 1/!/|/i/l -> l, 5/$ -> s, @ -> a,
+  rn -> m, vv -> w), then compacted; "G00GLE" and "google" share "google".
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_RE = f"[{HAN_CLASS}]"
+
+
+def _as_str(s: pd.Series) -> pd.Series:
+    return s.astype("str").fillna("")
+
+
+def _map_unique(s: pd.Series, fn) -> pd.Series:
+    """Apply ``fn`` once per distinct value of ``s`` and map the results back (same index)."""
+    s = _as_str(s)
+    codes, uniques = pd.factorize(s)
+    values = np.array([fn(u) for u in uniques], dtype=object)
+    out = values[codes] if len(codes) else np.array([], dtype=object)
+    return pd.Series(out, index=s.index, dtype="str")
+
+
+# --------------------------------------------------------------------------- lexicons
+@functools.cache
+def generic_words() -> pd.DataFrame:
+    """The generic mark words table: word, lang (latin|han), kind (affix|common), position."""
+    return pd.read_csv(DATA_DIR / "generic_mark_words.csv", dtype=str, keep_default_na=False)
+
+
+@functools.cache
+def _generic_sets() -> dict[str, frozenset]:
+    g = generic_words()
+    out = {}
+    for lang in ("latin", "han"):
+        for kind in ("affix", "common"):
+            out[f"{lang}_{kind}"] = frozenset(g.loc[(g["lang"] == lang) & (g["kind"] == kind), "word"])
+    g_han = g[(g["lang"] == "han") & (g["kind"] == "affix")]
+    out["han_affix_any"] = frozenset(g_han.loc[g_han["position"] == "any", "word"])
+    out["han_affix_suffix"] = frozenset(g_han.loc[g_han["position"] == "suffix", "word"])
+    return out
+
+
+@functools.cache
+def shape_pairs() -> frozenset[str]:
+    """Ordered two-character strings "ab" (a != b) of shape-similar characters (形近字)."""
+    t = pd.read_csv(DATA_DIR / "shape_similar.csv", dtype=str, keep_default_na=False)
+    pairs = set()
+    for chars in t["chars"]:
+        group = [c for c in chars.split() if c]
+        for a in group:
+            for b in group:
+                if a != b:
+                    pairs.add(a + b)
+    return frozenset(pairs)
+
+
+@functools.cache
+def transliterations() -> pd.DataFrame:
+    """Curated Latin <-> Chinese brand names: latin (latin_norm form), han (han_norm form), kind."""
+    t = pd.read_csv(DATA_DIR / "transliterations.csv", dtype=str, keep_default_na=False)
+    t["latin"] = compact(latin_norm(t["latin"]))
+    t["han"] = han_norm(t["han"])
+    return t
+
+
+# --------------------------------------------------------------------------- normalisation
+def has_han(s: pd.Series) -> pd.Series:
+    """True where the text contains at least one Han (Chinese) character."""
+    return _as_str(s).str.contains(_HAN_RE, regex=True).astype(bool)
+
+
+_PLURAL = r"(?<=[a-z]{3})(?<![siu])s\b"
+
+
+def latin_norm(s: pd.Series) -> pd.Series:
+    """Case, punctuation, spaces, diacritics and plural folding of Latin marks (tokens kept)."""
+    s = _as_str(s).str.normalize("NFKC").str.normalize("NFKD")
+    s = s.str.replace(r"[\u0300-\u036f]", "", regex=True).str.lower()
+    s = s.str.replace(r"['’`´]", "", regex=True).str.replace("&", " and ", regex=False)
+    s = s.str.replace(r"[^0-9a-z\u3400-\u9fff]+", " ", regex=True)
+    s = s.str.replace(_PLURAL, "", regex=True)
+    return s.str.strip().str.replace(r"\s+", " ", regex=True)
+
+
+def _zh_simplified(text: str) -> str:
+    import zhconv
+
+    return zhconv.convert(text, "zh-cn")
+
+
+def han_norm(s: pd.Series) -> pd.Series:
+    """NFKC, traditional -> simplified, lower case; only Han characters, letters and digits kept."""
+    s = _as_str(s).str.normalize("NFKC").str.lower()
+    han = s.str.contains(_HAN_RE, regex=True)
+    if han.any():
+        s = s.where(~han, _map_unique(s[han], _zh_simplified))
+    return s.str.replace(rf"[^0-9a-z{HAN_CLASS}]+", "", regex=True)
+
+
+def mark_norm(s: pd.Series) -> pd.Series:
+    """``han_norm`` where the mark has a Han character, ``latin_norm`` elsewhere."""
+    s = _as_str(s)
+    han = has_han(s)
+    out = latin_norm(s)
+    if han.any():
+        out = out.where(~han, han_norm(s[han]))
+    return out
+
+
+def compact(s: pd.Series) -> pd.Series:
+    """Remove spaces (Latin token boundaries): "live more" -> "livemore"."""
+    return _as_str(s).str.replace(" ", "", regex=False)
+
+
+@functools.cache
+def _generic_regexes() -> tuple[str, str, str]:
+    sets = _generic_sets()
+    latin = sorted(sets["latin_affix"], key=len, reverse=True)
+    lat_re = r"\b(?:" + "|".join(re.escape(w) for w in latin) + r")\b"
+    anyw = sorted(sets["han_affix_any"], key=len, reverse=True)
+    any_alt = "|".join(re.escape(w) for w in anyw)
+    suf_alt = "|".join(re.escape(w) for w in sorted(sets["han_affix_suffix"], key=len, reverse=True))
+    han_prefix = rf"^(?:{any_alt})+"
+    han_suffix = rf"(?:{any_alt}|{suf_alt})+$"
+    return lat_re, han_prefix, han_suffix
+
+
+def strip_generic(norm: pd.Series) -> pd.Series:
+    """Remove generic affix words from a ``mark_norm`` string; result is the distinctive core.
+
+    Latin: listed words are removed wherever they stand as whole tokens ("nike official store" ->
+    "nike"). Han: listed words are removed repeatedly from the start and the end (华为官方旗舰店 ->
+    华为); single-character suffixes (店, 馆, 网 …) only at the end. A mark made only of generic
+    words gets an empty core.
+    """
+    norm = _as_str(norm)
+    lat_re, han_prefix, han_suffix = _generic_regexes()
+    han = norm.str.contains(_HAN_RE, regex=True)
+    out = norm.str.replace(lat_re, " ", regex=True).str.strip().str.replace(r"\s+", " ", regex=True)
+    if han.any():
+        h = norm[han].str.replace(han_suffix, "", regex=True).str.replace(han_prefix, "", regex=True)
+        h = h.str.replace(han_suffix, "", regex=True)
+        out = out.where(~han, h)
+    return out
+
+
+def token_sort(norm: pd.Series) -> pd.Series:
+    """Reordering key: Latin tokens sorted and joined; Han characters sorted."""
+    norm = _as_str(norm)
+
+    def _key(text: str) -> str:
+        if re.search(_HAN_RE, text):
+            return "".join(sorted(text.replace(" ", "")))
+        return "".join(sorted(text.split()))
+
+    return _map_unique(norm, _key)
+
+
+@functools.lru_cache(maxsize=65536)
+def _char_pinyin(ch: str) -> str:
+    from pypinyin import Style, lazy_pinyin
+
+    out = lazy_pinyin(ch, style=Style.NORMAL, errors="ignore", v_to_u=False)
+    return "".join(out).replace("ü", "v")
+
+
+def pinyin_key(s: pd.Series) -> pd.Series:
+    """Toneless pinyin of Han characters (default reading per character), other letters/digits kept.
+
+    Computed per distinct character (pypinyin is slow per call) and applied with ``str.translate``,
+    so 1M marks take seconds. Limit: a heteronym gets its default reading whatever the context
+    (重庆 -> "zhongqing"); both sides of a comparison use the same rule, so homophones still meet.
+    """
+    s = _as_str(s)
+    han = s.str.contains(_HAN_RE, regex=True)
+    if not han.any():
+        return compact(s)
+    chars = set("".join(pd.unique(s[han])))
+    table = {ord(c): _char_pinyin(c) for c in chars if re.match(_HAN_RE, c)}
+    return compact(s.str.translate(table))
+
+
+def _metaphone(text: str) -> str:
+    import jellyfish
+
+    t = re.sub(r"[^a-z]", "", text)
+    return jellyfish.metaphone(t) if t else ""
+
+
+def phonetic_key(s: pd.Series) -> pd.Series:
+    """Metaphone (jellyfish) of the letters of the text, once per distinct value ("nyke" -> "NK")."""
+    return _map_unique(compact(s), _metaphone)
+
+
+_SKELETON_TABLE = str.maketrans({"0": "o", "1": "l", "!": "l", "|": "l", "i": "l", "5": "s", "$": "s",
+                                  "@": "a", "€": "e"})
+
+
+def confusable_skeleton(s: pd.Series) -> pd.Series:
+    """Fold look-alike letters (I/1/l, 0/O, rn/m, vv/w, 5/S, $/S, @/a) and compact.
+
+    Takes the raw mark (digits and symbols matter here). Han characters are left as they are.
+    """
+    s = _as_str(s).str.normalize("NFKC").str.normalize("NFKD")
+    s = s.str.replace(r"[\u0300-\u036f]", "", regex=True).str.lower()
+    s = s.str.replace(r"['’`´]", "", regex=True).str.translate(_SKELETON_TABLE)
+    s = s.str.replace(r"[^0-9a-z\u3400-\u9fff]+", " ", regex=True).str.replace(_PLURAL, "", regex=True)
+    s = compact(s.str.strip())
+    return s.str.replace("rn", "m", regex=False).str.replace("vv", "w", regex=False)
+
+
+def is_common_core(core: pd.Series) -> pd.Series:
+    """True where a core is a single common word (star, gold, 幸福 …) listed as 'common'."""
+    sets = _generic_sets()
+    common = sets["latin_common"] | sets["han_common"] | sets["latin_affix"] | sets["han_affix_any"]
+    return _as_str(core).isin(common)

@@ -1,0 +1,394 @@
+"""The data contract: read a dataset folder, validate every table, quarantine bad rows.
+
+A dataset is a folder of tables, each ``NAME.csv`` (UTF-8, UTF-8 with BOM, or GB18030/GBK) or
+``NAME.parquet``. docs/data-contract.md is the user-facing description; this module is the
+implementation and the two must agree.
+
+Two kinds of problems:
+* file-level (a required table or column missing, an unreadable / binary / empty file): raise
+  :class:`ContractError` — the CLI exits with code 2 and writes nothing;
+* row-level (bad date, class outside 1-45, duplicate id, …): the row goes to the ``rejected``
+  table of its file with a ``reason`` column, and the run continues. Rows read = accepted + rejected.
+
+Row checks are pandera schemas over the raw text (validated lazily, so every problem of every row is
+reported at once); parsing into typed columns happens only after a row has passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pipeline.tables import Tables
+
+STATUSES = ("pending", "registered", "refused", "opposed", "invalidated", "withdrawn", "lapsed")
+APPLICANT_TYPES = ("company", "individual", "other")
+DECISION_KINDS = ("bad_faith_refusal", "invalidation", "administrative_penalty", "infringement_judgment", "other")
+TERM_CATEGORIES = ("place", "person", "event", "generic", "other")
+MAX_MARK_CHARS = 300  # a longer "mark" is a pasted paragraph, not a trademark
+
+
+class ContractError(Exception):
+    """A file-level problem: the dataset cannot be used. The CLI maps it to exit code 2."""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str  # relative path without extension, e.g. "reference/protected_marks"
+    columns: tuple[str, ...]  # every contract column, in output order
+    required: tuple[str, ...]  # must be present in the file header
+    required_table: bool = False
+
+
+SPECS = {
+    "applications": TableSpec(
+        "applications",
+        ("application_id", "filing_date", "mark_text", "nice_classes", "goods_services", "applicant_name",
+         "applicant_address", "applicant_country", "applicant_type", "agent_name", "status",
+         "registration_date"),
+        ("application_id", "filing_date", "nice_classes", "applicant_name"),
+        required_table=True,
+    ),
+    "transfers": TableSpec(
+        "transfers",
+        ("application_id", "transfer_date", "assignor_name", "assignee_name", "assignee_address"),
+        ("application_id", "transfer_date", "assignee_name"),
+    ),
+    "decisions": TableSpec(
+        "decisions",
+        ("subject_name", "decision_date", "kind", "authority", "reference", "application_id"),
+        ("subject_name", "decision_date", "kind"),
+    ),
+    "protected_marks": TableSpec(
+        "reference/protected_marks", ("mark_text", "owner_name", "nice_classes"), ("mark_text", "owner_name")
+    ),
+    "public_terms": TableSpec("reference/public_terms", ("term", "category", "date"), ("term", "category")),
+}
+
+_DATE_RE = r"\d{4}-\d{2}-\d{2}"
+_CLASS_SPLIT = re.compile(r"\s*[;；,，]\s*")
+
+
+# --------------------------------------------------------------------------- reading files
+def _detect_encoding(raw: bytes, path: Path, forced: str | None) -> str:
+    if forced:
+        try:
+            raw.decode(forced)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise ContractError(f"{path}: cannot decode with --encoding {forced}: {exc}") from None
+        return forced
+    if b"\x00" in raw[:65536]:
+        raise ContractError(
+            f"{path}: this is a binary file, not a CSV text table (it contains NUL bytes). "
+            "Export the table as CSV (UTF-8 or GB18030) or Parquet."
+        )
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            raw.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise ContractError(
+        f"{path}: the text is neither UTF-8 nor GB18030/GBK. Re-save it as UTF-8, or name the "
+        "encoding with --encoding."
+    )
+
+
+def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read every column as text. Returns (rows, malformed lines as a rejected frame)."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ContractError(f"{path}: the file is empty. Expected a header line and rows (or delete the file).")
+    enc = _detect_encoding(raw, path, encoding)
+    text = raw.decode(enc)
+    if enc != "utf-8-sig" or text.startswith("\ufeff"):
+        raw = text.lstrip("\ufeff").encode("utf-8")
+    header_line = text.lstrip("\ufeff").splitlines()[0]
+    if any(ord(c) < 32 and c not in "\t" for c in header_line) or "\ufffd" in header_line:
+        raise ContractError(f"{path}: the first line is not a CSV header (control characters found).")
+    bad_lines: list[dict] = []
+
+    def on_invalid(row) -> str:
+        bad_lines.append({"line": row.number, "raw": (row.text or "")[:500],
+                          "reason": f"malformed CSV line: expected {row.expected_columns} fields, "
+                                    f"found {row.actual_columns}"})
+        return "skip"
+
+    names = list(pd.read_csv(io.StringIO(header_line + "\n"), dtype=str, nrows=0).columns)
+    if not names:
+        raise ContractError(f"{path}: no header line found.")
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa_arrow.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa_arrow.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise ContractError(f"{path}: not a readable CSV table: {exc}") from None
+    frame = table.to_pandas()
+    rejected = pd.DataFrame(bad_lines, columns=["line", "raw", "reason"])
+    return frame, rejected
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except Exception as exc:  # pyarrow raises several kinds for a broken file
+        raise ContractError(f"{path}: not a readable Parquet file: {exc}") from None
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype == object and s.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any():
+            s = s.map(lambda v: ";".join(str(int(x)) for x in v) if isinstance(v, (list, tuple, np.ndarray)) else v)
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            s = s.dt.strftime("%Y-%m-%d")
+        out[col] = s.astype("str").where(s.notna(), "")
+    return out
+
+
+def _find_file(root: Path, spec: TableSpec) -> Path | None:
+    found = [p for p in (root / f"{spec.name}.csv", root / f"{spec.name}.parquet") if p.exists()]
+    if len(found) > 1:
+        raise ContractError(
+            f"{root}: both {found[0].name} and {found[1].name} exist for table '{spec.name}'. Keep one."
+        )
+    return found[0] if found else None
+
+
+# --------------------------------------------------------------------------- row checks
+def _date_ok(s: pd.Series) -> pd.Series:
+    parsed = pd.to_datetime(s.where(s.str.fullmatch(_DATE_RE), None), format="%Y-%m-%d", errors="coerce")
+    return parsed.notna()
+
+
+def _not_future(as_of: pd.Timestamp):
+    def check(s: pd.Series) -> pd.Series:
+        parsed = pd.to_datetime(s.where(s.str.fullmatch(_DATE_RE), None), format="%Y-%m-%d", errors="coerce")
+        return parsed.isna() | (parsed <= as_of)
+
+    return check
+
+
+def _classes_ok(s: pd.Series, allow_empty: bool) -> pd.Series:
+    tokens = s.str.strip().str.split(_CLASS_SPLIT).explode()
+    tok_ok = tokens.str.fullmatch(r"\d{1,2}") & pd.to_numeric(tokens, errors="coerce").between(1, 45)
+    ok = tok_ok.groupby(level=0).all().reindex(s.index, fill_value=False)
+    if allow_empty:
+        ok |= s.str.strip() == ""
+    return ok
+
+
+def _in_set(values: tuple[str, ...], allow_empty: bool = True):
+    def check(s: pd.Series) -> pd.Series:
+        low = s.str.strip().str.lower()
+        return low.isin(values) | ((low == "") if allow_empty else False)
+
+    return check
+
+
+def _nonempty(s: pd.Series) -> pd.Series:
+    return s.str.strip() != ""
+
+
+def _schema(table: str, as_of: pd.Timestamp) -> pa.DataFrameSchema:
+    C, K = pa.Column, pa.Check
+    date = K(lambda s: _date_ok(s), element_wise=False, error="date is not a valid YYYY-MM-DD date")
+    opt_date = K(lambda s: (s.str.strip() == "") | _date_ok(s), error="date is not a valid YYYY-MM-DD date")
+    future = K(_not_future(as_of), error=f"date is after the as-of date {as_of.date()}")
+    nonempty = K(_nonempty, error="value is empty")
+    schemas = {
+        "applications": {
+            "application_id": C(str, [nonempty], unique=True, report_duplicates="exclude_first"),
+            "filing_date": C(str, [date, future]),
+            "nice_classes": C(str, K(lambda s: _classes_ok(s, False),
+                                     error="nice_classes must be classes 1-45 joined by ';'")),
+            "applicant_name": C(str, nonempty),
+            "mark_text": C(str, K(lambda s: s.str.len() <= MAX_MARK_CHARS,
+                                  error=f"mark_text longer than {MAX_MARK_CHARS} characters"), required=False),
+            "status": C(str, K(_in_set(STATUSES), error=f"unknown status; allowed: {', '.join(STATUSES)}"),
+                        required=False),
+            "applicant_type": C(str, K(_in_set(APPLICANT_TYPES),
+                                       error=f"unknown applicant_type; allowed: {', '.join(APPLICANT_TYPES)}"),
+                                required=False),
+            "applicant_country": C(str, K(lambda s: s.str.strip().str.fullmatch(r"([A-Za-z]{2})?"),
+                                          error="applicant_country must be an ISO-3166 alpha-2 code"),
+                                   required=False),
+            "registration_date": C(str, [opt_date], required=False),
+        },
+        "transfers": {
+            "application_id": C(str, nonempty),
+            "transfer_date": C(str, [date, future]),
+            "assignee_name": C(str, nonempty),
+        },
+        "decisions": {
+            "subject_name": C(str, nonempty),
+            "decision_date": C(str, [date, future]),
+            "kind": C(str, K(_in_set(DECISION_KINDS, allow_empty=False),
+                             error=f"unknown decision kind; allowed: {', '.join(DECISION_KINDS)}")),
+        },
+        "protected_marks": {
+            "mark_text": C(str, nonempty),
+            "owner_name": C(str, nonempty),
+            "nice_classes": C(str, K(lambda s: _classes_ok(s, True),
+                                     error="nice_classes must be classes 1-45 joined by ';' (or empty = all)"),
+                              required=False),
+        },
+        "public_terms": {
+            "term": C(str, nonempty),
+            "category": C(str, K(_in_set(TERM_CATEGORIES, allow_empty=False),
+                                 error=f"unknown category; allowed: {', '.join(TERM_CATEGORIES)}")),
+            "date": C(str, opt_date, required=False),
+        },
+    }
+    return pa.DataFrameSchema(schemas[table], strict=False, coerce=False)
+
+
+def _row_problems(frame: pd.DataFrame, table: str, as_of: pd.Timestamp) -> pd.Series:
+    """Reason text per failing row index (all problems of a row joined by '; ')."""
+    try:
+        _schema(table, as_of).validate(frame, lazy=True)
+        return pd.Series(dtype="str")
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+    fc = fc[fc["index"].notna()].copy()
+    names = {"field_uniqueness": "duplicate application_id (first occurrence kept)"}
+    fc["msg"] = fc["column"].astype(str) + ": " + fc["check"].astype(str).map(lambda c: names.get(c, c))
+    fc["msg"] = fc["msg"] + " (found '" + fc["failure_case"].astype(str).str.slice(0, 60) + "')"
+    return fc.groupby(fc["index"].astype("int64"))["msg"].agg(lambda m: "; ".join(dict.fromkeys(m)))
+
+
+# --------------------------------------------------------------------------- typed tables
+def _canon_classes(s: pd.Series) -> pd.Series:
+    parts = s.str.strip().str.split(_CLASS_SPLIT).explode()
+    parts = parts[parts.fillna("").str.len() > 0].astype("int64")
+    canon = parts.groupby(level=0).agg(lambda v: ";".join(str(c) for c in sorted(set(v))))
+    return canon.reindex(s.index).fillna("").astype("str")
+
+
+def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if col.endswith("_date") or col == "date":
+            out[col] = pd.to_datetime(out[col].where(out[col].str.strip() != "", None),
+                                      format="%Y-%m-%d").astype("datetime64[ns]")
+    for col in ("status", "applicant_type", "kind", "category"):
+        if col in out.columns:
+            out[col] = out[col].str.strip().str.lower()
+    if "applicant_country" in out.columns:
+        out["applicant_country"] = out["applicant_country"].str.strip().str.upper()
+    if "nice_classes" in out.columns:
+        out["nice_classes"] = _canon_classes(out["nice_classes"])
+    for col in ("application_id", "applicant_name", "subject_name", "assignee_name", "owner_name", "term"):
+        if col in out.columns:
+            out[col] = out[col].str.strip()
+    return out  # index = position in the file (row = index + 2), kept for later cross-table rejects
+
+
+@dataclass
+class LoadedDataset:
+    tables: Tables
+    rejected: dict[str, pd.DataFrame] = field(default_factory=dict)
+    counts: dict[str, dict] = field(default_factory=dict)
+    inputs: list[dict] = field(default_factory=list)
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(c["rejected"] for c in self.counts.values())
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _empty(spec: TableSpec) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="str") for c in spec.columns})
+
+
+def load_dataset(root: str | Path, as_of: str | pd.Timestamp | None = None,
+                 encoding: str | None = None) -> LoadedDataset:
+    """Read and validate a dataset folder. Raises ContractError for file-level problems."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ContractError(f"{root}: dataset folder not found. Pass a folder holding applications.csv/.parquet.")
+    as_of = pd.Timestamp(as_of).normalize() if as_of else pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    result = LoadedDataset(tables=None)  # type: ignore[arg-type]
+    frames: dict[str, pd.DataFrame] = {}
+    for key, spec in SPECS.items():
+        path = _find_file(root, spec)
+        if path is None:
+            if spec.required_table:
+                raise ContractError(
+                    f"{root}: required table '{spec.name}' is missing. Expected {spec.name}.csv or "
+                    f"{spec.name}.parquet with at least the columns {', '.join(spec.required)}."
+                )
+            frames[key] = _typed(_empty(spec), key)
+            continue
+        if path.suffix == ".csv":
+            raw, malformed = _read_csv(path, encoding)
+        else:
+            raw, malformed = _read_parquet(path), pd.DataFrame(columns=["line", "raw", "reason"])
+        raw.columns = [str(c).strip().lstrip("\ufeff").lower() for c in raw.columns]
+        missing = [c for c in spec.required if c not in raw.columns]
+        if missing:
+            raise ContractError(
+                f"{path}: required column(s) {', '.join(missing)} missing. Found columns: "
+                f"{', '.join(raw.columns) or '(none)'}. Expected at least {', '.join(spec.required)}; "
+                "rename the columns (see docs/data-contract.md)."
+            )
+        if spec.required_table and len(raw) == 0 and malformed.empty:
+            raise ContractError(f"{path}: the table has a header but no rows; nothing to score.")
+        for col in spec.columns:
+            if col not in raw.columns:
+                raw[col] = ""
+        raw = raw.astype({c: "str" for c in raw.columns}).reset_index(drop=True)
+        problems = _row_problems(raw, key, as_of)
+        bad = raw.index.isin(problems.index)
+        rejected = raw.loc[bad].copy()
+        # "row" is the 1-based record number with the header as row 1 (as a spreadsheet shows it);
+        # it equals the file line unless quoted fields contain newlines.
+        rejected.insert(0, "row", rejected.index + 2)
+        rejected["reason"] = problems.reindex(rejected.index).to_numpy()
+        if not malformed.empty:
+            rejected = pd.concat([rejected, malformed.rename(columns={"line": "row"})], ignore_index=True)
+        frames[key] = _typed(raw.loc[~bad], key)
+        result.rejected[key] = rejected.reset_index(drop=True)
+        result.counts[key] = {"read": int(len(raw) + len(malformed)), "accepted": int((~bad).sum()),
+                              "rejected": int(len(rejected))}
+        result.inputs.append({"table": spec.name, "path": str(path), "sha256": _sha256(path)})
+
+    # Cross-table rule: a transfer must point at an accepted application.
+    tr = frames["transfers"]
+    if len(tr):
+        unknown = ~tr["application_id"].isin(frames["applications"]["application_id"])
+        if unknown.any():
+            rej = tr.loc[unknown].astype("str").copy()
+            rej.insert(0, "row", tr.index[unknown] + 2)
+            rej["reason"] = "application_id: transfer points at an unknown (or rejected) application"
+            result.rejected["transfers"] = pd.concat([result.rejected["transfers"], rej], ignore_index=True)
+            frames["transfers"] = tr.loc[~unknown].reset_index(drop=True)
+            result.counts["transfers"]["accepted"] -= int(unknown.sum())
+            result.counts["transfers"]["rejected"] += int(unknown.sum())
+    frames = {k: v.reset_index(drop=True) for k, v in frames.items()}
+    result.tables = Tables(
+        applications=frames["applications"], transfers=frames["transfers"], decisions=frames["decisions"],
+        protected_marks=frames["protected_marks"], public_terms=frames["public_terms"], as_of=as_of,
+    )
+    return result

@@ -1,0 +1,380 @@
+"""Applicant entity resolution and related-party groups.
+
+Two questions, answered separately:
+1. *Which filings come from the same legal person?*  Name variants of one company
+   (广东省深圳市X有限公司 / 深圳市X有限责任公司 / X(深圳)有限公司; "Acme Inc." / "The ACME, INC")
+   get one ``applicant_key``. A company is keyed by its normalised name core plus its city (Chinese)
+   or country (Latin): Chinese company names are unique per registration region, so 深圳华科 and
+   广州华科 stay apart. Natural persons are keyed by name plus normalised address: two people
+   called 王伟 are different people. A record missing the qualifier (no city / address / country)
+   joins the only qualified variant of the same name when exactly one exists.
+2. *Which applicants are related parties?*  (2019 Provisions art. 8: volume is judged for the
+   applicant and its related parties.) A graph of applicant_keys with evidence on every edge:
+   - strong links, enough alone: the same normalised address (down to the room), the same
+     phone/contact fragment;
+   - weak links, needing a second, different weak link for the same pair: a transfer between the
+     two, the same agent, the same building, the same trade-name core.
+   Hub guard: an address, building, phone or agent shared by more applicants than the configured
+   hub size (business centres, incubators, agents with thousands of clients) links nobody.
+   Components are computed with scipy.sparse.csgraph (linear, 1M filings in seconds); networkx is
+   used only to export one group's evidence graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from pipeline.config import Config
+from pipeline.tables import Tables
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "features" / "data"
+
+# Legal-form suffixes, longest first so 股份有限公司 is removed before 有限公司.
+HAN_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "责任公司", "股份公司", "公司")
+LATIN_LEGAL_FORMS = (
+    "incorporated", "inc", "corporation", "corp", "company", "co", "limited", "ltd", "llc", "l l c", "llp",
+    "lp", "plc", "gmbh", "ag", "kg", "sa", "s a", "sas", "sarl", "srl", "spa", "s p a", "bv", "b v", "nv",
+    "pty", "kk", "oy", "ab", "as", "aps", "sl", "se", "co ltd",
+)
+_LATIN_FORM_RE = re.compile(r"(?:\s+(?:" + "|".join(sorted(map(re.escape, LATIN_LEGAL_FORMS), key=len, reverse=True)) + r"))+$")
+_HAN_FORM_RE = re.compile("(?:" + "|".join(HAN_LEGAL_FORMS) + ")$")
+_BRACKETS_RE = re.compile(r"[(\[{【〔]([^)\]}】〕]*)[)\]}】〕]")
+_HAN_RE = re.compile(r"[\u4e00-\u9fff]")
+_PHONE_RE = re.compile(r"(?:电话|手机|tel|phone|联系方式)?[:：]?\s*(\+?\d[\d\- ]{6,}\d)", re.IGNORECASE)
+_COMPANY_HINT_RE = re.compile(r"公司|厂|中心|集团|商行|店|工作室|研究院|协会|事务所|合作社|大学|学院|医院")
+ADDRESS_UNIT_WORDS = {"室": "", "房": "", "单元": "单元", "號": "号", "#": "号"}
+LATIN_ADDRESS_ABBREV = {
+    "street": "st", "road": "rd", "avenue": "ave", "suite": "ste", "floor": "fl", "building": "bldg",
+    "boulevard": "blvd", "drive": "dr", "number": "no",
+}
+
+
+MUNICIPALITIES = ("北京市", "上海市", "天津市", "重庆市", "香港特别行政区", "澳门特别行政区")
+
+
+@lru_cache(maxsize=1)
+def _place_prefixes() -> tuple[frozenset, frozenset, int]:
+    """Division names usable as name/address prefixes.
+
+    Returns (names, cities, longest): full names of every level (南山区, 深圳市) and the short
+    names of provinces and cities (深圳). Short county names (同仁, 华容) are never stripped: they
+    are too often the start of a trade name (北京同仁堂, 华容科技).
+    """
+    path = DATA_DIR / "cn_divisions.csv"
+    if not path.exists():  # only during development before the lexicon is built
+        return frozenset(), frozenset(), 0
+    div = pd.read_csv(path, dtype=str, keep_default_na=False)
+    short_ok = div["short"].str.len() >= 2
+    upper = div["level"].isin(["province", "city"])
+    names = set(div.loc[div["name"].str.len() >= 2, "name"]) | set(div.loc[upper & short_ok, "short"])
+    city_rows = (div["level"] == "city") | div["name"].isin(MUNICIPALITIES)
+    cities = set(div.loc[city_rows, "name"]) | set(div.loc[city_rows & short_ok, "short"])
+    longest = int(max(div["name"].str.len().max(), 2))
+    return frozenset(names), frozenset(cities), longest
+
+
+def _city_short(s: pd.Series) -> pd.Series:
+    """深圳市 → 深圳, 北京 → 北京 (level suffix removed so both spellings compare equal)."""
+    return s.str.replace(r"(特别行政区|自治州|地区|市|省|盟)$", "", regex=True)
+
+
+def _strip_place_prefixes(s: pd.Series, max_rounds: int = 4) -> tuple[pd.Series, pd.Series]:
+    """Remove leading division names (province, city, district), keeping >= 2 characters.
+
+    Returns (rest, most specific city found)."""
+    names, cities, longest = _place_prefixes()
+    rest = s.copy()
+    city = pd.Series("", index=s.index, dtype="str")
+    if not names:
+        return rest, city
+    for _ in range(max_rounds):
+        stripped_now = pd.Series(False, index=s.index)
+        for length in range(longest, 1, -1):
+            head = rest.str.slice(0, length)
+            hit = ~stripped_now & head.isin(names) & (rest.str.len() >= length + 2)
+            if not hit.any():
+                continue
+            city = city.where(~(hit & head.isin(cities)), head)
+            rest = rest.where(~hit, rest.str.slice(length))
+            stripped_now |= hit
+        if not stripped_now.any():
+            break
+    return rest, _city_short(city)
+
+
+def _nfkc(s: pd.Series) -> pd.Series:
+    return s.fillna("").astype("str").map(lambda v: unicodedata.normalize("NFKC", v))
+
+
+def normalize_names(names: pd.Series) -> pd.DataFrame:
+    """Normalise applicant names. Returns columns script (han/latin), core, city, company_like.
+
+    Vectorised over the unique values of ``names`` (names repeat a lot).
+    """
+    uniq = pd.Series(pd.unique(names.fillna("").astype("str")))
+    n = _nfkc(uniq).str.strip()
+    is_han = n.str.contains(_HAN_RE)
+    out = pd.DataFrame({"name": uniq, "script": np.where(is_han, "han", "latin")})
+    # Chinese: city in brackets, place prefixes, legal form, spaces and punctuation.
+    han = n[is_han].str.replace(r"\s+", "", regex=True)
+    bracket = han.str.extract(_BRACKETS_RE, expand=False).fillna("")
+    _, cities, _ = _place_prefixes()
+    han_wo = han.str.replace(_BRACKETS_RE, "", regex=True)
+    company_like = han_wo.str.contains(_COMPANY_HINT_RE)
+    core, city = _strip_place_prefixes(han_wo.str.replace(_HAN_FORM_RE, "", regex=True))
+    city = city.where(city != "", _city_short(bracket.where(bracket.isin(cities), "")))
+    core = core.str.replace(r"[^\w\u4e00-\u9fff]", "", regex=True)
+    # Latin: case, punctuation, "the", legal forms.
+    lat = n[~is_han].str.casefold().str.replace(r"[&+]", " and ", regex=True)
+    lat = lat.str.replace(r"[^\w\s]", " ", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
+    lat_company = lat.str.contains(_LATIN_FORM_RE)
+    lat = lat.str.replace(r"^the\s+", "", regex=True).str.replace(_LATIN_FORM_RE, "", regex=True).str.strip()
+    out["core"] = pd.concat([core, lat]).reindex(out.index).fillna("")
+    out["city"] = pd.concat([city, pd.Series("", index=lat.index)]).reindex(out.index).fillna("")
+    out["company_like"] = pd.concat([company_like, lat_company]).reindex(out.index).fillna(False).astype(bool)
+    # A name that is nothing but a legal form or punctuation keeps its NFKC text as core.
+    out["core"] = out["core"].where(out["core"] != "", n.str.casefold())
+    return out
+
+
+def normalize_addresses(addresses: pd.Series) -> pd.DataFrame:
+    """Normalise addresses. Returns columns address, addr_key, building_key, phone."""
+    uniq = pd.Series(pd.unique(addresses.fillna("").astype("str")))
+    a = _nfkc(uniq).str.strip()
+    phone = a.str.extract(_PHONE_RE, expand=False).fillna("").str.replace(r"\D", "", regex=True)
+    a = a.str.replace(_PHONE_RE, "", regex=True)
+    is_han = a.str.contains(_HAN_RE)
+    han = a[is_han].str.replace(r"\s+", "", regex=True).str.replace(r"[()（）,，.。]", "", regex=True)
+    han, _ = _strip_place_prefixes(han)
+    for word, repl in ADDRESS_UNIT_WORDS.items():
+        han = han.str.replace(word, repl, regex=False)
+    han = han.str.replace(r"[-－—]", "-", regex=True)
+    lat = a[~is_han].str.casefold().str.replace(r"[^\w\s]", " ", regex=True)
+    for word, abbrev in LATIN_ADDRESS_ABBREV.items():
+        lat = lat.str.replace(rf"\b{word}\b", abbrev, regex=True)
+    lat = lat.str.replace(r"\s+", " ", regex=True).str.strip()
+    key = pd.concat([han, lat]).reindex(uniq.index).fillna("")
+    # Building = the address without its last unit number (room / suite): a weak link only.
+    building = key.str.replace(r"(\d+[a-z]?|ste \d+|fl \d+)\s*$", "", regex=True).str.strip(" -")
+    building = building.where(building != key, "")
+    return pd.DataFrame({"address": uniq, "addr_key": key, "building_key": building, "phone": phone})
+
+
+def _short_hash(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: hashlib.sha1(v.encode()).hexdigest()[:8])
+
+
+def resolve_keys(records: pd.DataFrame) -> pd.Series:
+    """applicant_key for rows with columns name, address, type, country (any may be empty).
+
+    Deterministic and independent of row order: equal inputs always get equal keys.
+    """
+    names = normalize_names(records["name"]).set_index("name")
+    addrs = normalize_addresses(records["address"]).set_index("address")
+    r = pd.DataFrame(index=records.index)
+    nm = names.reindex(records["name"].fillna("").astype("str").to_numpy())
+    ad = addrs.reindex(records["address"].fillna("").astype("str").to_numpy())
+    r["core"] = nm["core"].to_numpy()
+    r["script"] = nm["script"].to_numpy()
+    declared = records["type"].fillna("").astype("str").str.lower().to_numpy()
+    inferred = np.where(nm["company_like"].to_numpy(), "company", np.where(
+        (nm["script"].to_numpy() == "han") & (nm["core"].str.len().to_numpy() <= 4), "individual", "company"))
+    kind = np.where(declared == "individual", "individual",
+                    np.where(np.isin(declared, ["company", "other"]), "company", inferred))
+    r["kind"] = kind
+    country = records["country"].fillna("").astype("str").str.upper().to_numpy()
+    qualifier = np.where(kind == "individual", ad["addr_key"].to_numpy(),
+                         np.where(r["script"].to_numpy() == "han", nm["city"].to_numpy(), country))
+    r["qualifier"] = qualifier
+    r["base"] = np.where(kind == "individual", "p:", "c:") + r["core"]
+    # A record with no qualifier joins the only qualified variant of the same base, when unique.
+    qualified = r.loc[r["qualifier"] != "", ["base", "qualifier"]].drop_duplicates()
+    counts = qualified.groupby("base")["qualifier"].agg(["nunique", "first"])
+    unique_q = counts.loc[counts["nunique"] == 1, "first"]
+    fill = r["base"].map(unique_q).fillna("")
+    r["qualifier"] = r["qualifier"].where(r["qualifier"] != "", fill)
+    # Individuals' addresses are hashed: keys are shown in the review app and should not spell
+    # out a person's home address; companies keep their readable city/country.
+    q = r["qualifier"].astype("str")
+    q = q.where((r["kind"] != "individual") | (q == ""), _short_hash(q))
+    return (r["base"] + "|" + q).astype("str")
+
+
+def _party_records(apps: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "name": apps["applicant_name"], "address": apps["applicant_address"],
+        "type": apps["applicant_type"], "country": apps["applicant_country"],
+    })
+
+
+def _match_by_name(names: pd.Series, known: pd.DataFrame) -> pd.Series:
+    """Map bare names (no address) to known applicant keys: exact name first, then a unique
+    normalised base (name core without qualifier). Unknown names get a key of their own."""
+    exact = known.drop_duplicates("name").set_index("name")["applicant_key"]
+    key = names.map(exact)
+    base = known["applicant_key"].str.split("|").str[0]
+    by_base = pd.DataFrame({"base": base, "key": known["applicant_key"]}).drop_duplicates()
+    unique_base = by_base.groupby("base")["key"].agg(["nunique", "first"])
+    unique_base = unique_base.loc[unique_base["nunique"] == 1, "first"]
+    missing = key.isna()
+    if missing.any():
+        rec = pd.DataFrame({"name": names[missing], "address": "", "type": "", "country": ""})
+        own = resolve_keys(rec)
+        via_base = own.str.split("|").str[0].map(unique_base)
+        key[missing] = via_base.fillna(own)
+    return key.astype("str")
+
+
+# --------------------------------------------------------------------------- related parties
+def _pairs_within(keys: pd.Series, values: pd.Series, hub_size: int) -> pd.DataFrame:
+    """All key pairs sharing a value, for values held by 2..hub_size distinct keys."""
+    df = pd.DataFrame({"k": keys.to_numpy(), "v": values.to_numpy()})
+    df = df[df["v"] != ""].drop_duplicates()
+    size = df.groupby("v")["k"].transform("size")
+    df = df[(size >= 2) & (size <= hub_size)]
+    pairs = df.merge(df, on="v", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["k_a"] < pairs["k_b"]]
+    return pairs.rename(columns={"k_a": "a", "k_b": "b"})[["a", "b", "v"]]
+
+
+def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Edges (a, b, link, evidence, strong) between applicant keys; see module docstring."""
+    cfg = config.entities
+    addr = normalize_addresses(apps["applicant_address"]).set_index("address")
+    a = addr.reindex(apps["applicant_address"].fillna("").astype("str").to_numpy())
+    keys = apps["applicant_key"]
+    parts = []
+
+    def add(pairs: pd.DataFrame, link: str, strong: bool, what: str) -> None:
+        if len(pairs):
+            pairs = pairs.assign(link=link, strong=strong, evidence=what + " '" + pairs["v"].astype("str") + "'")
+            parts.append(pairs[["a", "b", "link", "strong", "evidence"]])
+
+    add(_pairs_within(keys, pd.Series(a["addr_key"].to_numpy()), cfg.address_hub_size), "address", True,
+        "same address")
+    add(_pairs_within(keys, pd.Series(a["phone"].to_numpy()), cfg.contact_hub_size), "phone", True,
+        "same phone")
+    add(_pairs_within(keys, pd.Series(a["building_key"].to_numpy()), cfg.address_hub_size), "building", False,
+        "same building")
+    add(_pairs_within(keys, apps["agent_name"].fillna("").str.strip(), cfg.agent_hub_size), "agent", False,
+        "same agent")
+    core = keys.str.split("|").str[0].str.slice(2)
+    core = core.where(core.str.len() >= 2, "")
+    add(_pairs_within(keys, core, cfg.address_hub_size), "name_core", False, "same trade-name core")
+    if len(transfers) and "assignor_key" in transfers:
+        t = transfers[["assignor_key", "assignee_key", "application_id"]].dropna()
+        t = t[t["assignor_key"] != t["assignee_key"]]
+        lo = np.minimum(t["assignor_key"].to_numpy(), t["assignee_key"].to_numpy())
+        hi = np.maximum(t["assignor_key"].to_numpy(), t["assignee_key"].to_numpy())
+        tp = pd.DataFrame({"a": lo, "b": hi, "v": t["application_id"].to_numpy()}).drop_duplicates(["a", "b"])
+        add(tp, "transfer", False, "transfer of application")
+    if not parts:
+        return pd.DataFrame(columns=["a", "b", "link", "strong", "evidence"])
+    edges = pd.concat(parts, ignore_index=True).drop_duplicates(["a", "b", "link"])
+    # A pair is related when it has a strong link or at least two different weak links.
+    per_pair = edges.groupby(["a", "b"]).agg(n_weak=("strong", lambda s: int((~s).sum())),
+                                             any_strong=("strong", "any"))
+    ok = per_pair[(per_pair["any_strong"]) | (per_pair["n_weak"] >= cfg.weak_links_needed)].index
+    return edges.set_index(["a", "b"]).loc[lambda e: e.index.isin(ok)].reset_index()
+
+
+def assign_groups(keys: pd.Index, edges: pd.DataFrame) -> pd.Series:
+    """group_id per applicant key: connected components; id = 'g:' + smallest member key."""
+    keys = pd.Index(sorted(pd.unique(keys)))
+    pos = pd.Series(np.arange(len(keys)), index=keys)
+    if len(edges):
+        i = pos.reindex(edges["a"]).to_numpy()
+        j = pos.reindex(edges["b"]).to_numpy()
+        graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(len(keys), len(keys)))
+        _, labels = connected_components(graph, directed=False)
+    else:
+        labels = np.arange(len(keys))
+    first = pd.Series(keys, index=keys).groupby(labels).transform("min")  # keys sorted → min = first
+    return pd.Series(("g:" + first).to_numpy(), index=keys, name="group_id")
+
+
+def resolve_entities(tables: Tables, config: Config) -> Tables:
+    """Add applicant_key / group_id (and party keys on the other tables). Inputs are not mutated."""
+    apps = tables.applications.copy()
+    apps["applicant_key"] = resolve_keys(_party_records(apps)).to_numpy()
+    known = apps[["applicant_name", "applicant_key"]].rename(columns={"applicant_name": "name"})
+
+    transfers = tables.transfers.copy()
+    if len(transfers):
+        owner = apps.set_index("application_id")["applicant_key"]
+        transfers["assignee_key"] = resolve_keys(pd.DataFrame({
+            "name": transfers["assignee_name"], "address": transfers["assignee_address"], "type": "",
+            "country": ""})).to_numpy()
+        by_name = _match_by_name(transfers["assignor_name"].fillna(""), known)
+        # An unnamed assignor is the application's applicant of record.
+        transfers["assignor_key"] = by_name.where(transfers["assignor_name"].fillna("").str.strip() != "",
+                                                  transfers["application_id"].map(owner))
+    else:
+        transfers["assignee_key"] = pd.Series(dtype="str")
+        transfers["assignor_key"] = pd.Series(dtype="str")
+
+    decisions = tables.decisions.copy()
+    if len(decisions):
+        subject = _match_by_name(decisions["subject_name"], known)
+        # When the decision names an application, the subject is that application's applicant if
+        # the names agree after normalisation (a name variant); this separates namesakes.
+        owner = apps.set_index("application_id")["applicant_key"]
+        via_app = decisions["application_id"].fillna("").map(owner)
+        same_base = via_app.fillna("").str.split("|").str[0] == subject.str.split("|").str[0]
+        decisions["subject_key"] = via_app.where(via_app.notna() & same_base, subject).astype("str")
+    else:
+        decisions["subject_key"] = pd.Series(dtype="str")
+
+    protected = tables.protected_marks.copy()
+    protected["owner_key"] = (_match_by_name(protected["owner_name"], known) if len(protected)
+                              else pd.Series(dtype="str"))
+
+    edges = related_party_edges(apps, transfers, config)
+    groups = assign_groups(pd.Index(apps["applicant_key"]), edges)
+    apps["group_id"] = apps["applicant_key"].map(groups).to_numpy()
+
+    entities = (apps.groupby(["applicant_name", "applicant_address"], dropna=False)["applicant_key"].first()
+                .reset_index())
+    members = groups.reset_index().rename(columns={"index": "applicant_key"})
+    ev = edges.assign(text=edges["a"] + " ~ " + edges["b"] + ": " + edges["evidence"])
+    ev["group_id"] = ev["a"].map(groups)
+    ev_by_group = ev.groupby("group_id")["text"].agg(list)
+    grp = members.groupby("group_id")["applicant_key"].agg(list).rename("members").to_frame()
+    grp["size"] = grp["members"].map(len)
+    grp["evidence"] = ev_by_group.reindex(grp.index)
+    grp["evidence"] = grp["evidence"].map(lambda v: v if isinstance(v, list) else [])
+    return Tables(
+        applications=apps, transfers=transfers, decisions=decisions, protected_marks=protected,
+        public_terms=tables.public_terms, entities=entities, groups=grp.reset_index(), as_of=tables.as_of,
+        extras={**tables.extras, "edges": edges},
+    )
+
+
+def group_graph_json(tables: Tables, group_id: str) -> dict:
+    """One group's evidence graph as node-link JSON (networkx), for the review app."""
+    import networkx as nx
+
+    edges = tables.extras.get("edges", pd.DataFrame(columns=["a", "b", "link", "evidence"]))
+    members = tables.groups.set_index("group_id").loc[group_id, "members"]
+    g = nx.MultiGraph()
+    names = tables.applications.groupby("applicant_key")["applicant_name"].agg(lambda s: sorted(set(s)))
+    for m in members:
+        g.add_node(m, names=names.get(m, []))
+    sub = edges[edges["a"].isin(members) & edges["b"].isin(members)]
+    for row in sub.itertuples(index=False):
+        g.add_edge(row.a, row.b, link=row.link, evidence=row.evidence)
+    return nx.node_link_data(g, edges="links")
+
+
+def write_group_graph(tables: Tables, group_id: str, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(group_graph_json(tables, group_id), ensure_ascii=False, indent=1))

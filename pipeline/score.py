@@ -1,0 +1,211 @@
+"""The end-to-end scoring path shared by the CLI, batch runs, notebooks and the Dask engine.
+
+``compute`` is pure (tables in, frames out); ``score_dataset`` adds loading, timing and the
+atomic run folder. Stage timings and peak memory go into the manifest.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import resource
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.reasons import Dimension, Reason
+from features.registry import BUILDERS, FeatureResult
+from models.scoring import DIMENSIONS, contributions, dimension_scores, noisy_or
+from pipeline.config import Config
+from pipeline.contract import load_dataset
+from pipeline.entities import resolve_entities
+from pipeline.grading import grade_applicants
+from pipeline.runio import RunWriter
+from pipeline.tables import Tables
+
+log = logging.getLogger("tmscreen")
+BUILDER_MODULES = ("features.hoarding", "features.infringement", "features.squatting", "features.transfers",
+                   "features.decisions")
+__version__ = "0.1.0"
+
+
+def load_builders() -> dict:
+    for mod in BUILDER_MODULES:
+        importlib.import_module(mod)
+    return BUILDERS
+
+
+class StageTimer:
+    def __init__(self):
+        self.stages: list[dict] = []
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        log.info("stage %s ...", name)
+        yield
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB on Linux
+        self.stages.append({"stage": name, "seconds": round(time.perf_counter() - start, 3),
+                            "peak_rss_mb": round(peak, 1)})
+        log.info("stage %s done in %.2f s", name, self.stages[-1]["seconds"])
+
+
+@dataclass
+class ScoreResult:
+    tables: Tables
+    features: dict[str, FeatureResult]
+    applicants: pd.DataFrame  # one row per applicant_key
+    applications: pd.DataFrame
+    flags: pd.DataFrame
+    feature_matrix: pd.DataFrame
+    model: dict = field(default_factory=dict)
+
+
+def run_builders(tables: Tables, config: Config, timer: StageTimer | None = None) -> dict[str, FeatureResult]:
+    timer = timer or StageTimer()
+    results = {}
+    for dim in Dimension:
+        builder = load_builders().get(dim)
+        with timer.stage(f"features.{dim.value}"):
+            results[dim.value] = builder(tables, config)
+    return results
+
+
+def feature_matrix(results: dict[str, FeatureResult]) -> pd.DataFrame:
+    return pd.concat([r.applicant for r in results.values()], axis=1).fillna(0.0)
+
+
+def _reasons_text(flags: pd.DataFrame, contrib: pd.DataFrame, max_reasons: int) -> pd.Series:
+    """Top reasons per applicant: strongest dimension first, one line per reason code."""
+    if not len(flags):
+        return pd.Series(dtype="str")
+    f = flags.copy()
+    f["dimension"] = f["reason"].map(lambda r: Reason(r).dimension.value)
+    long = contrib.stack().rename("contrib")
+    long.index.names = ["applicant_key", "dimension"]
+    f = f.join(long, on=["applicant_key", "dimension"])
+    f = f.sort_values(["applicant_key", "contrib", "strength", "reason", "application_id"],
+                      ascending=[True, False, False, True, True])
+    f = f.drop_duplicates(["applicant_key", "reason"])
+    f = f[f.groupby("applicant_key").cumcount() < max_reasons]
+    f["line"] = f["reason"] + ": " + f["evidence"]
+    return f.groupby("applicant_key", sort=False)["line"].agg(" | ".join)
+
+
+def compute(tables: Tables, config: Config, timer: StageTimer | None = None, model=None) -> ScoreResult:
+    """Entities → features → scores → grades. ``tables`` are contract tables (not yet resolved)."""
+    timer = timer or StageTimer()
+    with timer.stage("entities"):
+        tables = resolve_entities(tables, config)
+    results = run_builders(tables, config, timer)
+    with timer.stage("models"):
+        severity = pd.DataFrame({dim: r.severity for dim, r in results.items()}).fillna(0.0)
+        scores = dimension_scores(severity, config)
+        matrix = feature_matrix(results)
+        model_info = {"kind": "builtin", "uri": None}
+        if model is not None:
+            risk = pd.Series(model.decision_function(matrix.join(scores)), index=scores.index, name="risk_score")
+            model_info = {"kind": "mlflow", "uri": getattr(model, "uri_", None)}
+        else:
+            risk = noisy_or(scores, config)
+        contrib = contributions(scores, config)
+        flags = pd.concat([r.flags for r in results.values()], ignore_index=True)
+    with timer.stage("grading"):
+        from features.decisions import weighted_decisions
+
+        decisions = weighted_decisions(tables.decisions, tables.as_of, config.decisions)
+        grades = grade_applicants(scores, decisions, config)
+        apps = tables.applications
+        g = apps.groupby("applicant_key")
+        names = g["applicant_name"].agg(lambda s: sorted(set(s)))
+        main_name = g["applicant_name"].agg(lambda s: s.value_counts().index[0])
+        out = pd.DataFrame(index=scores.index)
+        out["applicant_name"] = main_name
+        out["names"] = names
+        out["group_id"] = g["group_id"].first()
+        out["applicant_type"] = g["applicant_type"].first()
+        out["applicant_country"] = g["applicant_country"].first()
+        out["n_applications"] = g.size()
+        for dim in DIMENSIONS:
+            out[dim] = scores[dim].round(12)
+        out["risk_score"] = risk.round(12)
+        out["flagged"] = out["risk_score"] >= config.scoring.flag_threshold
+        out = out.join(grades)
+        out["reasons"] = _reasons_text(flags, contrib, config.scoring.max_reasons).reindex(out.index).fillna("")
+        out = out.sort_values(["risk_score", "n_applications"], ascending=[False, False], kind="stable")
+        app_flags = flags[flags["application_id"] != ""].groupby("application_id")["reason"].agg(
+            lambda s: sorted(set(s)))
+        applications = apps[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
+                             "nice_classes"]].copy()
+        applications["risk_score"] = applications["applicant_key"].map(out["risk_score"]).to_numpy()
+        fl = applications["application_id"].map(app_flags)
+        applications["flags"] = fl.map(lambda v: v if isinstance(v, list) else [])
+    return ScoreResult(tables=tables, features=results, applicants=out.reset_index(), applications=applications,
+                       flags=flags, feature_matrix=matrix, model=model_info)
+
+
+def write_run(result: ScoreResult, out: Path, manifest: dict, rejected: dict[str, pd.DataFrame],
+              timer: StageTimer) -> dict:
+    with timer.stage("write"), RunWriter(out) as w:
+        w.parquet("application_scores", result.applications)
+        w.parquet("applicant_scores", result.applicants)
+        w.csv("applicant_scores", result.applicants)
+        w.parquet("flags", result.flags)
+        w.parquet("features", result.feature_matrix.reset_index())
+        w.parquet("entities", result.tables.entities)
+        w.parquet("groups", result.tables.groups)
+        w.parquet("edges", result.tables.extras["edges"])
+        details = [r.details.assign(dimension=d) for d, r in result.features.items() if len(r.details)]
+        if details:
+            w.parquet("evidence", pd.concat(details, ignore_index=True).astype("str"))
+        grades = result.applicants[["applicant_key", "applicant_name", "group_id", "points", "grade",
+                                    "hard_rule", "deductions"]]
+        w.parquet("grades", grades)
+        w.csv("grades", grades)
+        for table, frame in rejected.items():
+            if len(frame):
+                w.csv(f"rejected/{table}", frame)
+        manifest["stages"] = timer.stages
+        w.manifest(manifest)
+    return manifest
+
+
+def score_dataset(dataset: str | Path, out: str | Path, config: Config, as_of: str | None = None,
+                  encoding: str | None = None, model=None, model_info: dict | None = None) -> dict:
+    timer = StageTimer()
+    start = time.perf_counter()
+    with timer.stage("load"):
+        loaded = load_dataset(dataset, as_of=as_of or config.run.as_of or None, encoding=encoding)
+    result = compute(loaded.tables, config, timer, model=model)
+    a = result.applicants
+    manifest = {
+        "tmscreen_version": __version__,
+        "dataset": str(Path(dataset).resolve()),
+        "as_of": str(loaded.tables.as_of.date()),
+        "inputs": loaded.inputs,
+        "rows": loaded.counts,
+        "config": config.to_dict(),
+        "config_digest": config.digest(),
+        "model": model_info or result.model,
+        "summary": {
+            "applications": int(len(result.applications)),
+            "applicants": int(len(a)),
+            "groups": int(a["group_id"].nunique()),
+            "flagged": int(a["flagged"].sum()),
+            "grades": {g: int(n) for g, n in a["grade"].value_counts().sort_index().items()},
+        },
+    }
+    manifest = write_run(result, Path(out), manifest, loaded.rejected, timer)
+    manifest["wall_seconds"] = round(time.perf_counter() - start, 2)
+    return manifest
+
+
+def top_table(applicants: pd.DataFrame, n: int) -> pd.DataFrame:
+    cols = ["applicant_name", "grade", "risk_score", *DIMENSIONS, "n_applications", "reasons"]
+    top = applicants[applicants["flagged"]].head(n)[cols].copy()
+    top["risk_score"] = np.round(top["risk_score"], 3)
+    return top
