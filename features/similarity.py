@@ -182,7 +182,7 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         for length in np.unique(n):  # loop over distinct lengths, vectorised within each
             m2 = n == length
             sl = s[m2]
-            for k in {int(length) // 2, (int(length) - 1) // 2}:
+            for k in (int(length) // 2, int(length) // 2 - 1):
                 parts_pos += [pos[m2], pos[m2]]
                 parts_key += ["<" + sl.str.slice(0, k), ">" + sl.str.slice(int(length) - k)]
         if not parts_pos:

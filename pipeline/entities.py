@@ -201,7 +201,7 @@ def resolve_keys(records: pd.DataFrame) -> pd.Series:
     qualified = r.loc[r["qualifier"] != "", ["base", "qualifier"]].drop_duplicates()
     counts = qualified.groupby("base")["qualifier"].agg(["nunique", "first"])
     unique_q = counts.loc[counts["nunique"] == 1, "first"]
-    fill = r["base"].map(unique_q).fillna("")
+    fill = r["base"].map(unique_q).astype("str").where(r["base"].isin(unique_q.index), "")
     r["qualifier"] = r["qualifier"].where(r["qualifier"] != "", fill)
     # Individuals' addresses are hashed: keys are shown in the review app and should not spell
     # out a person's home address; companies keep their readable city/country.

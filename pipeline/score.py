@@ -150,25 +150,26 @@ def compute(tables: Tables, config: Config, timer: StageTimer | None = None, mod
 
 def write_run(result: ScoreResult, out: Path, manifest: dict, rejected: dict[str, pd.DataFrame],
               timer: StageTimer) -> dict:
-    with timer.stage("write"), RunWriter(out) as w:
-        w.parquet("application_scores", result.applications)
-        w.parquet("applicant_scores", result.applicants)
-        w.csv("applicant_scores", result.applicants)
-        w.parquet("flags", result.flags)
-        w.parquet("features", result.feature_matrix.reset_index())
-        w.parquet("entities", result.tables.entities)
-        w.parquet("groups", result.tables.groups)
-        w.parquet("edges", result.tables.extras["edges"])
-        details = [r.details.assign(dimension=d) for d, r in result.features.items() if len(r.details)]
-        if details:
-            w.parquet("evidence", pd.concat(details, ignore_index=True).astype("str"))
-        grades = result.applicants[["applicant_key", "applicant_name", "group_id", "points", "grade",
-                                    "hard_rule", "deductions"]]
-        w.parquet("grades", grades)
-        w.csv("grades", grades)
-        for table, frame in rejected.items():
-            if len(frame):
-                w.csv(f"rejected/{table}", frame)
+    with RunWriter(out) as w:
+        with timer.stage("write"):
+            w.parquet("application_scores", result.applications)
+            w.parquet("applicant_scores", result.applicants)
+            w.csv("applicant_scores", result.applicants)
+            w.parquet("flags", result.flags)
+            w.parquet("features", result.feature_matrix.reset_index())
+            w.parquet("entities", result.tables.entities)
+            w.parquet("groups", result.tables.groups)
+            w.parquet("edges", result.tables.extras["edges"])
+            details = [r.details.assign(dimension=d) for d, r in result.features.items() if len(r.details)]
+            if details:
+                w.parquet("evidence", pd.concat(details, ignore_index=True).astype("str"))
+            grades = result.applicants[["applicant_key", "applicant_name", "group_id", "points", "grade",
+                                        "hard_rule", "deductions"]]
+            w.parquet("grades", grades)
+            w.csv("grades", grades)
+            for table, frame in rejected.items():
+                if len(frame):
+                    w.csv(f"rejected/{table}", frame)
         manifest["stages"] = timer.stages
         w.manifest(manifest)
     return manifest

@@ -1,0 +1,178 @@
+"""Bad-input policy of the data contract: refuse unusable files clearly, quarantine bad rows."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from pipeline.contract import ContractError, load_dataset
+from pipeline.runio import neutralise_formulas
+
+HEADER = "application_id,filing_date,mark_text,nice_classes,applicant_name,applicant_address,status\n"
+GOOD = [
+    "A1,2020-01-02,星巴客,43,深圳市甲科技有限公司,深圳市南山区科技园路1号,pending",
+    "A2,2020-02-03,SUNRISE,9;35,Acme Inc.,1 Main St,registered",
+]
+
+
+def write(tmp_path, rows, name="applications.csv", header=HEADER, encoding="utf-8"):
+    ds = tmp_path / "ds"
+    ds.mkdir(exist_ok=True)
+    (ds / name).write_bytes((header + "\n".join(rows) + "\n").encode(encoding))
+    return ds
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_missing_required_column_is_refused_with_names(tmp_path, capsys):
+    ds = write(tmp_path, ["A1,2020-01-02,x,9,someone"], header="application_id,filing_date,mark_text,classes,applicant_name\n")
+    code, out, err = run_cli(["validate", str(ds)], capsys)
+    assert code == 2
+    assert "applications.csv" in err and "nice_classes" in err and "Found columns" in err
+
+
+def test_missing_applications_table(tmp_path, capsys):
+    (tmp_path / "ds").mkdir()
+    code, _, err = run_cli(["score", str(tmp_path / "ds"), "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and "required table 'applications' is missing" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_empty_file_and_header_only(tmp_path, capsys):
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "applications.csv").write_bytes(b"")
+    code, _, err = run_cli(["validate", str(ds)], capsys)
+    assert code == 2 and "empty" in err
+    (ds / "applications.csv").write_text(HEADER)
+    code, _, err = run_cli(["validate", str(ds)], capsys)
+    assert code == 2 and "header but no rows" in err
+
+
+def test_random_binary_named_csv(tmp_path, capsys):
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "applications.csv").write_bytes(os.urandom(4096) + b"\x00\x01")
+    code, _, err = run_cli(["validate", str(ds)], capsys)
+    assert code == 2 and "binary" in err
+    assert "Traceback" not in err
+
+
+def test_gb18030_file_is_read(tmp_path):
+    ds = write(tmp_path, GOOD, encoding="gb18030")
+    loaded = load_dataset(ds, as_of="2025-01-01")
+    apps = loaded.tables.applications
+    assert apps.loc[apps["application_id"] == "A1", "mark_text"].item() == "星巴客"
+    assert apps.loc[apps["application_id"] == "A1", "applicant_name"].item() == "深圳市甲科技有限公司"
+
+
+def test_utf8_bom_is_read(tmp_path):
+    ds = write(tmp_path, GOOD, encoding="utf-8-sig")
+    loaded = load_dataset(ds, as_of="2025-01-01")
+    assert list(loaded.tables.applications["application_id"]) == ["A1", "A2"]
+
+
+def test_bad_rows_are_quarantined_with_reasons(tmp_path):
+    big = "x" * 100_000
+    rows = GOOD + [
+        "B1,2020-13-45,m,9,someone,,pending",          # impossible date
+        "B2,2031-01-01,m,9,someone,,pending",          # future relative to as-of
+        "B3,2020-01-01,m,0,someone,,pending",          # class 0
+        "B4,2020-01-01,m,46,someone,,pending",         # class 46
+        "B5,2020-01-01,m,9;abc,someone,,pending",      # class not a number
+        "A1,2020-01-01,dup,9,someone,,pending",        # duplicate id
+        "B6,2020-01-01,m,9,someone,,unknown_status",   # unknown status
+        f"B7,2020-01-01,{big},9,someone,,pending",     # 100 KB mark text
+        'B8,2020-01-01,"say ""hi"",\nthere",9,"multi\nline name",,pending',  # quotes + newline: valid
+        "B9,2020-01-01,=1+1,9,someone,,pending",       # formula-like mark: valid, neutralised on export
+        "B10,2020-01-01,m,9,   ,,pending",             # empty applicant
+    ]
+    ds = write(tmp_path, rows)
+    (ds / "transfers.csv").write_text("application_id,transfer_date,assignee_name\nA2,2021-01-01,Buyer\nZZZ,2021-01-01,Buyer\n")
+    loaded = load_dataset(ds, as_of="2025-01-01")
+    rej = loaded.rejected["applications"].set_index("application_id")
+    reason = rej["reason"]
+    assert "not a valid YYYY-MM-DD" in reason["B1"]
+    assert "after the as-of date" in reason["B2"]
+    assert "classes 1-45" in reason["B3"] and "classes 1-45" in reason["B4"] and "'9;abc'" in reason["B5"]
+    assert "duplicate application_id" in reason["A1"]
+    assert "unknown status" in reason["B6"]
+    assert "longer than" in reason["B7"]
+    assert "value is empty" in reason["B10"]
+    apps = loaded.tables.applications.set_index("application_id")
+    assert apps.loc["B8", "mark_text"] == 'say "hi",\nthere' and apps.loc["B8", "applicant_name"] == "multi\nline name"
+    assert apps.loc["B9", "mark_text"] == "=1+1"
+    assert apps.loc["A1", "mark_text"] == "星巴客"  # first occurrence kept
+    # rows read = accepted + rejected, per table
+    for counts in loaded.counts.values():
+        assert counts["read"] == counts["accepted"] + counts["rejected"]
+    assert loaded.counts["applications"] == {"read": 13, "accepted": 4, "rejected": 9}
+    assert loaded.counts["transfers"] == {"read": 2, "accepted": 1, "rejected": 1}
+    assert "unknown" in loaded.rejected["transfers"]["reason"].item()
+    # the rejected row number points at the record in the file (header = row 1)
+    assert int(rej.loc["B1", "row"]) == 4
+
+
+def test_malformed_line_is_quarantined_not_dropped(tmp_path):
+    ds = write(tmp_path, GOOD + ["C1,2020-01-01,m,9,someone,,pending,EXTRA"])
+    loaded = load_dataset(ds, as_of="2025-01-01")
+    assert loaded.counts["applications"] == {"read": 3, "accepted": 2, "rejected": 1}
+    assert "expected 7 fields, found 8" in loaded.rejected["applications"]["reason"].item()
+
+
+def test_validate_exit_codes(tmp_path, capsys):
+    ds = write(tmp_path, GOOD)
+    assert run_cli(["validate", str(ds), "--as-of", "2025-01-01"], capsys)[0] == 0
+    ds = write(tmp_path, GOOD + ["B3,2020-01-01,m,0,someone,,pending"])
+    code, out, _ = run_cli(["validate", str(ds), "--as-of", "2025-01-01"], capsys)
+    assert code == 1 and "classes 1-45" in out
+
+
+def test_parquet_with_list_classes(tmp_path):
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    pd.DataFrame({
+        "application_id": ["P1", "P2"], "filing_date": ["2020-01-01", "2020-02-01"],
+        "nice_classes": [[9, 35], [46]], "applicant_name": ["甲", "乙"],
+    }).to_parquet(ds / "applications.parquet")
+    loaded = load_dataset(ds, as_of="2025-01-01")
+    assert loaded.tables.applications["nice_classes"].tolist() == ["9;35"]
+    assert loaded.counts["applications"]["rejected"] == 1
+
+
+def test_both_csv_and_parquet_is_ambiguous(tmp_path):
+    ds = write(tmp_path, GOOD)
+    pd.DataFrame({"application_id": ["x"]}).to_parquet(ds / "applications.parquet")
+    with pytest.raises(ContractError, match="Keep one"):
+        load_dataset(ds)
+
+
+def test_formula_cells_are_neutralised():
+    frame = pd.DataFrame({"a": ["=1+1", "+SUM(A1)", "-2", "@cmd", "plain", "星巴克"], "n": [1, 2, 3, 4, 5, 6]})
+    out = neutralise_formulas(frame)
+    assert out["a"].tolist() == ["'=1+1", "'+SUM(A1)", "'-2", "'@cmd", "plain", "星巴克"]
+    assert out["n"].tolist() == [1, 2, 3, 4, 5, 6]
+
+
+def test_score_end_to_end_on_tiny_dataset_neutralises_csv(tmp_path, capsys):
+    rows = GOOD + ["A3,2020-03-01,x,9,=HYPERLINK(\"http://evil\"),,pending", "BAD,2020-01-01,m,0,x,,pending"]
+    ds = write(tmp_path, rows)
+    run = tmp_path / "run"
+    code, out, err = run_cli(["score", str(ds), "--out", str(run), "--as-of", "2025-01-01", "--top", "0"], capsys)
+    assert code == 0, err
+    csv_text = (run / "applicant_scores.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in csv_text
+    assert "rejected" in out and (run / "rejected" / "applications.csv").exists()
+    import json
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["rows"]["applications"] == {"read": 4, "accepted": 3, "rejected": 1}
+    assert {s["stage"] for s in manifest["stages"]} >= {"load", "entities", "features.hoarding", "grading", "write"}
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])

@@ -1,0 +1,130 @@
+"""Entity resolution and related-party groups on hand-made cases (one per normalisation rule)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.config import load_config
+from pipeline.entities import assign_groups, normalize_addresses, related_party_edges, resolve_entities, resolve_keys
+from pipeline.evaluate import pairwise_prf
+from pipeline.tables import Tables
+
+
+def keys(names, addresses=None, types=None, countries=None):
+    n = len(names)
+    return resolve_keys(pd.DataFrame({
+        "name": names, "address": addresses or [""] * n, "type": types or [""] * n,
+        "country": countries or ["CN"] * n,
+    })).tolist()
+
+
+def test_chinese_company_variants_share_one_key():
+    k = keys(["广东省深圳市华科明电子科技有限公司", "深圳市华科明电子科技有限责任公司",
+              "华科明电子科技（深圳）有限公司", "华科明电子科技(深圳)有限公司", "深圳市 华科明电子科技 有限公司",
+              "深圳市华科明电子科技股份有限公司"])
+    assert len(set(k)) == 1, k
+
+
+def test_same_trade_name_in_different_cities_stays_apart():
+    k = keys(["深圳市华科明电子科技有限公司", "广州市华科明电子科技有限公司"])
+    assert k[0] != k[1]
+
+
+def test_city_in_brackets():
+    k = keys(["科明(厦门)有限公司", "厦门科明有限公司", "厦门市科明有限公司"])
+    assert len(set(k)) == 1
+
+
+def test_county_short_name_is_not_stripped_from_a_trade_name():
+    # 同仁 is a county short name; 北京同仁堂 must keep 同仁堂 as its core.
+    k = keys(["北京同仁堂股份有限公司", "北京市同仁堂有限公司", "北京市堂有限公司"])
+    assert k[0] == k[1] and k[0] != k[2]
+
+
+def test_latin_legal_forms_case_punctuation_and_the():
+    k = keys(["Acme Inc.", "ACME, INC", "The Acme Incorporated", "acme corp", "Acme GmbH"],
+             countries=["US", "US", "US", "US", "DE"])
+    assert len(set(k[:4])) == 1 and k[4] != k[0]
+
+
+def test_namesake_individuals_at_different_addresses_stay_apart():
+    k = keys(["王伟", "王伟", "王伟"],
+             ["北京市朝阳区建国路1号", "上海市浦东新区张江路2号", "北京市朝阳区建国路１号"],
+             types=["individual"] * 3)
+    assert k[0] != k[1] and k[0] == k[2]
+    assert "建国路" not in k[0]  # personal addresses are hashed, not spelled out in keys
+
+
+def test_address_normalisation_rules():
+    a = normalize_addresses(pd.Series([
+        "广东省深圳市南山区科技园路88号1203室", "深圳市南山区科技园路８８号1203", "南山区科技园路88号1203 电话:0755-26881234",
+    ]))
+    assert a["addr_key"].nunique() == 1
+    assert a["phone"].tolist() == ["", "", "075526881234"]
+    assert a["building_key"].iloc[0] == "科技园路88号"
+
+
+def _apps(rows):
+    cols = ["application_id", "applicant_name", "applicant_address", "agent_name"]
+    df = pd.DataFrame(rows, columns=cols)
+    for c in ("applicant_type", "applicant_country", "mark_text", "nice_classes", "status"):
+        df[c] = ""
+    df["applicant_type"] = "company"
+    df["filing_date"] = pd.Timestamp("2020-01-01")
+    df["applicant_key"] = resolve_keys(pd.DataFrame({"name": df["applicant_name"], "address": df["applicant_address"],
+                                                     "type": "company", "country": "CN"}))
+    return df
+
+
+def test_shells_sharing_an_address_are_one_group_but_a_business_centre_is_not():
+    cfg = load_config().with_overrides({"entities": {"address_hub_size": 3}})
+    shells = [(f"S{i}", f"深圳市{n}贸易有限公司", "深圳市福田区福华路1号2001室", "甲代理") for i, n in enumerate("甲乙丙")]
+    # a business centre: 6 unrelated companies at one room (over the hub size of 3)
+    hub = [(f"H{i}", f"上海市{n}科技有限公司", "上海市浦东新区商务中心路9号101室", f"代理{i}") for i, n in enumerate("子丑寅卯辰巳")]
+    apps = _apps(shells + hub)
+    edges = related_party_edges(apps, pd.DataFrame(), cfg)
+    groups = assign_groups(pd.Index(apps["applicant_key"]), edges)
+    g = apps["applicant_key"].map(groups)
+    assert g[:3].nunique() == 1
+    assert g[3:].nunique() == 6
+    hub_keys = set(apps["applicant_key"][3:])
+    assert not (edges["a"].isin(hub_keys) | edges["b"].isin(hub_keys)).any()
+
+
+def test_an_agent_alone_links_nobody_but_agent_plus_building_does():
+    cfg = load_config()
+    rows = [("A1", "深圳市甲科技有限公司", "深圳市南山区科技园路1号101", "大代理"),
+            ("A2", "深圳市乙科技有限公司", "深圳市南山区科技园路1号102", "大代理"),   # same building + agent
+            ("A3", "深圳市丙科技有限公司", "深圳市福田区福华路3号", "大代理")]        # agent only
+    apps = _apps(rows)
+    edges = related_party_edges(apps, pd.DataFrame(), cfg)
+    groups = assign_groups(pd.Index(apps["applicant_key"]), edges)
+    g = apps["applicant_key"].map(groups).tolist()
+    assert g[0] == g[1] and g[2] != g[0]
+    assert set(edges["link"]) == {"agent", "building"}
+
+
+def test_resolve_entities_matches_decision_subjects_and_transfer_parties():
+    apps = _apps([("A1", "深圳市甲科技有限公司", "深圳市南山区科技园路1号101", "x"),
+                  ("A2", "王伟", "北京市朝阳区建国路1号", "x"), ("A3", "王伟", "上海市浦东新区张江路2号", "x")])
+    apps.loc[1:, "applicant_type"] = "individual"
+    apps = apps.drop(columns=["applicant_key"])
+    transfers = pd.DataFrame({"application_id": ["A1"], "transfer_date": [pd.Timestamp("2021-01-01")],
+                              "assignor_name": ["深圳市甲科技有限责任公司"], "assignee_name": ["买家公司"],
+                              "assignee_address": [""]})
+    decisions = pd.DataFrame({"subject_name": ["广东省深圳市甲科技有限公司", "王伟"], "kind": ["bad_faith_refusal"] * 2,
+                              "decision_date": [pd.Timestamp("2021-01-01")] * 2, "authority": "", "reference": "",
+                              "application_id": ["", "A3"]})
+    t = resolve_entities(Tables(apps, transfers, decisions, pd.DataFrame(columns=["mark_text", "owner_name"]),
+                                pd.DataFrame()), load_config())
+    key = t.applications.set_index("application_id")["applicant_key"]
+    assert t.transfers["assignor_key"].item() == key["A1"]
+    assert t.decisions["subject_key"].tolist() == [key["A1"], key["A3"]]  # namesake resolved via application
+    assert t.groups["size"].sum() == key.nunique()
+
+
+def test_pairwise_prf_counts_pairs_without_enumerating():
+    rec = pd.DataFrame({"truth": ["a", "a", "a", "b", "b"], "pred": ["x", "x", "y", "y", "y"]})
+    # true pairs: C(3,2)+C(2,2)=4; predicted: C(2,2)+C(3,2)=4; both: (0,1) and (3,4) = 2
+    r = pairwise_prf(rec, "truth", "pred")
+    assert (r["precision"], r["recall"], r["true_pairs"]) == (0.5, 0.5, 4)
