@@ -42,7 +42,7 @@ def entropy(counts: pd.DataFrame | pd.Series, by: str | None = None) -> pd.Serie
 def make_flags(frame: pd.DataFrame, reason: Reason, evidence: pd.Series, strength: pd.Series | float) -> pd.DataFrame:
     """Flag rows for ``frame`` (needs application_id or not, and applicant_key)."""
     out = pd.DataFrame({
-        "application_id": frame["application_id"].astype("str") if "application_id" in frame else "",
+        "application_id": frame["application_id"].astype("str").to_numpy() if "application_id" in frame else "",
         "applicant_key": frame["applicant_key"].astype("str").to_numpy(),
         "reason": reason.value,
         "evidence": evidence.astype("str").to_numpy(),

@@ -19,6 +19,8 @@ returned once (qid of the smaller row position first); a row is never paired wit
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
@@ -26,9 +28,15 @@ from rapidfuzz import fuzz, process
 from features import textsim as ts
 from features.reasons import Reason
 
-KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "phonetic", "del1", "hsub", "hdel", "halves")
+KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "phonetic", "del1", "hsub", "hdel", "prefix", "suffix")
 # Identity-like keys (one value per mark) vs fuzzy neighbourhood keys (many per mark).
 EXACT_KEYS = frozenset({"norm", "core", "skeleton", "sorted", "pinyin"})
+# Coarse blocks (first / last letters of the Latin core or pinyin) verified inside the block with
+# rapidfuzz: they catch the multi-edit pairs that deletion neighbourhoods miss.
+CDIST_KEYS = frozenset({"prefix", "suffix"})
+
+# seconds and pair counts per key kind of the last candidate search (for the benchmark)
+_LAST_TIMING: dict[str, tuple[float, int]] = {}
 
 KINDS = {
     "exact": Reason.INFRINGEMENT_EXACT,
@@ -174,20 +182,10 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
     if kind == "hdel":
         pos, s = sel(f & han, "core")
         return _deletions(s, pos, 4)
-    if kind == "halves":
-        m = f & ~han & (prep["clen"].to_numpy() >= cfg.halves_min_len)
-        pos, s = sel(m, "core")
-        n = s.str.len().to_numpy()
-        parts_pos, parts_key = [], []
-        for length in np.unique(n):  # loop over distinct lengths, vectorised within each
-            m2 = n == length
-            sl = s[m2]
-            for k in (int(length) // 2, int(length) // 2 - 1):
-                parts_pos += [pos[m2], pos[m2]]
-                parts_key += ["<" + sl.str.slice(0, k), ">" + sl.str.slice(int(length) - k)]
-        if not parts_pos:
-            return np.array([], dtype="int64"), pd.Series([], dtype="str")
-        return np.concatenate(parts_pos), pd.concat(parts_key, ignore_index=True)
+    if kind in CDIST_KEYS:
+        pos, s = sel(f, "pinyin")
+        n = int(cfg.block_affix_len)
+        return pos, s.str.slice(0, n) if kind == "prefix" else s.str.slice(-n)
     raise ValueError(f"key kind must be one of {list(KEY_KINDS)}; received {kind!r}")
 
 
@@ -216,24 +214,89 @@ def _join(qpos, qkey, rpos, rkey, max_pairs: int, self_join: bool) -> tuple[np.n
     return q, r, skipped
 
 
+def _block_cdist(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pairs in the same coarse block whose Latin core / pinyin ratio reaches the lowest fuzzy
+    threshold. Small blocks: all their pairs at once with ``cpdist``; large ones: one ``cdist``
+    each (a loop over the few large blocks only). Blocks above ``max_block_pairs_verify`` are skipped.
+    """
+    qpos, qkey = _keys(qp, kind, cfg)
+    rpos, rkey = (qpos, qkey) if self_join else _keys(rp, kind, cfg)
+    e = np.array([], dtype="int64")
+    if len(qpos) == 0 or len(rpos) == 0:
+        return e, e, 0
+    cutoff = 100.0 * min(cfg.min_edit_latin, cfg.min_edit_han, cfg.min_translit_ratio, cfg.min_homophone_ratio)
+    codes, uniq = pd.factorize(pd.concat([qkey, rkey], ignore_index=True))
+    qc, rc = codes[: len(qpos)], codes[len(qpos):]
+    qn = np.bincount(qc, minlength=len(uniq)).astype("int64")
+    rn = np.bincount(rc, minlength=len(uniq)).astype("int64")
+    size = qn * rn
+    if self_join:
+        size = np.where(qn >= 2, size, 0)
+    small = (size > 0) & (size <= int(cfg.block_small_pairs))
+    big = (size > int(cfg.block_small_pairs)) & (size <= int(cfg.max_block_pairs_verify))
+    skipped = int((size > int(cfg.max_block_pairs_verify)).sum())
+    qtext = qp["pinyin"].to_numpy(dtype=object)
+    rtext = rp["pinyin"].to_numpy(dtype=object)
+    out_q, out_r = [], []
+    # small blocks: enumerate pairs, verify in one vectorised call
+    qm, rm = small[qc], small[rc]
+    j = pd.DataFrame({"c": qc[qm], "q": qpos[qm]}).merge(pd.DataFrame({"c": rc[rm], "r": rpos[rm]}), on="c")
+    q, r = j["q"].to_numpy(), j["r"].to_numpy()
+    if self_join:
+        keep = q < r
+        q, r = q[keep], r[keep]
+    if len(q):
+        sc = process.cpdist(qtext[q], rtext[r], scorer=fuzz.ratio, score_cutoff=cutoff, workers=1)
+        ok = sc >= cutoff
+        out_q.append(q[ok])
+        out_r.append(r[ok])
+    # large blocks: one cdist per block
+    if big.any():
+        qo = np.argsort(qc, kind="stable")
+        ro = np.argsort(rc, kind="stable")
+        qs, rs = qc[qo], rc[ro]
+        for b in np.flatnonzero(big):
+            qi = qpos[qo[np.searchsorted(qs, b):np.searchsorted(qs, b, side="right")]]
+            ri = rpos[ro[np.searchsorted(rs, b):np.searchsorted(rs, b, side="right")]]
+            m = process.cdist(qtext[qi], rtext[ri], scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8,
+                              workers=1)
+            a, c = np.nonzero(m)
+            q, r = qi[a], ri[c]
+            if self_join:
+                keep = q < r
+                q, r = q[keep], r[keep]
+            out_q.append(q)
+            out_r.append(r)
+    if not out_q:
+        return e, e, skipped
+    return np.concatenate(out_q), np.concatenate(out_r), skipped
+
+
 def _candidates(qp: pd.DataFrame, rp: pd.DataFrame, cfg, self_join: bool,
                 kinds=KEY_KINDS) -> tuple[pd.DataFrame, dict]:
     """Unique candidate position pairs with the first key kind that produced them."""
-    parts, skipped = [], {}
+    parts, skipped, timing = [], {}, {}
     nr = max(len(rp), 1)
     for k, kind in enumerate(kinds):
-        qpos, qkey = _keys(qp, kind, cfg)
-        if self_join:
-            rpos, rkey = qpos, qkey
+        t0 = time.perf_counter()
+        if kind in CDIST_KEYS:
+            q, r, sk = _block_cdist(qp, rp, kind, cfg, self_join)
         else:
-            rpos, rkey = _keys(rp, kind, cfg)
-        cap = cfg.max_block_pairs_exact if kind in EXACT_KEYS else cfg.max_block_pairs_fuzzy
-        q, r, sk = _join(qpos, qkey, rpos, rkey, cap, self_join)
+            qpos, qkey = _keys(qp, kind, cfg)
+            if self_join:
+                rpos, rkey = qpos, qkey
+            else:
+                rpos, rkey = _keys(rp, kind, cfg)
+            cap = cfg.max_block_pairs_exact if kind in EXACT_KEYS else cfg.max_block_pairs_fuzzy
+            q, r, sk = _join(qpos, qkey, rpos, rkey, cap, self_join)
         skipped[kind] = sk
         if len(q):
             code = q.astype("int64") * nr + r
             code = np.unique(code)
             parts.append(pd.DataFrame({"code": code, "k": np.int8(k)}))
+        timing[kind] = (round(time.perf_counter() - t0, 2), len(q))
+    _LAST_TIMING.clear()
+    _LAST_TIMING.update(timing)
     if not parts:
         return pd.DataFrame({"q": np.array([], "int64"), "r": np.array([], "int64"), "k": np.array([], "int8")}), skipped
     allp = pd.concat(parts, ignore_index=True).drop_duplicates("code", keep="first")

@@ -101,32 +101,58 @@ def has_han(s: pd.Series) -> pd.Series:
     return _as_str(s).str.contains(_HAN_RE, regex=True).astype(bool)
 
 
-_PLURAL = r"(?<=[a-z]{3})(?<![siu])s\b"
+# plural "s" of a word of 4+ letters, not after s/i/u (glass, tennis, campus stay); RE2-compatible
+_PLURAL = r"\b([0-9a-z]{2,}[a-hj-rtv-z])s\b"
+
+
+def _unicode_fold(s: pd.Series) -> pd.Series:
+    """NFKC (full-width -> ASCII) and diacritics removed; only non-ASCII rows pay for it."""
+    wide = s.str.contains(r"[^\x00-\x7f]", regex=True)
+    if not wide.any():
+        return s
+    w = s[wide].str.normalize("NFKC").str.normalize("NFKD").str.replace(r"[\u0300-\u036f]", "", regex=True)
+    w = w.str.normalize("NFC")
+    return s.where(~wide, w)
 
 
 def latin_norm(s: pd.Series) -> pd.Series:
     """Case, punctuation, spaces, diacritics and plural folding of Latin marks (tokens kept)."""
-    s = _as_str(s).str.normalize("NFKC").str.normalize("NFKD")
-    s = s.str.replace(r"[\u0300-\u036f]", "", regex=True).str.lower()
+    s = _unicode_fold(_as_str(s)).str.lower()
     s = s.str.replace(r"['’`´]", "", regex=True).str.replace("&", " and ", regex=False)
-    s = s.str.replace(r"[^0-9a-z\u3400-\u9fff]+", " ", regex=True)
-    s = s.str.replace(_PLURAL, "", regex=True)
+    # symbols used as letters inside a word: N!KE, $TARBUCKS, M@X
+    s = s.str.replace(r"([a-z0-9])[!|]([a-z0-9])", r"\1i\2", regex=True)
+    s = s.str.replace(r"\$([a-z])", r"s\1", regex=True).str.replace(r"([a-z])@([a-z])", r"\1a\2", regex=True)
+    s = s.str.replace(f"[^0-9a-z{HAN_CLASS}]+", " ", regex=True)
+    s = s.str.replace(_PLURAL, r"\1", regex=True)
     return s.str.strip().str.replace(r"\s+", " ", regex=True)
 
 
-def _zh_simplified(text: str) -> str:
+@functools.lru_cache(maxsize=65536)
+def _simplified_char(ch: str) -> str:
     import zhconv
 
-    return zhconv.convert(text, "zh-cn")
+    return zhconv.convert(ch, "zh-cn")
 
 
 def han_norm(s: pd.Series) -> pd.Series:
-    """NFKC, traditional -> simplified, lower case; only Han characters, letters and digits kept."""
+    """NFKC, traditional -> simplified, lower case; only Han characters, letters and digits kept.
+
+    Traditional -> simplified is applied character by character (zhconv once per distinct
+    character, then ``str.translate``); phrase-level conversions of zhconv are not used.
+    """
     s = _as_str(s).str.normalize("NFKC").str.lower()
     han = s.str.contains(_HAN_RE, regex=True)
     if han.any():
-        s = s.where(~han, _map_unique(s[han], _zh_simplified))
-    return s.str.replace(rf"[^0-9a-z{HAN_CLASS}]+", "", regex=True)
+        chars = set("".join(pd.unique(s[han])))
+        table = {}
+        for c in chars:
+            if re.match(_HAN_RE, c):
+                sc = _simplified_char(c)
+                if sc != c:
+                    table[ord(c)] = sc
+        if table:
+            s = s.where(~han, s[han].str.translate(table))
+    return s.str.replace(f"[^0-9a-z{HAN_CLASS}]+", "", regex=True)
 
 
 def mark_norm(s: pd.Series) -> pd.Series:
@@ -179,13 +205,15 @@ def strip_generic(norm: pd.Series) -> pd.Series:
 def token_sort(norm: pd.Series) -> pd.Series:
     """Reordering key: Latin tokens sorted and joined; Han characters sorted."""
     norm = _as_str(norm)
-
-    def _key(text: str) -> str:
-        if re.search(_HAN_RE, text):
-            return "".join(sorted(text.replace(" ", "")))
-        return "".join(sorted(text.split()))
-
-    return _map_unique(norm, _key)
+    han = has_han(norm).to_numpy()
+    multi = norm.str.contains(" ", regex=False).to_numpy()
+    out = compact(norm).to_numpy(dtype=object)
+    vals = norm.to_numpy(dtype=object)
+    hi = np.flatnonzero(han)
+    out[hi] = ["".join(sorted(v.replace(" ", ""))) for v in vals[hi]]
+    li = np.flatnonzero(~han & multi)
+    out[li] = ["".join(sorted(v.split())) for v in vals[li]]
+    return pd.Series(out, index=norm.index, dtype="str")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -212,16 +240,12 @@ def pinyin_key(s: pd.Series) -> pd.Series:
     return compact(s.str.translate(table))
 
 
-def _metaphone(text: str) -> str:
-    import jellyfish
-
-    t = re.sub(r"[^a-z]", "", text)
-    return jellyfish.metaphone(t) if t else ""
-
-
 def phonetic_key(s: pd.Series) -> pd.Series:
     """Metaphone (jellyfish) of the letters of the text, once per distinct value ("nyke" -> "NK")."""
-    return _map_unique(compact(s), _metaphone)
+    import jellyfish
+
+    letters = _as_str(s).str.lower().str.replace(r"[^a-z]+", "", regex=True)
+    return _map_unique(letters, lambda t: jellyfish.metaphone(t) if t else "")
 
 
 _SKELETON_TABLE = str.maketrans({"0": "o", "1": "l", "!": "l", "|": "l", "i": "l", "5": "s", "$": "s",
@@ -236,7 +260,7 @@ def confusable_skeleton(s: pd.Series) -> pd.Series:
     s = _as_str(s).str.normalize("NFKC").str.normalize("NFKD")
     s = s.str.replace(r"[\u0300-\u036f]", "", regex=True).str.lower()
     s = s.str.replace(r"['’`´]", "", regex=True).str.translate(_SKELETON_TABLE)
-    s = s.str.replace(r"[^0-9a-z\u3400-\u9fff]+", " ", regex=True).str.replace(_PLURAL, "", regex=True)
+    s = s.str.replace(f"[^0-9a-z{HAN_CLASS}]+", " ", regex=True).str.replace(_PLURAL, r"\1", regex=True)
     s = compact(s.str.strip())
     return s.str.replace("rn", "m", regex=False).str.replace("vv", "w", regex=False)
 

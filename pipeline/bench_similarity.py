@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> dict:
     total = t_prep + t_cand + t_ver
     print(f"prepare keys: {t_prep:.1f}s | candidate search: {t_cand:.1f}s ({len(cand):,} candidate pairs; "
           f"skipped oversized blocks {skipped}) | verification: {t_ver:.1f}s ({len(v):,} matches)")
+    print("candidate search per key kind (seconds, pairs):", sim._LAST_TIMING)
     print(f"total (keys + candidates + verification): {total:.1f}s for {len(marks):,} marks")
     print("matches by kind:", v["kind"].value_counts().to_dict())
 

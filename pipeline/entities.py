@@ -88,28 +88,38 @@ def _city_short(s: pd.Series) -> pd.Series:
     return s.str.replace(r"(特别行政区|自治州|地区|市|省|盟)$", "", regex=True)
 
 
-def _strip_place_prefixes(s: pd.Series, max_rounds: int = 4) -> tuple[pd.Series, pd.Series]:
+def _strip_one(text: str, names: frozenset, cities: frozenset, lengths: tuple[int, ...]) -> tuple[str, str]:
+    """Strip leading division names from one string; returns (rest, most specific city)."""
+    city = ""
+    for _ in range(4):
+        for length in lengths:
+            head = text[:length]
+            if len(text) >= length + 2 and head in names:
+                if head in cities:
+                    city = head
+                text = text[length:]
+                break
+        else:
+            break
+    return text, city
+
+
+def _strip_place_prefixes(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Remove leading division names (province, city, district), keeping >= 2 characters.
 
-    Returns (rest, most specific city found)."""
+    Returns (rest, most specific city found). Runs once per distinct string with set look-ups
+    (a handful per string), which is faster than repeated vectorised slicing over all lengths.
+    """
     names, cities, longest = _place_prefixes()
-    rest = s.copy()
-    city = pd.Series("", index=s.index, dtype="str")
     if not names:
-        return rest, city
-    for _ in range(max_rounds):
-        stripped_now = pd.Series(False, index=s.index)
-        for length in range(longest, 1, -1):
-            head = rest.str.slice(0, length)
-            hit = ~stripped_now & head.isin(names) & (rest.str.len() >= length + 2)
-            if not hit.any():
-                continue
-            city = city.where(~(hit & head.isin(cities)), head)
-            rest = rest.where(~hit, rest.str.slice(length))
-            stripped_now |= hit
-        if not stripped_now.any():
-            break
-    return rest, _city_short(city)
+        return s.copy(), pd.Series("", index=s.index, dtype="str")
+    lengths = tuple(sorted({len(n) for n in names}, reverse=True))
+    uniq = pd.unique(s.astype("str"))
+    stripped = [_strip_one(u, names, cities, lengths) for u in uniq]
+    rest = pd.Series([r for r, _ in stripped], index=uniq, dtype="str")
+    city = pd.Series([c for _, c in stripped], index=uniq, dtype="str")
+    return (pd.Series(rest.reindex(s.to_numpy()).to_numpy(), index=s.index, dtype="str"),
+            _city_short(pd.Series(city.reindex(s.to_numpy()).to_numpy(), index=s.index, dtype="str")))
 
 
 def _nfkc(s: pd.Series) -> pd.Series:
@@ -168,6 +178,34 @@ def normalize_addresses(addresses: pd.Series) -> pd.DataFrame:
     building = key.str.replace(r"(\d+[a-z]?|ste \d+|fl \d+)\s*$", "", regex=True).str.strip(" -")
     building = building.where(building != key, "")
     return pd.DataFrame({"address": uniq, "addr_key": key, "building_key": building, "phone": phone})
+
+
+# Industry and organisation words that follow the trade name (字号) in a Chinese company name
+# (企业名称 = 行政区划 + 字号 + 行业 + 组织形式). Stripped from the end to find the trade name, so
+# 旋福集团 / 旋福投资管理 / 旋福餐饮管理 share the trade name 旋福.
+INDUSTRY_WORDS = (
+    "集团", "控股", "实业", "发展", "投资", "管理", "咨询", "服务", "科技", "技术", "信息", "网络", "电子", "数码",
+    "软件", "智能", "数据", "通信", "光电", "电器", "电气", "机械", "设备", "制造", "工业", "材料", "化工", "能源",
+    "新能源", "环保", "建筑", "工程", "装饰", "建材", "家居", "家具", "房地产", "置业", "物业", "贸易", "商贸", "进出口",
+    "国际", "供应链", "物流", "运输", "餐饮", "食品", "饮品", "酒业", "茶业", "农业", "生物", "医药", "医疗", "健康",
+    "化妆品", "日化", "用品", "母婴", "服装", "服饰", "鞋业", "纺织", "皮具", "箱包", "文化", "传媒", "广告", "教育",
+    "培训", "体育", "旅游", "酒店", "金融", "保险", "汽车", "电商", "商务", "营销", "品牌", "设计", "法律", "烟具",
+    "五金", "玩具", "珠宝", "首饰", "礼品", "印刷", "包装", "企业", "商行", "工作室", "有限", "股份",
+)
+_INDUSTRY_RE = "(?:" + "|".join(sorted(INDUSTRY_WORDS, key=len, reverse=True)) + ")+$"
+
+
+def trade_names(keys: pd.Series) -> pd.Series:
+    """The trade name (字号) of company keys: the name core without trailing industry words.
+
+    Empty for individuals and for cores whose trade name would be shorter than 2 characters.
+    """
+    base = keys.str.split("|").str[0]
+    core = base.str.slice(2)
+    han = core.str.contains(_HAN_RE)
+    trade = core.where(~han, core.str.replace(_INDUSTRY_RE, "", regex=True))
+    ok = base.str.startswith("c:") & (trade.str.len() >= 2)
+    return trade.where(ok, "")
 
 
 def _short_hash(s: pd.Series) -> pd.Series:
@@ -268,9 +306,7 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
         "same building")
     add(_pairs_within(keys, apps["agent_name"].fillna("").str.strip(), cfg.agent_hub_size), "agent", False,
         "same agent")
-    core = keys.str.split("|").str[0].str.slice(2)
-    core = core.where(core.str.len() >= 2, "")
-    add(_pairs_within(keys, core, cfg.address_hub_size), "name_core", False, "same trade-name core")
+    add(_pairs_within(keys, trade_names(keys), cfg.address_hub_size), "trade_name", False, "same trade name")
     if len(transfers) and "assignor_key" in transfers:
         t = transfers[["assignor_key", "assignee_key", "application_id"]].dropna()
         t = t[t["assignor_key"] != t["assignee_key"]]
@@ -282,8 +318,9 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
         return pd.DataFrame(columns=["a", "b", "link", "strong", "evidence"])
     edges = pd.concat(parts, ignore_index=True).drop_duplicates(["a", "b", "link"])
     # A pair is related when it has a strong link or at least two different weak links.
-    per_pair = edges.groupby(["a", "b"]).agg(n_weak=("strong", lambda s: int((~s).sum())),
-                                             any_strong=("strong", "any"))
+    edges["weak"] = ~edges["strong"].astype(bool)
+    per_pair = edges.groupby(["a", "b"]).agg(n_weak=("weak", "sum"), any_strong=("strong", "any"))
+    edges = edges.drop(columns="weak")
     ok = per_pair[(per_pair["any_strong"]) | (per_pair["n_weak"] >= cfg.weak_links_needed)].index
     return edges.set_index(["a", "b"]).loc[lambda e: e.index.isin(ok)].reset_index()
 

@@ -1,0 +1,228 @@
+"""The reviewer database (SQLAlchemy): users, sessions, decisions, login attempts and the audit log.
+
+SQLite (``STATE/review.db``) by default; PostgreSQL by URL (``postgresql+psycopg://…``, needs the
+``psycopg`` driver). Tables are created on first use.
+
+The audit log is append-only and hash-chained: row ``seq`` stores ``prev_hash`` (the previous row's
+hash, 64 zeros for the first) and ``hash = sha256(prev_hash + canonical JSON of the row)``, where the
+canonical JSON has sorted keys, no spaces and covers every column except ``hash``. ``seq`` and
+``prev_hash`` are unique, so two writers racing for the same position cannot both succeed (the
+loser retries). No code path updates or deletes audit rows; :func:`verify_audit` recomputes the
+chain and names the first row that does not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    func,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+GENESIS = "0" * 64
+ROLES = ("reviewer", "supervisor", "admin")
+ACTIONS = ("confirm", "dismiss", "escalate", "repair")
+# Decision statuses: final (effective), pending_supervisor (needs a supervisor), escalated,
+# approved (a supervisor approved a pending one: effective), rejected (a supervisor turned it down).
+EFFECTIVE = ("final", "approved")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class UserSession(Base):
+    """Server-side sessions: the signed cookie holds only the random session id, so logout and
+    deactivation take effect at once."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(40))
+    last_seen: Mapped[str] = mapped_column(String(40))
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(200), index=True)
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[str] = mapped_column(String(40), index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant_key: Mapped[str] = mapped_column(String(400), index=True)
+    applicant_name: Mapped[str] = mapped_column(Text, default="")
+    run_as_of: Mapped[str] = mapped_column(String(40))
+    grade: Mapped[str] = mapped_column(String(4))
+    action: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[str] = mapped_column(String(40))
+    supervisor: Mapped[str] = mapped_column(String(100), default="")
+    supervisor_comment: Mapped[str] = mapped_column(Text, default="")
+    supervised_at: Mapped[str] = mapped_column(String(40), default="")
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_prev_hash"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+AUDIT_FIELDS = ("seq", "at", "actor", "action", "target", "ip", "details", "prev_hash")
+
+
+def default_db_url(state: Path) -> str:
+    return f"sqlite:///{(Path(state) / 'review.db').resolve()}"
+
+
+def make_engine(url: str) -> Engine:
+    kwargs: dict = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    engine = create_engine(url, **kwargs)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+# --------------------------------------------------------------------------- audit chain
+def canonical(row: dict) -> str:
+    return json.dumps({k: row[k] for k in AUDIT_FIELDS}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+
+
+def row_hash(row: dict) -> str:
+    return hashlib.sha256((row["prev_hash"] + canonical(row)).encode("utf-8")).hexdigest()
+
+
+_AUDIT_LOCK = threading.Lock()
+
+
+def append_audit(db: sessionmaker[Session], actor: str, action: str, target: str = "", details: dict | None = None,
+                 ip: str = "") -> AuditRow:
+    """Append one row to the chain (its own transaction). Retries if another writer took the slot."""
+    det = json.dumps(details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    for _ in range(20):
+        with _AUDIT_LOCK, db() as s:
+            last = s.execute(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).scalar_one_or_none()
+            row = {"seq": (last.seq + 1) if last else 1, "at": iso(utcnow()), "actor": actor, "action": action,
+                   "target": target, "ip": ip, "details": det, "prev_hash": last.hash if last else GENESIS}
+            rec = AuditRow(**row, hash=row_hash(row))
+            s.add(rec)
+            try:
+                s.commit()
+                return rec
+            except IntegrityError:  # another process appended first: read the new head and retry
+                s.rollback()
+    raise RuntimeError("could not append to the audit log (too much contention)")
+
+
+def verify_audit(db: sessionmaker[Session]) -> tuple[bool, str, int]:
+    """Recompute the chain. Returns (ok, message, rows checked); the message names the first bad row."""
+    prev, expected_seq, n = GENESIS, 1, 0
+    with db() as s:
+        for rec in s.execute(select(AuditRow).order_by(AuditRow.seq)).scalars():
+            row = {k: getattr(rec, k) for k in AUDIT_FIELDS}
+            if rec.seq != expected_seq:
+                return False, f"audit row {expected_seq} is missing (next row found: {rec.seq})", n
+            if rec.prev_hash != prev:
+                return False, (f"audit row {rec.seq}: prev_hash {rec.prev_hash[:12]}… does not match the hash of "
+                               f"row {rec.seq - 1} ({prev[:12]}…): a row was changed, removed or inserted"), n
+            if row_hash(row) != rec.hash:
+                return False, (f"audit row {rec.seq} ({rec.action} by {rec.actor} at {rec.at}): stored hash does not "
+                               "match its content: the row was edited"), n
+            prev, expected_seq, n = rec.hash, expected_seq + 1, n + 1
+    return True, f"audit chain intact: {n} rows, head hash {prev}", n
+
+
+def count_audit(db: sessionmaker[Session], actor: str, action: str, since: datetime) -> int:
+    with db() as s:
+        return int(s.execute(select(func.count()).select_from(AuditRow).where(
+            AuditRow.actor == actor, AuditRow.action == action, AuditRow.at >= iso(since))).scalar_one())
+
+
+# --------------------------------------------------------------------------- users
+def add_user(db: sessionmaker[Session], name: str, role: str, password: str) -> User:
+    from review.security import hash_password
+
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    if not name or len(name) > 100 or any(c.isspace() for c in name):
+        raise ValueError(f"user name must be 1-100 characters without spaces; got {name!r}")
+    if len(password) < 8:
+        raise ValueError("password must have at least 8 characters")
+    with db() as s:
+        existing = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        if existing is not None:
+            existing.role, existing.password_hash, existing.active = role, hash_password(password), True
+            user = existing
+        else:
+            user = User(name=name, role=role, password_hash=hash_password(password), active=True,
+                        created_at=iso(utcnow()))
+            s.add(user)
+        s.commit()
+        return user
+
+
+def failed_logins(db: sessionmaker[Session], username: str, ip: str, window: timedelta) -> int:
+    since = iso(utcnow() - window)
+    with db() as s:
+        return int(s.execute(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.username == username, LoginAttempt.ip == ip, LoginAttempt.ok.is_(False),
+            LoginAttempt.at >= since)).scalar_one())
+
+
+def record_login(db: sessionmaker[Session], username: str, ip: str, ok: bool) -> None:
+    with db() as s:
+        s.add(LoginAttempt(username=username[:200], ip=ip, at=iso(utcnow()), ok=ok))
+        s.commit()

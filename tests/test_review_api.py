@@ -1,0 +1,537 @@
+"""The reviewer web app through FastAPI's TestClient: routes, roles, CSRF, escaping, audit chain, limits.
+
+The state folder is made by running the real pipeline on the tiny hand-made dataset of review.demo
+(marks with HTML/JS in them, names with quotes and ampersands).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sqlite3
+import warnings
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the review app needs fastapi (pip install -e .)")
+pytest.importorskip("argon2", reason="the review app needs argon2-cffi (pip install -e .)")
+
+with warnings.catch_warnings():  # starlette suggests httpx2; httpx works
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from review import db as rdb  # noqa: E402
+from review.app import ReviewSettings, create_app  # noqa: E402
+from review.cli import main as review_main  # noqa: E402
+from review.data import latest_run  # noqa: E402
+from review.demo import EVIL_NAME, HOARDER, XSS_IMG, XSS_SCRIPT, make_demo_state  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+PASSWORD = "correct horse battery"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory) -> Path:
+    return make_demo_state(tmp_path_factory.mktemp("review-state"))
+
+
+@pytest.fixture(scope="module")
+def keys(state) -> dict:
+    import pandas as pd
+
+    a = pd.read_parquet(latest_run(state) / "applicant_scores.parquet")
+    by_name = dict(zip(a["applicant_name"], a["applicant_key"]))
+    ok = a[(a["grade"] != "D") & a["flagged"]]
+    return {"hoarder": by_name[HOARDER], "evil": by_name[EVIL_NAME], "non_d": ok["applicant_key"].iloc[0],
+            "grades": dict(zip(a["applicant_key"], a["grade"]))}
+
+
+def make(state: Path, tmp_path: Path, **settings):
+    url = f"sqlite:///{tmp_path / 'review.db'}"
+    app = create_app(state, url, ReviewSettings(secret_key="test-secret", **settings))
+    for name, role in (("rev", "reviewer"), ("rev2", "reviewer"), ("sup", "supervisor"), ("adm", "admin")):
+        rdb.add_user(app.state.db, name, role, PASSWORD)
+    return app, url
+
+
+@pytest.fixture
+def app_url(state, tmp_path):
+    return make(state, tmp_path)
+
+
+@pytest.fixture
+def app(app_url):
+    return app_url[0]
+
+
+def client(app) -> TestClient:
+    return TestClient(app, base_url="http://testserver")
+
+
+def login(app, name: str, password: str = PASSWORD) -> tuple[TestClient, str]:
+    c = client(app)
+    tok = CSRF_RE.search(c.get("/login").text).group(1)
+    r = c.post("/login", data={"username": name, "password": password, "csrf_token": tok, "next": "/flagged"},
+               follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = c.get("/flagged")
+    return c, CSRF_RE.search(page.text).group(1)
+
+
+def decide(c, csrf, key, action, comment="looked at the evidence"):
+    return c.post("/decide", data={"key": key, "action": action, "comment": comment, "csrf_token": csrf},
+                  follow_redirects=False)
+
+
+def decisions(app, key=None):
+    from sqlalchemy import select
+
+    with app.state.db() as s:
+        q = select(rdb.Decision).order_by(rdb.Decision.id)
+        if key:
+            q = q.where(rdb.Decision.applicant_key == key)
+        return s.execute(q).scalars().all()
+
+
+def audit_rows(app):
+    from sqlalchemy import select
+
+    with app.state.db() as s:
+        return s.execute(select(rdb.AuditRow).order_by(rdb.AuditRow.seq)).scalars().all()
+
+
+def post_routes(app) -> list[str]:
+    return sorted(r.path.replace("{decision_id}", "1") for r in app.routes
+                  if "POST" in getattr(r, "methods", set()) and r.path != "/login")
+
+
+def get_routes(app) -> list[str]:
+    return sorted(r.path for r in app.routes if "GET" in getattr(r, "methods", set())
+                  and r.path not in ("/login", "/healthz", "/") and not r.path.startswith("/static"))
+
+
+# --------------------------------------------------------------------------- login and access
+def test_no_page_or_api_without_login(app):
+    c = client(app)
+    gets = get_routes(app)
+    assert {"/flagged", "/applicant", "/audit", "/pending", "/api/flagged", "/api/group"} <= set(gets)
+    for path in gets:
+        r = c.get(path, follow_redirects=False)
+        if path.startswith("/api/"):
+            assert r.status_code == 401, path
+        else:
+            assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+    for path in post_routes(app):
+        assert c.post(path, data={"csrf_token": "x"}, follow_redirects=False).status_code == 401, path
+    assert c.get("/healthz").status_code == 200
+
+
+def test_login_page_and_session_cookie_flags(app):
+    c = client(app)
+    tok = CSRF_RE.search(c.get("/login").text).group(1)
+    r = c.post("/login", data={"username": "rev", "password": PASSWORD, "csrf_token": tok}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/flagged"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert PASSWORD not in r.headers["set-cookie"]
+    assert c.get("/flagged").status_code == 200
+    assert [row.action for row in audit_rows(app)] == ["login_ok"]
+
+
+def test_wrong_password_is_refused_and_audited(app):
+    c = client(app)
+    tok = CSRF_RE.search(c.get("/login").text).group(1)
+    for user in ("rev", "nobody"):
+        r = c.post("/login", data={"username": user, "password": "wrong password", "csrf_token": tok})
+        assert r.status_code == 401 and "wrong password" in r.text
+    assert c.get("/flagged", follow_redirects=False).status_code == 303
+    rows = audit_rows(app)
+    assert [(r.action, r.target) for r in rows] == [("login_failed", "rev"), ("login_failed", "nobody")]
+
+
+def test_login_without_csrf_token_is_refused(app):
+    c = client(app)
+    c.get("/login")
+    r = c.post("/login", data={"username": "rev", "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 403
+    r = c.post("/login", data={"username": "rev", "password": PASSWORD, "csrf_token": "forged"},
+               follow_redirects=False)
+    assert r.status_code == 403
+
+
+def test_login_rate_limit_per_user_and_ip(app):
+    c = client(app)
+    tok = CSRF_RE.search(c.get("/login").text).group(1)
+    for _ in range(5):
+        assert c.post("/login", data={"username": "rev", "password": "nope", "csrf_token": tok}).status_code == 401
+    r = c.post("/login", data={"username": "rev", "password": PASSWORD, "csrf_token": tok}, follow_redirects=False)
+    assert r.status_code == 429  # blocked even with the right password
+    assert "login_blocked" in [row.action for row in audit_rows(app)]
+    # another user name from the same address is not blocked
+    r = c.post("/login", data={"username": "sup", "password": PASSWORD, "csrf_token": tok}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_logout_ends_the_session(app):
+    c, csrf = login(app, "rev")
+    assert c.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    assert c.get("/flagged", follow_redirects=False).status_code == 303
+    assert "logout" in [r.action for r in audit_rows(app)]
+
+
+def test_a_stolen_cookie_is_useless_after_logout(app):
+    c, csrf = login(app, "rev")
+    stolen = dict(c.cookies)
+    c.post("/logout", data={"csrf_token": csrf})
+    thief = client(app)
+    thief.cookies.update(stolen)
+    assert thief.get("/flagged", follow_redirects=False).status_code == 303
+
+
+def test_no_open_redirect_after_login(app):
+    c = client(app)
+    tok = CSRF_RE.search(c.get("/login").text).group(1)
+    for bad in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        r = c.post("/login", data={"username": "rev", "password": PASSWORD, "csrf_token": tok, "next": bad},
+                   follow_redirects=False)
+        assert r.headers["location"] == "/flagged", bad
+        tok = CSRF_RE.search(c.get("/login").text).group(1)
+
+
+def test_every_form_without_a_valid_csrf_token_is_refused(app, keys):
+    c, csrf = login(app, "adm")
+    posts = post_routes(app)
+    assert {"/decide", "/logout", "/decisions/1/approve", "/decisions/1/reject", "/export/flagged.csv",
+            "/export/labels.csv"} <= set(posts)
+    for path in posts:
+        for data in ({}, {"csrf_token": ""}, {"csrf_token": "forged" + csrf[6:]}):
+            r = c.post(path, data={"key": keys["non_d"], "action": "dismiss", "comment": "x", **data},
+                       follow_redirects=False)
+            assert r.status_code == 403, (path, data)
+    assert decisions(app) == []
+    assert c.get("/flagged").status_code == 200  # still logged in: the refused logout did nothing
+
+
+def test_csrf_token_of_another_session_is_refused(app, keys):
+    _, other_csrf = login(app, "rev2")
+    c, _ = login(app, "rev")
+    assert decide(c, other_csrf, keys["non_d"], "dismiss").status_code == 403
+
+
+# --------------------------------------------------------------------------- escaping
+def test_hostile_marks_and_names_render_escaped(app, keys):
+    c, _ = login(app, "rev")
+    page = c.get("/applicant", params={"key": keys["hoarder"]})
+    assert page.status_code == 200
+    html = page.text
+    assert XSS_SCRIPT not in html and "<script" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert XSS_IMG not in html and "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "REF-1 &lt;b&gt;x&lt;/b&gt;" in html  # a decision reference with markup
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+
+    evil = c.get("/applicant", params={"key": keys["evil"]}).text
+    assert EVIL_NAME not in evil
+    assert "Evil &#34;Q&#39;&amp;&lt;&gt;&#34; Trading Ltd" in evil
+    assert "A&amp;B &lt;Agents&gt;" in evil  # the agent column
+    lst = c.get("/flagged").text
+    assert EVIL_NAME not in lst and "Evil &#34;Q&#39;&amp;&lt;&gt;&#34; Trading Ltd" in lst
+    # search text is reflected escaped too
+    found = c.get("/flagged", params={"q": '"><script>alert(2)</script>'}).text
+    assert "<script>alert(2)" not in found and "&lt;script&gt;alert(2)" in found
+
+
+def test_api_returns_json_not_html(app, keys):
+    c, _ = login(app, "rev")
+    r = c.get("/api/flagged", params={"grade": "D"})
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert {i["applicant_key"] for i in body["items"]} >= {keys["hoarder"], keys["evil"]}
+    g = c.get("/api/group", params={"group_id": "g:" + keys["hoarder"]}).json()
+    assert len(g["nodes"]) == 2 and {lk["link"] for lk in g["links"]} >= {"address"}
+    assert c.get("/api/group", params={"group_id": "nope"}).status_code == 404
+
+
+# --------------------------------------------------------------------------- list and credit file
+def _listed(c, **params) -> set[str]:
+    html = c.get("/flagged", params=params).text
+    return {m for m in re.findall(r'<div class="key">([^<]+)</div>', html)}
+
+
+def test_flagged_list_filters_sort_search_and_pages(app, keys):
+    import html as h
+
+    c, _ = login(app, "rev")
+    hoarder, evil = h.escape(keys["hoarder"]), h.escape(keys["evil"])
+    everything = _listed(c, per_page=100)
+    assert {hoarder, evil} <= everything
+    assert _listed(c, grade="D", per_page=100) == {hoarder, evil}
+    assert evil in _listed(c, dimension="infringement") and hoarder not in _listed(c, dimension="infringement")
+    assert _listed(c, reason="HOARDING_BURST") == {hoarder}
+    assert _listed(c, country="US") == {evil}
+    assert _listed(c, agent="A&B") == {evil}
+    assert _listed(c, date_from="2025-03-01", date_to="2025-03-31") == {evil}
+    assert _listed(c, q="囤积") == {hoarder}
+    assert _listed(c, q="tm000067") == {evil}  # application number, any case
+    assert _listed(c, q="no such applicant") == set()
+    page1, page2 = _listed(c, per_page=1), _listed(c, per_page=1, page=2)
+    assert len(page1) == len(page2) == 1 and page1 != page2
+    by_name = c.get("/flagged", params={"sort": "name", "order": "asc", "per_page": 100}).text
+    names = re.findall(r'<td><a href="/applicant\?key=[^"]+">([^<]+)</a>', by_name)
+    assert names == sorted(names)
+    assert len(_listed(c, all="1", per_page=100)) > len(everything)
+    assert c.get("/flagged", params={"grade": "Z", "date_from": "junk", "page": "x", "sort": "evil"}).status_code == 200
+
+
+def test_credit_file_shows_group_graph_evidence_transfers_decisions_and_grade(app, keys):
+    c, _ = login(app, "rev")
+    html = c.get("/applicant", params={"key": keys["hoarder"]}).text
+    assert '<svg class="graph"' in html and html.count("<circle") == 2
+    assert "深圳市影子贸易有限公司" in html and "same address" in html
+    assert "Buyer 0 Ltd" in html  # transfer chain
+    assert "bad faith refusal" in html and "REF-2" in html
+    assert "HOARDING_BURST" in html and "files a burst of marks" in html
+    assert "Grade and deductions" in html and "bad faith refusal 2025-10-01 (REF-2)" in html
+    evil = c.get("/applicant", params={"key": keys["evil"]}).text
+    assert 'class="pair"' in evil and "Starbucks Corporation" in evil and "NIKEE" in evil
+    assert c.get("/applicant", params={"key": "no-such-key"}).status_code == 404
+
+
+def test_grade_history_from_history_file(app, state, keys):
+    import pandas as pd
+
+    hist = state / "history"
+    hist.mkdir(exist_ok=True)
+    pd.DataFrame({"applicant_key": [keys["evil"], keys["evil"]], "as_of": ["2025-06-30", "2025-09-30"],
+                  "grade": ["B", "C"], "points": [85.0, 70.0], "risk_score": [0.4, 0.6]}).to_parquet(
+        hist / "grades.parquet")
+    try:
+        c, _ = login(app, "rev")
+        html = c.get("/applicant", params={"key": keys["evil"]}).text
+        assert "2025-06-30" in html and "2025-09-30" in html
+    finally:
+        (hist / "grades.parquet").unlink()
+
+
+# --------------------------------------------------------------------------- decisions and roles
+def test_reviewer_confirm_on_grade_d_waits_for_a_supervisor(app, keys):
+    assert keys["grades"][keys["hoarder"]] == "D"
+    rev, rcsrf = login(app, "rev")
+    r = decide(rev, rcsrf, keys["hoarder"], "confirm", "50 coined marks in a week")
+    assert r.status_code == 303
+    (d,) = decisions(app, keys["hoarder"])
+    assert (d.action, d.status, d.reviewer) == ("confirm", "pending_supervisor", "rev")
+    page = rev.get("/applicant", params={"key": keys["hoarder"]}).text
+    assert "pending supervisor" in page and "/approve" not in page
+    # a reviewer cannot approve (their own or anyone's)
+    assert rev.post(f"/decisions/{d.id}/approve", data={"comment": "ok", "csrf_token": rcsrf}).status_code == 403
+    assert "pending supervisor" in rev.get("/pending").text
+    sup, scsrf = login(app, "sup")
+    assert f"/decisions/{d.id}/approve" in sup.get("/applicant", params={"key": keys["hoarder"]}).text
+    r = sup.post(f"/decisions/{d.id}/approve", data={"comment": "agreed", "csrf_token": scsrf},
+                 follow_redirects=False)
+    assert r.status_code == 303
+    (d,) = decisions(app, keys["hoarder"])
+    assert (d.status, d.supervisor) == ("approved", "sup")
+    assert sup.post(f"/decisions/{d.id}/approve", data={"comment": "again", "csrf_token": scsrf}).status_code == 409
+    actions = [(r.actor, r.action) for r in audit_rows(app)]
+    assert ("rev", "decision") in actions and ("sup", "decision_approved") in actions
+
+
+def test_supervisor_can_reject_and_confirm_d_directly(app, keys):
+    rev, rcsrf = login(app, "rev")
+    decide(rev, rcsrf, keys["evil"], "confirm")
+    (d,) = decisions(app, keys["evil"])
+    sup, scsrf = login(app, "sup")
+    sup.post(f"/decisions/{d.id}/reject", data={"comment": "not enough", "csrf_token": scsrf})
+    assert decisions(app, keys["evil"])[0].status == "rejected"
+    decide(sup, scsrf, keys["evil"], "confirm", "exact copies of STARBUCKS")
+    assert decisions(app, keys["evil"])[-1].status == "final"
+
+
+def test_reviewer_decisions_on_other_grades_are_final(app, keys):
+    rev, csrf = login(app, "rev")
+    assert decide(rev, csrf, keys["non_d"], "dismiss", "house marks").status_code == 303
+    assert decide(rev, csrf, keys["hoarder"], "escalate", "needs a second look").status_code == 303
+    assert [(d.action, d.status) for d in decisions(app)] == [("dismiss", "final"), ("escalate", "escalated")]
+    listing = rev.get("/flagged", params={"per_page": 100}).text
+    assert "dismiss · final" in listing and "escalate · escalated" in listing
+
+
+def test_decision_validation(app, keys):
+    rev, csrf = login(app, "rev")
+    assert decide(rev, csrf, keys["non_d"], "confirm", "   ").status_code == 400
+    assert decide(rev, csrf, keys["non_d"], "delete", "x").status_code == 400
+    assert decide(rev, csrf, "no-such-key", "confirm", "x").status_code == 404
+    assert decide(rev, csrf, keys["non_d"], "confirm", "x" * 2001).status_code == 400
+    assert decisions(app) == []
+
+
+def test_repair_request_needs_a_supervisor_and_lands_in_repairs_jsonl(app, state, keys):
+    repairs = state / "repairs.jsonl"
+    before = repairs.read_text().splitlines() if repairs.exists() else []
+    rev, rcsrf = login(app, "rev")
+    decide(rev, rcsrf, keys["evil"], "repair", "applicant withdrew all copies")
+    (d,) = decisions(app, keys["evil"])
+    assert d.status == "pending_supervisor"
+    assert (repairs.read_text().splitlines() if repairs.exists() else []) == before
+    sup, scsrf = login(app, "sup")
+    sup.post(f"/decisions/{d.id}/approve", data={"comment": "verified withdrawal", "csrf_token": scsrf})
+    lines = repairs.read_text().splitlines()
+    assert len(lines) == len(before) + 1
+    rec = json.loads(lines[-1])
+    assert rec["applicant_key"] == keys["evil"] and rec["reviewer"] == "rev"
+    assert rec["comment"] == "applicant withdrew all copies" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", rec["date"])
+
+
+def test_audit_view_is_for_supervisors_and_admins(app, keys):
+    rev, rcsrf = login(app, "rev")
+    decide(rev, rcsrf, keys["non_d"], "confirm", "clear copy")
+    assert rev.get("/audit").status_code == 403
+    assert rev.post("/export/labels.csv", data={"csrf_token": rcsrf}).status_code == 403
+    for name in ("sup", "adm"):
+        c, _ = login(app, name)
+        page = c.get("/audit")
+        assert page.status_code == 200 and "clear copy" in page.text and "login_ok" in page.text
+        assert "audit chain intact" in c.get("/audit", params={"verify": "1"}).text
+        assert "decision" in c.get("/audit", params={"action": "decision"}).text
+
+
+# --------------------------------------------------------------------------- labels, exports, limits
+def test_labels_export_cli_and_web(app_url, state, keys, tmp_path, capsys):
+    app, url = app_url
+    rev, csrf = login(app, "rev")
+    decide(rev, csrf, keys["non_d"], "confirm", "copy")
+    decide(rev, csrf, keys["hoarder"], "confirm", "hoarding")  # D: pending, not a label yet
+    decide(rev, csrf, keys["evil"], "escalate", "?")
+    out = tmp_path / "labels.csv"
+    assert review_main(["labels", "export", "--state", str(state), "--db", url, "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "applicant_key,label,decision,reviewer,decided_at"
+    assert len(lines) == 2 and lines[1].startswith(f"{keys['non_d']},1,confirm,rev,")
+    decide(rev, csrf, keys["non_d"], "dismiss", "changed my mind")  # the latest decision wins
+    sup, scsrf = login(app, "sup")
+    r = sup.post("/export/labels.csv", data={"csrf_token": scsrf})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    body = r.text.splitlines()
+    assert len(body) == 2 and body[1].startswith(f"{keys['non_d']},0,dismiss,rev,")
+    exports = [r for r in audit_rows(app) if r.action == "export"]
+    assert [(e.actor, e.target) for e in exports][-1] == ("sup", "labels.csv")
+    assert exports[0].actor.startswith("cli")
+
+
+def test_export_limit_per_day(state, tmp_path):
+    app, _ = make(state, tmp_path, exports_per_day=2)
+    c, csrf = login(app, "rev")
+    for _ in range(2):
+        r = c.post("/export/flagged.csv?grade=D", data={"csrf_token": csrf})
+        assert r.status_code == 200 and "applicant_key" in r.text
+    assert c.post("/export/flagged.csv", data={"csrf_token": csrf}).status_code == 429
+    assert len([r for r in audit_rows(app) if r.action == "export"]) == 2
+
+
+def test_export_neutralises_spreadsheet_formulas(state, tmp_path, keys):
+    app, _ = make(state, tmp_path)
+    c, csrf = login(app, "rev")
+    body = c.post("/export/flagged.csv?grade=D", data={"csrf_token": csrf}).text
+    assert keys["hoarder"] in body and "\n=" not in body and ",=" not in body
+
+
+def test_page_rate_limit(state, tmp_path):
+    app, _ = make(state, tmp_path, pages_per_minute=4)
+    c, _ = login(app, "rev")  # login() itself loads /flagged once
+    assert [c.get("/flagged").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert c.get("/api/flagged").status_code == 429
+    other, _ = login(app, "sup")  # per user
+    assert other.get("/pending").status_code == 200
+
+
+# --------------------------------------------------------------------------- the audit chain
+def test_editing_or_deleting_an_audit_row_breaks_the_chain(app_url, state, keys, capsys):
+    app, url = app_url
+    rev, csrf = login(app, "rev")
+    decide(rev, csrf, keys["non_d"], "dismiss", "fine")
+    login(app, "sup")
+    args = ["audit", "verify", "--state", str(state), "--db", url]
+    assert review_main(args) == 0
+    assert "audit chain intact: 3 rows" in capsys.readouterr().out
+    path = url.removeprefix("sqlite:///")
+    con = sqlite3.connect(path)
+    original = con.execute("select details from audit_log where seq = 2").fetchone()[0]
+    con.execute("update audit_log set details = replace(details, 'fine', 'FINE') where seq = 2")
+    con.commit()
+    assert review_main(args) == 1
+    err = capsys.readouterr().err
+    assert "audit row 2" in err and "edited" in err
+    con.execute("update audit_log set details = ? where seq = 2", (original,))
+    con.commit()
+    assert review_main(args) == 0
+    capsys.readouterr()
+    con.execute("delete from audit_log where seq = 2")
+    con.commit()
+    con.close()
+    assert review_main(args) == 1
+    assert "audit row 2 is missing" in capsys.readouterr().err
+
+
+def test_audit_hash_formula():
+    row = {"seq": 1, "at": "2026-01-01T00:00:00.000000Z", "actor": "a", "action": "login_ok", "target": "a",
+           "ip": "1.2.3.4", "details": "{}", "prev_hash": rdb.GENESIS}
+    import hashlib
+
+    canonical = ('{"action":"login_ok","actor":"a","at":"2026-01-01T00:00:00.000000Z","details":"{}",'
+                 '"ip":"1.2.3.4","prev_hash":"' + rdb.GENESIS + '","seq":1,"target":"a"}')
+    assert rdb.canonical(row) == canonical
+    assert rdb.row_hash(row) == hashlib.sha256((rdb.GENESIS + canonical).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- CLI and state
+def test_users_add_cli(state, tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
+    assert review_main(["users", "add", "alice", "--role", "supervisor", "--password-stdin", "--db", url]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert review_main(["users", "add", "bob", "--role", "reviewer", "--password-stdin", "--db", url]) == 2
+    assert "at least 8" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        review_main(["users", "add", "bob", "--role", "root", "--password-stdin", "--db", url])
+    app = create_app(state, url, ReviewSettings(secret_key="k"))
+    c, _ = login(app, "alice", "a long password")
+    assert c.get("/audit").status_code == 200
+    with app.state.db() as s:
+        from sqlalchemy import select
+
+        stored = s.execute(select(rdb.User.password_hash)).scalar_one()
+    assert stored.startswith("$argon2id$") and "a long password" not in stored
+    assert [r.action for r in audit_rows(app)][0] == "user_added"
+
+
+def test_latest_run_ignores_incomplete_folders(tmp_path):
+    runs = tmp_path / "runs"
+    for name, complete in (("2025-01-31", True), ("2025-03-31", True), ("2025-04-30", False),
+                           (".2025-05-31.tmp-1234", True)):
+        (runs / name).mkdir(parents=True)
+        if complete:
+            (runs / name / "manifest.json").write_text("{}")
+    assert latest_run(tmp_path).name == "2025-03-31"
+
+
+def test_state_without_runs_gives_a_clear_error(tmp_path):
+    app = create_app(tmp_path, None, ReviewSettings(secret_key="k"))
+    rdb.add_user(app.state.db, "rev", "reviewer", PASSWORD)
+    assert (tmp_path / "review.db").exists()
+    c, _ = login_no_list(app, "rev")
+    r = c.get("/flagged")
+    assert r.status_code == 503 and "no complete run" in r.text or "does not exist" in r.text
+
+
+def login_no_list(app, name):
+    c = client(app)
+    tok = CSRF_RE.search(c.get("/login").text).group(1)
+    c.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": tok}, follow_redirects=False)
+    return c, tok
