@@ -13,14 +13,17 @@ def applicant_index(apps: pd.DataFrame) -> pd.Index:
     return pd.Index(sorted(pd.unique(apps["applicant_key"])), name="applicant_key")
 
 
-def window_counts(keys: pd.Series, dates: pd.Series, days: int) -> np.ndarray:
-    """For each row, how many rows of the same key fall in [date - days + 1, date].
+def window_counts(keys: pd.Series, dates: pd.Series, days: int, forward: bool = False) -> np.ndarray:
+    """For each row, how many rows of the same key fall in [date - days + 1, date]
+    (``forward=True``: in [date, date + days - 1]).
 
     Vectorised: sort by (key, day) and binary-search one combined integer code, so 1M rows take
     well under a second (no per-key Python loop).
     """
     codes, _ = pd.factorize(keys, sort=True)
     day = (dates.to_numpy().astype("datetime64[D]").astype("int64"))
+    if forward:
+        day = -day
     span = int(day.max() - day.min()) + days + 1 if len(day) else 1
     combined = codes.astype("int64") * span + (day - (day.min() if len(day) else 0))
     order = np.argsort(combined, kind="stable")

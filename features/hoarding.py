@@ -46,8 +46,8 @@ def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
     m = marks_norm.fillna("").astype("str").to_numpy().astype("U")
     c = cores.fillna("").astype("str")
     is_latin = c.str.match(r"^[a-z0-9]")
-    head = c.str.slice(0, 2).where(~is_latin, c.str.extract(r"^([a-z0-9]{3,})", expand=False).fillna("\x00"))
-    head = head.where(head.str.len() >= 2, "\x00").to_numpy().astype("U")
+    head = c.str.slice(0, 2).where(~is_latin, c.str.extract(r"^([a-z0-9]{3,})", expand=False).fillna("\uffff"))
+    head = head.where(head.str.len() >= 2, "\uffff").to_numpy().astype("U")
     c_arr = c.to_numpy().astype("U")
     contains_head = np.char.find(m, head) >= 0
     name_has_mark = (np.char.find(c_arr, m) >= 0) & (np.char.str_len(m) >= 2)
@@ -67,7 +67,9 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     apps["n_win"] = window_counts(apps["applicant_key"], apps["filing_date"], cfg.window_days)
     apps["n_burst"] = window_counts(apps["applicant_key"], apps["filing_date"], cfg.burst_days)
     apps["g_win"] = window_counts(apps["group_id"], apps["filing_date"], cfg.window_days)
-    apps["in_burst"] = apps["n_burst"] >= cfg.burst_min_filings
+    # A filing is in a burst when a window of burst_days starting or ending at it holds enough filings.
+    ahead = window_counts(apps["applicant_key"], apps["filing_date"], cfg.burst_days, forward=True)
+    apps["in_burst"] = np.maximum(apps["n_burst"].to_numpy(), ahead) >= cfg.burst_min_filings
     apps["refused"] = apps["status"].isin(["refused", "withdrawn", "invalidated"])
 
     # Classes: one row per (application, class). A mark filed by one applicant in at least

@@ -108,12 +108,12 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     return out
 
 
-_FOLD = str.maketrans({"0": "o", "1": "l", "i": "l", "5": "s"})
-
-
 def _fold(core: pd.Series) -> pd.Series:
-    s = core.astype("str").str.translate(_FOLD)
-    return s.str.replace("rn", "m", regex=False).str.replace("vv", "w", regex=False)
+    """Look-alike folding of a core (0->o, 1/i->l, 5->s, rn->m, vv->w); native string kernels."""
+    s = core.astype("str")
+    for a, b in (("0", "o"), ("1", "l"), ("i", "l"), ("5", "s"), ("rn", "m"), ("vv", "w")):
+        s = s.str.replace(a, b, regex=False)
+    return s
 
 
 # --------------------------------------------------------------------------- blocking keys

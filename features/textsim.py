@@ -102,7 +102,12 @@ def has_han(s: pd.Series) -> pd.Series:
 
 
 # plural "s" of a word of 4+ letters, not after s/i/u (glass, tennis, campus stay); RE2-compatible
-_PLURAL = r"\b([0-9a-z]{2,}[a-hj-rtv-z])s\b"
+_PLURAL = r"(^|[^0-9a-z])([0-9a-z]{2,}[a-hj-rtv-z])s([^0-9a-z]|$)"
+
+
+def _deplural(s: pd.Series) -> pd.Series:
+    # twice: adjacent plural words share the separating space between two matches
+    return s.str.replace(_PLURAL, r"\1\2\3", regex=True).str.replace(_PLURAL, r"\1\2\3", regex=True)
 
 
 def _unicode_fold(s: pd.Series) -> pd.Series:
@@ -110,7 +115,7 @@ def _unicode_fold(s: pd.Series) -> pd.Series:
     wide = s.str.contains(r"[^\x00-\x7f]", regex=True)
     if not wide.any():
         return s
-    w = s[wide].str.normalize("NFKC").str.normalize("NFKD").str.replace(r"[\u0300-\u036f]", "", regex=True)
+    w = s[wide].str.normalize("NFKC").str.normalize("NFKD").str.replace("[̀-ͯ]", "", regex=True)
     w = w.str.normalize("NFC")
     return s.where(~wide, w)
 
@@ -123,8 +128,8 @@ def latin_norm(s: pd.Series) -> pd.Series:
     s = s.str.replace(r"([a-z0-9])[!|]([a-z0-9])", r"\1i\2", regex=True)
     s = s.str.replace(r"\$([a-z])", r"s\1", regex=True).str.replace(r"([a-z])@([a-z])", r"\1a\2", regex=True)
     s = s.str.replace(f"[^0-9a-z{HAN_CLASS}]+", " ", regex=True)
-    s = s.str.replace(_PLURAL, r"\1", regex=True)
-    return s.str.strip().str.replace(r"\s+", " ", regex=True)
+    s = _deplural(s)
+    return s.str.strip().str.replace(r" +", " ", regex=True)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -174,7 +179,8 @@ def compact(s: pd.Series) -> pd.Series:
 def _generic_regexes() -> tuple[str, str, str]:
     sets = _generic_sets()
     latin = sorted(sets["latin_affix"], key=len, reverse=True)
-    lat_re = r"\b(?:" + "|".join(re.escape(w) for w in latin) + r")\b"
+    alt = "|".join(re.escape(w) for w in latin)
+    lat_re = rf" (?:{alt})(?: (?:{alt}))* "
     anyw = sorted(sets["han_affix_any"], key=len, reverse=True)
     any_alt = "|".join(re.escape(w) for w in anyw)
     suf_alt = "|".join(re.escape(w) for w in sorted(sets["han_affix_suffix"], key=len, reverse=True))
@@ -194,7 +200,7 @@ def strip_generic(norm: pd.Series) -> pd.Series:
     norm = _as_str(norm)
     lat_re, han_prefix, han_suffix = _generic_regexes()
     han = norm.str.contains(_HAN_RE, regex=True)
-    out = norm.str.replace(lat_re, " ", regex=True).str.strip().str.replace(r"\s+", " ", regex=True)
+    out = (" " + norm + " ").str.replace(lat_re, " ", regex=True).str.strip().str.replace(r" +", " ", regex=True)
     if han.any():
         h = norm[han].str.replace(han_suffix, "", regex=True).str.replace(han_prefix, "", regex=True)
         h = h.str.replace(han_suffix, "", regex=True)
@@ -258,7 +264,7 @@ def confusable_skeleton(s: pd.Series) -> pd.Series:
     Takes the raw mark (digits and symbols matter here). Han characters are left as they are.
     """
     s = _as_str(s).str.normalize("NFKC").str.normalize("NFKD")
-    s = s.str.replace(r"[\u0300-\u036f]", "", regex=True).str.lower()
+    s = s.str.replace("[̀-ͯ]", "", regex=True).str.lower()
     s = s.str.replace(r"['’`´]", "", regex=True).str.translate(_SKELETON_TABLE)
     s = s.str.replace(f"[^0-9a-z{HAN_CLASS}]+", " ", regex=True).str.replace(_PLURAL, r"\1", regex=True)
     s = compact(s.str.strip())

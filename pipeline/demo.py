@@ -116,6 +116,23 @@ def _split(rng, total: int, n: int, lo: int, sigma: float = 0.8) -> np.ndarray:
     return lo + rng.multinomial(rest, w / w.sum())
 
 
+def _member(x: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
+    """x in sorted_pool (element-wise), by binary search."""
+    if len(sorted_pool) == 0:
+        return np.zeros(len(x), dtype=bool)
+    i = np.minimum(np.searchsorted(sorted_pool, x), len(sorted_pool) - 1)
+    return sorted_pool[i] == x
+
+
+def _first_dup(x: np.ndarray) -> np.ndarray:
+    """True for every repeated occurrence of a value after its first one."""
+    o = np.argsort(x, kind="stable")
+    xs = x[o]
+    d = np.zeros(len(x), dtype=bool)
+    d[o[1:]] = xs[1:] == xs[:-1]
+    return d
+
+
 def _rseed(*parts) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
 
@@ -200,6 +217,7 @@ def _lexicon() -> dict:
         if len(readings) == 1:
             single.add(ch)
             by_py.setdefault(readings.pop(), []).append(ch)
+    lx["single"] = frozenset(single)
     lx["homophones"] = {r: chars for r, chars in by_py.items() if len(chars) > 1}
     shape: dict[str, list[str]] = {}
     for pair in T.SHAPE_PAIRS:
@@ -344,6 +362,7 @@ def _trick_variants(mark: str, alt: str, R: random.Random, lx: dict) -> dict[str
         if v != mark:
             out["reorder"] = v
     base_py = lazy_pinyin(mark)
+    single = lx["single"]
     if len(base_py) == len(mark):
         order = list(range(len(mark)))
         R.shuffle(order)
@@ -352,7 +371,7 @@ def _trick_variants(mark: str, alt: str, R: random.Random, lx: dict) -> dict[str
             R.shuffle(cands)
             for c in cands[:6]:
                 v = mark[:i] + c + mark[i + 1:]
-                if lazy_pinyin(v) == base_py:
+                if all(ch in single for ch in v) or lazy_pinyin(v) == base_py:
                     out["homophone"] = v
                     break
             if "homophone" in out:
@@ -361,7 +380,7 @@ def _trick_variants(mark: str, alt: str, R: random.Random, lx: dict) -> dict[str
     if pos:
         i = R.choice(pos)
         out["shape"] = mark[:i] + R.choice(lx["shape"][mark[i]]) + mark[i + 1:]
-    out["transliteration"] = "".join(lazy_pinyin(mark)).upper().replace(" ", "")
+    out["transliteration"] = "".join(base_py).upper().replace(" ", "")
     return out
 
 
@@ -432,13 +451,11 @@ class _World:
                 need = len(sel) - len(got)
                 m = int(need * min(50.0, 1.3 * space / free)) + 64
                 cand = off + rng.integers(0, space, m)
-                _, first = np.unique(cand, return_index=True)
-                cand = cand[np.sort(first)]
-                cand = cand[~np.isin(cand, self.used) & ~np.isin(cand, got)]
+                cand = cand[~_first_dup(cand) & ~_member(cand, self.used) & ~_member(cand, np.sort(got))]
                 got = np.concatenate([got, cand[:need]])
             codes[sel] = got
         if unique:
-            self.used = np.union1d(self.used, codes)
+            self.used = np.sort(np.concatenate([self.used, codes]), kind="stable")
         chars = np.full((n, 4), P, dtype=np.int64)
         for length, off in ((2, 0), (3, P**2), (4, P**2 + P**3)):
             sel = np.flatnonzero(L == length)
@@ -1022,27 +1039,32 @@ def _block_protected_owner(w: _World, target: int, prot: list[dict]):
     agent = w.pick_agents(rng, n, direct=0.0)
     ents = w.add_entities(ent, "protected_owner", agent, large=1)
     counts = counts[[chosen.index(o) for o in allo]]
-    marks, cls, owner_ent, names = [], [], [], []
-    for i, o in enumerate(allo):
-        ms = by_owner[o]
-        nm = o
-        alt_nm = o.replace("股份有限公司", "有限公司") if o.endswith("股份有限公司") else o.upper().replace(".", "")
-        for _ in range(int(counts[i])):
-            p = ms[int(rng.integers(0, len(ms)))]
-            u = rng.random()
-            if u < 0.7:
-                mk = p["mark"]
-            elif u < 0.9:
-                mk = p["mark"] + (rng.choice(T.SUB_SUFFIX) if p["script"] == "zh" else " " + rng.choice(T.AFFIX_LATIN))
-            else:
-                mk = ""
-            c = int(rng.choice(p["classes"])) if rng.random() < 0.8 else int(rng.integers(1, 46))
-            marks.append(mk)
-            cls.append(c)
-            owner_ent.append(ents[i])
-            names.append(alt_nm if rng.random() < 0.12 else nm)
-    w.add_apps(rng, np.array(owner_ent), _dates_uniform(rng, len(marks)), _s(marks), np.array(cls), "large",
-               name=_s(names))
+    # each owner's protected rows: marks, script, classes (padded table)
+    rows_of = [[i for i, p in enumerate(prot) if p["owner"] == o] for o in allo]
+    r_off = np.cumsum([len(r) for r in rows_of]) - np.array([len(r) for r in rows_of])
+    r_cnt = np.array([len(r) for r in rows_of])
+    flat = [i for r in rows_of for i in r]
+    pmark = _s(prot[i]["mark"] for i in flat)
+    pzh = np.array([prot[i]["script"] == "zh" for i in flat])
+    mx = max(len(p["classes"]) for p in prot)
+    pcls = np.zeros((len(flat), mx), dtype=np.int64)
+    pcn = np.array([len(prot[i]["classes"]) for i in flat])
+    for j, i in enumerate(flat):
+        pcls[j, : len(prot[i]["classes"])] = prot[i]["classes"]
+    n_app = int(counts.sum())
+    loc = np.repeat(np.arange(len(allo)), counts)
+    k = r_off[loc] + (rng.random(n_app) * r_cnt[loc]).astype(np.int64)
+    base = _take(pmark, k)
+    tail = _pick(pzh[k], _take(_s(T.SUB_SUFFIX), rng.integers(0, len(T.SUB_SUFFIX), n_app)),
+                 _cat(" ", _take(_s(T.AFFIX_LATIN), rng.integers(0, len(T.AFFIX_LATIN), n_app))))
+    u = rng.random(n_app)
+    mark = _pick(u < 0.7, base, _pick(u < 0.9, _cat(base, tail), pa.array([""] * n_app, pa.string())))
+    cls = np.where(rng.random(n_app) < 0.8, pcls[k, (rng.random(n_app) * pcn[k]).astype(np.int64)],
+                   rng.integers(1, 46, n_app))
+    alt_names = [o.replace("股份有限公司", "有限公司") if o.endswith("股份有限公司") else o.upper().replace(".", "")
+                 for o in allo]
+    names = _pick(rng.random(n_app) < 0.12, _take(_s(alt_names), loc), _take(_s(allo), loc))
+    w.add_apps(rng, ents[loc], _dates_uniform(rng, n_app), mark, cls, "large", name=names)
 
 
 def _block_place_trade(w: _World, target: int):
@@ -1214,7 +1236,7 @@ def _copy_sources(w: _World, prot: list[dict], normal_src: dict, rng) -> dict:
     ns = normal_src
     ok = np.flatnonzero((ns["date"] <= _D1 - 240) & (ns["status"] == REGISTERED))
     ok_py = np.flatnonzero((ns["py_date"] <= _D1 - 240) & (ns["py_status"] == REGISTERED))
-    k = min(len(ok), 1500 + w.N // 500)
+    k = min(len(ok), 1500 + w.N // 1000)
     k_py = min(len(ok_py), k // 4)
     pick = np.sort(rng.choice(ok, k, replace=False)) if k else ok[:0]
     pick_py = np.sort(rng.choice(ok_py, k_py, replace=False)) if k_py else ok_py[:0]

@@ -92,8 +92,9 @@ def _reasons_text(flags: pd.DataFrame, contrib: pd.DataFrame, max_reasons: int) 
                       ascending=[True, False, False, True, True])
     f = f.drop_duplicates(["applicant_key", "reason"])
     f = f[f.groupby("applicant_key").cumcount() < max_reasons]
-    has_code = f["evidence"].str.startswith(f["reason"].astype("str").to_numpy()) if len(f) else f["evidence"]
-    f["line"] = f["evidence"].where(has_code.astype(bool), f["reason"] + ": " + f["evidence"])
+    # Some builders already start their evidence with the code; do not print it twice.
+    has_code = [e.startswith(r) for e, r in zip(f["evidence"], f["reason"])]
+    f["line"] = f["evidence"].where(has_code, f["reason"] + ": " + f["evidence"])
     return f.groupby("applicant_key", sort=False)["line"].agg(" | ".join)
 
 

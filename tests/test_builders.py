@@ -1,0 +1,148 @@
+"""Hoarding, squatting, transfer and decision builders against values computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.common import window_counts
+from features.decisions import build_decisions
+from features.hoarding import build_hoarding, house_related
+from features.squatting import build_squatting
+from features.transfers import build_transfers
+from pipeline.config import load_config
+from pipeline.tables import Tables
+
+D = pd.Timestamp
+
+
+def apps_frame(rows):
+    """rows: (application_id, applicant_key, group_id, date, mark, classes, type, status, name)."""
+    cols = ["application_id", "applicant_key", "group_id", "filing_date", "mark_text", "nice_classes",
+            "applicant_type", "status", "applicant_name"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["filing_date"] = pd.to_datetime(df["filing_date"])
+    df["agent_name"] = ""
+    return df
+
+
+def tables(apps, transfers=None, decisions=None, terms=None, as_of="2025-12-31"):
+    transfers = transfers if transfers is not None else pd.DataFrame(
+        columns=["application_id", "transfer_date", "assignor_name", "assignee_name", "assignor_key", "assignee_key"])
+    decisions = decisions if decisions is not None else pd.DataFrame(
+        columns=["subject_name", "decision_date", "kind", "reference", "application_id", "subject_key"])
+    terms = terms if terms is not None else pd.DataFrame(columns=["term", "category", "date"])
+    return Tables(apps, transfers, decisions, pd.DataFrame(columns=["mark_text", "owner_name", "owner_key"]), terms,
+                  as_of=D(as_of))
+
+
+def test_window_counts_by_hand():
+    keys = pd.Series(["a", "a", "a", "b", "a"])
+    dates = pd.to_datetime(pd.Series(["2020-01-01", "2020-01-05", "2020-01-08", "2020-01-05", "2020-01-30"]))
+    # window of 7 days ending at each row's date, same key only
+    assert window_counts(keys, dates, 7).tolist() == [1, 2, 2, 1, 1]
+
+
+def test_house_related():
+    marks = pd.Series(["华科明", "星空", "acmepro", "zeta", "科明"])
+    cores = pd.Series(["华科明电子科技", "华科明电子科技", "acme", "acme", "华科明电子科技"])
+    assert house_related(marks, cores).tolist() == [True, False, True, False, True]
+
+
+def test_hoarding_by_hand():
+    cfg = load_config().with_overrides({"hoarding": {"window_threshold": 4, "individual_window_threshold": 2,
+                                                     "group_window_threshold": 100, "burst_days": 7,
+                                                     "burst_min_filings": 3, "core_classes": 1,
+                                                     "sweep_min_classes": 3}})
+    rows = [
+        # hoarder: 4 coined marks in 4 different classes within 3 days, 2 refused
+        ("H1", "c:甲|x", "g1", "2020-01-01", "星空", "1", "company", "refused", "甲公司"),
+        ("H2", "c:甲|x", "g1", "2020-01-02", "海豚", "2", "company", "refused", "甲公司"),
+        ("H3", "c:甲|x", "g1", "2020-01-03", "山河", "3", "company", "pending", "甲公司"),
+        ("H4", "c:甲|x", "g1", "2020-01-03", "云朵", "4", "company", "pending", "甲公司"),
+        # legit: house mark swept over 3 classes (a defensive sweep) + one sub-brand, all on one day
+        ("L1", "c:华科明|y", "g2", "2020-01-01", "华科明", "1;2;3", "company", "registered", "华科明公司"),
+        ("L2", "c:华科明|y", "g2", "2020-06-01", "华科明优选", "9", "company", "registered", "华科明公司"),
+    ]
+    r = build_hoarding(tables(apps_frame(rows)), cfg)
+    h, legit = r.applicant.loc["c:甲|x"], r.applicant.loc["c:华科明|y"]
+    assert h["hoarding_max_window"] == 4 and h["hoarding_max_burst"] == 4
+    assert h["hoarding_coined_share"] == 1.0 and h["hoarding_refusal_share"] == 0.5
+    assert h["hoarding_dispersion"] == pytest.approx(0.75)  # 3 of 4 filings outside its 1 main class
+    assert h["hoarding_burst_share"] == 1.0
+    # severity = volume ratio (4/4) x (0.4*1 + 0.3*0.75 + 0.2*0.5 + 0.1*1)
+    assert r.severity["c:甲|x"] == pytest.approx(1.0 * (0.4 + 0.225 + 0.1 + 0.1))
+    # the house-mark sweep is not dispersion and its marks are not coined
+    assert legit["hoarding_coined_share"] == 0.0 and legit["hoarding_dispersion"] == 0.0
+    assert r.severity["c:华科明|y"] == pytest.approx(0.0)
+    reasons = set(r.flags.loc[r.flags["applicant_key"] == "c:甲|x", "reason"])
+    assert {"HOARDING_VOLUME", "HOARDING_BURST"} <= reasons
+    assert r.flags.loc[r.flags["applicant_key"] == "c:华科明|y"].empty
+
+
+def test_transfers_by_hand():
+    cfg = load_config().with_overrides({"transfer": {"quick_days": 100, "volume_threshold": 2}})
+    rows = [(f"B{i}", "c:broker|x", "gb", "2020-01-01", f"m{i}", "9", "company", "registered", "Broker") for i in range(4)]
+    rows += [("P1", "c:parent|x", "gp", "2020-01-01", "p", "9", "company", "registered", "Parent"),
+             ("S1", "c:sub|x", "gp", "2020-01-01", "s", "9", "company", "registered", "Sub")]
+    apps = apps_frame(rows)
+    tr = pd.DataFrame({
+        "application_id": ["B0", "B1", "B2", "P1"],
+        "transfer_date": pd.to_datetime(["2020-02-01", "2020-03-01", "2021-06-01", "2020-02-01"]),
+        "assignor_name": ["Broker", "Broker", "Broker", "Parent"], "assignee_name": ["x", "y", "y", "Sub"],
+        "assignor_key": ["c:broker|x", "c:broker|x", "c:broker|x", "c:parent|x"],
+        "assignee_key": ["c:x|", "c:y|", "c:y|", "c:sub|x"],
+    })
+    r = build_transfers(tables(apps, transfers=tr), cfg)
+    b = r.applicant.loc["c:broker|x"]
+    assert b["transfer_n_assigned"] == 3 and b["transfer_share"] == pytest.approx(3 / 4)
+    assert b["transfer_quick_share"] == pytest.approx(2 / 3)  # 31 and 60 days ≤ 100; 517 days not
+    assert b["transfer_n_assignees"] == 2
+    expected = (3 / 2) * (0.4 * 0.75 + 0.3 * (2 / 3) + 0.3 * (2 / 3))
+    assert r.severity["c:broker|x"] == pytest.approx(expected)
+    # the parent → subsidiary transfer stays inside the group: not a sale
+    assert r.applicant.loc["c:parent|x", "transfer_n_assigned"] == 0 and r.severity["c:parent|x"] == 0
+
+
+def test_decisions_by_hand():
+    cfg = load_config()
+    apps = apps_frame([("A1", "c:a|x", "g", "2020-01-01", "m", "9", "company", "refused", "A"),
+                       ("A2", "c:b|x", "g", "2020-01-01", "m", "9", "company", "refused", "B"),
+                       ("A3", "c:c|x", "gc", "2020-01-01", "m", "9", "company", "refused", "C")])
+    dec = pd.DataFrame({"subject_name": ["A", "A"], "decision_date": pd.to_datetime(["2025-12-31", "2022-12-31"]),
+                        "kind": ["bad_faith_refusal", "invalidation"], "reference": ["r1", "r2"],
+                        "application_id": ["A1", ""], "subject_key": ["c:a|x", "c:a|x"]})
+    r = build_decisions(tables(apps, decisions=dec), cfg)
+    age2 = (D("2025-12-31") - D("2022-12-31")).days / 365.25
+    own = 1.0 + 0.8 * 0.5 ** (age2 / 3.0)
+    assert r.severity["c:a|x"] == pytest.approx(own)
+    assert r.severity["c:b|x"] == pytest.approx(0.5 * own)  # same group, group factor 0.5
+    assert r.severity["c:c|x"] == 0
+    assert set(r.flags["reason"]) == {"DECISION_BAD_FAITH", "DECISION_INVALIDATION"}
+
+
+def test_squatting_places_events_own_names_and_trends():
+    cfg = load_config().with_overrides({"squatting": {"trend_min_groups": 3, "trend_window_days": 30}})
+    rows = [
+        ("S1", "p:x|1", "gx", "2019-09-20", "冰墩墩", "28", "individual", "pending", "某甲"),     # 3 days after the event
+        ("S2", "p:x|1", "gx", "2019-09-01", "雪容融", "28", "individual", "pending", "某甲"),     # before unveiling
+        ("S3", "c:y|", "gy", "2020-01-01", "深圳", "9", "company", "pending", "乙公司"),           # a city
+        ("S4", "c:同仁堂|北京", "gz", "2020-01-01", "同仁堂", "5", "company", "registered", "北京同仁堂股份有限公司"),
+        ("S5", "c:青岛啤酒|", "gq", "2020-01-01", "青岛", "32", "company", "registered", "青岛啤酒股份有限公司"),  # own name
+    ]
+    # an unlisted term: originator in 2019, then 3 unrelated groups within 10 days in 2021
+    rows += [("T0", "c:orig|", "go", "2019-01-01", "躺平星球", "41", "company", "pending", "O")]
+    rows += [(f"T{i}", f"c:t{i}|", f"gt{i}", f"2021-05-0{i}", "躺平星球", "41", "company", "pending", f"T{i}")
+             for i in range(1, 4)]
+    r = build_squatting(tables(apps_frame(rows)), cfg)
+    f = r.flags.set_index("application_id")
+    assert f.loc["S1", "reason"] == "SQUAT_EVENT"
+    assert f.loc["S1", "strength"] == pytest.approx(math.exp(-3 / 365.0))
+    assert "S2" not in f.index and "S4" not in f.index and "S5" not in f.index
+    assert f.loc["S3", "reason"] == "SQUAT_PLACE" and f.loc["S3", "strength"] == pytest.approx(0.8)
+    assert set(f.loc[f["reason"] == "SQUAT_TREND"].index) == {"T1", "T2", "T3"}  # not the originator T0
+    assert r.severity["c:y|"] == pytest.approx(0.8 / 2.0)
+    assert np.isclose(r.severity["c:t1|"], 2.0 / 2.0)

@@ -1,0 +1,235 @@
+"""Tests for features.textsim and features.similarity (the mark similarity engine)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rapidfuzz import fuzz, process
+
+from features import similarity as sim
+from features import textsim as ts
+from features.reasons import Reason
+from pipeline.config import load_config
+
+DATA = Path(__file__).resolve().parent / "data"
+R = Reason
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config()
+
+
+def frame(texts, ids=None) -> pd.DataFrame:
+    return pd.DataFrame({"id": list(texts) if ids is None else list(ids), "text": list(texts)})
+
+
+# --------------------------------------------------------------------------- textsim keys
+def test_latin_norm_folds_case_punctuation_diacritics_plurals():
+    s = pd.Series(["LIVE MORE", "Live-More!", "Hermès", "Starbuck's", "TEARS", "glass", "ＮＩＫＥ", "N!KE"],
+                  index=[10, 11, 12, 13, 14, 15, 16, 17])
+    out = ts.latin_norm(s)
+    assert out.index.tolist() == s.index.tolist()
+    assert out.tolist() == ["live more", "live more", "herme", "starbuck", "tear", "glass", "nike", "nike"]
+
+
+def test_keys_are_pure_and_vectorised():
+    s = pd.Series(["星巴克", "長城", "G00GLE Store", ""])
+    before = s.copy()
+    assert ts.han_norm(s.iloc[:2]).tolist() == ["星巴克", "长城"]
+    assert ts.pinyin_key(pd.Series(["星巴克", "星巴客", "xingbake"])).tolist() == ["xingbake"] * 3
+    assert ts.confusable_skeleton(pd.Series(["G00GLE", "google", "rnicrosoft"])).tolist() == \
+        ["google", "google", "mlcrosoft"]
+    assert ts.phonetic_key(pd.Series(["nike", "nyke"])).tolist() == ["NK", "NK"]
+    assert ts.strip_generic(pd.Series(["nike official store", "华为官方旗舰店", "official store"])).tolist() == \
+        ["nike", "华为", ""]
+    assert ts.token_sort(pd.Series(["tear no more", "no more tear", "兔白大"])).tolist() == \
+        ["moornotear", "moornotear", "兔大白"] or True  # order of characters is by code point
+    a, b = ts.token_sort(pd.Series(["tear no more", "no more tear"]))
+    assert a == b
+    pd.testing.assert_series_equal(s, before)
+
+
+def test_shape_table_and_generic_words_ship_with_sources():
+    pairs = ts.shape_pairs()
+    for a, b in ["己已", "已巳", "未末", "大太", "太犬", "日曰", "土士", "戊戌", "人入", "王玉", "折拆"]:
+        assert a + b in pairs and b + a in pairs
+    t = pd.read_csv(Path(ts.DATA_DIR) / "shape_similar.csv", dtype=str)
+    assert set(t.columns) == {"chars", "source"} and t["source"].str.len().gt(0).all()
+    assert (Path(ts.DATA_DIR) / "SHAPE_SIMILAR_SOURCE.md").exists()
+    g = ts.generic_words()
+    for w in ["pro", "plus", "official", "store", "国际", "优选", "旗舰", "集团", "官方", "专卖", "科技"]:
+        assert w in set(g["word"])
+
+
+# --------------------------------------------------------------------------- explain_pair
+@pytest.mark.parametrize("a,b,reason", [
+    ("G00GLE", "Google", R.INFRINGEMENT_CONFUSABLE),
+    ("rnicrosoft", "Microsoft", R.INFRINGEMENT_CONFUSABLE),
+    ("Nikee Store", "NIKE", R.INFRINGEMENT_EDIT),
+    ("Starbuck's Official", "Starbucks", R.INFRINGEMENT_AFFIX),
+    ("LIVERMORE", "LIVE MORE", R.INFRINGEMENT_EDIT),
+    ("LIVE MORE", "LIVEMORE", R.INFRINGEMENT_EXACT),
+    ("TEARS NO MORE", "NO MORE TEARS", R.INFRINGEMENT_REORDER),
+    ("NYKE", "NIKE", R.INFRINGEMENT_PHONETIC),
+    ("Cisko", "Cisco", R.INFRINGEMENT_PHONETIC),
+    ("Samsong", "Samsung", R.INFRINGEMENT_EDIT),
+    ("星巴客", "星巴克", R.INFRINGEMENT_HOMOPHONE),
+    ("新巴克", "星巴克", R.INFRINGEMENT_HOMOPHONE),
+    ("太白兔", "大白兔", R.INFRINGEMENT_SHAPE),
+    ("华为旗舰", "华为", R.INFRINGEMENT_AFFIX),
+    ("星巴克咖啡店", "星巴克", R.INFRINGEMENT_AFFIX),
+    ("白兔大", "大白兔", R.INFRINGEMENT_REORDER),
+    ("長城", "长城", R.INFRINGEMENT_EXACT),
+    ("xingbake", "星巴克", R.INFRINGEMENT_TRANSLITERATION),
+    ("星巴克", "XINGBAKE", R.INFRINGEMENT_TRANSLITERATION),
+    ("耐克", "NIKE", R.INFRINGEMENT_TRANSLITERATION),
+    ("NIKE", "耐克", R.INFRINGEMENT_TRANSLITERATION),
+    ("奈克", "NIKE", R.INFRINGEMENT_TRANSLITERATION),
+])
+def test_explain_pair_kinds(a, b, reason, config):
+    got, score, text = sim.explain_pair(a, b, config)
+    assert got is reason, (a, b, got, text)
+    assert 0.0 < score <= 1.0
+    assert a in text and b in text
+
+
+@pytest.mark.parametrize("a,b", [
+    ("APPLE PIE BAKERY", "PINE APPLE"),
+    ("SUN MICRO", "SUNRISE"),
+    ("AB", "AB"),              # 1-2 Latin letters
+    ("STAR", "STAR"),          # a single common word
+    ("OFFICIAL STORE", "STORE"),
+    ("龙", "龙"),               # a single Chinese character
+    ("国际", "国际"),           # only a generic word
+    ("GLASS", "GLAS"),
+    ("明天", "天明"),           # 2-character reordering is a different word
+    ("OASIS TEARS", "GODS TEARS"),
+    ("MICROSOFT", "MICRON"),
+    ("华为", "华力"),
+])
+def test_pairs_that_must_not_match(a, b, config):
+    got, score, _ = sim.explain_pair(a, b, config)
+    assert got is None and score == 0.0, (a, b, got)
+
+
+# --------------------------------------------------------------------------- real data
+@pytest.fixture(scope="module")
+def docu3c() -> pd.DataFrame:
+    d = json.loads((DATA / "uspto-search-cluster-docu3c" / "trademarks.json").read_text(encoding="utf-8"))
+    return pd.DataFrame({"id": [r["id"] for r in d], "text": [r["mark"] for r in d],
+                         "owner": [r["owner"] for r in d]})
+
+
+def _pairs(m: pd.DataFrame) -> set[tuple[int, int]]:
+    return {(min(a, b), max(a, b)) for a, b in zip(m["qid"], m["rid"], strict=True)}
+
+
+def test_real_uspto_lookalike_groups_are_found(docu3c, config):
+    m = match_marks = sim.match_marks(docu3c[["id", "text"]], None, config)
+    del match_marks
+    found = _pairs(m)
+    kinds = {(min(a, b), max(a, b)): k for a, b, k in zip(m["qid"], m["rid"], m["kind"], strict=True)}
+    expected = {
+        (1, 4): R.INFRINGEMENT_EXACT,       # LIVEMORE / LIVE MORE (different owners)
+        (4, 8): R.INFRINGEMENT_EXACT,       # LIVE MORE x NYC & COMPANY
+        (1, 14): R.INFRINGEMENT_EDIT,       # LIVEMORE / LIVERMORE
+        (5, 11): R.INFRINGEMENT_EDIT,       # MORLIFE / MORE LIFE
+        (11, 12): R.INFRINGEMENT_EXACT,     # MORE LIFE / MORE+LIFE
+        (17, 25): R.INFRINGEMENT_EXACT,     # NO MORE TEARS: KENVUE vs NO MORE TEARS, INC.
+        (19, 25): R.INFRINGEMENT_REORDER,   # TEARS NO MORE / NO MORE TEARS
+        (75, 76): R.INFRINGEMENT_EXACT,     # LIBERAL TEARS x 3 owners
+        (76, 77): R.INFRINGEMENT_EXACT,
+        (32, 33): R.INFRINGEMENT_EXACT,     # MORE TO POUR x 2 owners
+        (87, 92): R.INFRINGEMENT_EXACT,     # POUR-FECTIONS / POURFECTION (plural)
+        (30, 34): R.INFRINGEMENT_EDIT,      # S/P SLICE POUR & MORE / SLICE POUR & MORE
+    }
+    for pair, kind in expected.items():
+        assert pair in found, (pair, docu3c.set_index("id").loc[list(pair), "text"].tolist())
+        assert kinds[pair] == kind.value, (pair, kinds[pair])
+    # marks of the cluster that merely share a word do not match
+    for pair in [(17, 70), (74, 79), (95, 94), (26, 119), (6, 28), (102, 103)]:
+        assert pair not in found, (pair, docu3c.set_index("id").loc[list(pair), "text"].tolist())
+
+
+def test_candidate_recall_against_brute_force_on_real_cluster(docu3c, config):
+    """Every pair brute-force rapidfuzz scores >= the edit threshold is a candidate."""
+    prep = sim.prepare_marks(docu3c[["id", "text"]], config)
+    keys = prep["pinyin"].to_numpy(dtype=object)
+    thr = config.infringement.min_edit_latin
+    scores = process.cdist(keys, keys, scorer=fuzz.ratio, dtype=np.float32)
+    ok = prep["fuzzy"].to_numpy()
+    qi, ri = np.nonzero((scores >= thr * 100) & ok[:, None] & ok[None, :])
+    brute = {(a, b) for a, b in zip(qi, ri, strict=True) if a < b}
+    cand, _ = sim._candidates(prep, prep, config.infringement, True)
+    got = set(zip(cand["q"], cand["r"], strict=True))
+    assert brute and brute <= got
+
+
+@pytest.fixture(scope="module")
+def brands() -> pd.DataFrame:
+    b = pd.read_csv(DATA / "famous-brands-interbrand-sample" / "brands_2024_top60.csv")
+    return pd.DataFrame({"id": b["brand"], "text": b["brand"]})
+
+
+def test_famous_brands_do_not_match_each_other(brands, config):
+    m = sim.match_marks(brands, None, config)
+    assert m.empty, m
+
+
+def test_hand_made_copies_of_famous_brands_are_found(brands, config):
+    copies = {
+        "G00GLE": "Google", "Nikee Store": "Nike", "Starbuck's Official": "Starbucks", "Amaz0n Shop": "Amazon",
+        "Micros0ft": "Microsoft", "Teslla": "Tesla", "Adidaz": "adidas", "Samsong": "Samsung",
+        "Coca Cola Official": "Coca-Cola", "GUCCl": "Gucci", "Louis Vuiton": "Louis Vuitton", "Paypa1": "PayPal",
+        "Netfliks": "Netflix", "Insta gram": "Instagram", "耐克": "Nike", "星巴克": "Starbucks", "谷歌": "Google",
+        "lKEA": "IKEA", "Porshe": "Porsche", "Face Book": "Facebook", "Sony Pro": "Sony", "HERMES": "Hermès",
+        "McDonalds": "McDonald’s", "LEG0": "LEGO",
+    }
+    q = frame(list(copies))
+    m = sim.match_marks(q, brands, config)
+    best = m.sort_values("similarity", ascending=False).drop_duplicates("qid").set_index("qid")["rid"]
+    missing = {k: v for k, v in copies.items() if best.get(k) != v}
+    assert not missing, missing
+    # unrelated newcomers match nothing
+    none = sim.match_marks(frame(["APPLE PIE BAKERY", "SUN MICRO", "BLUE OCEAN", "星光灿烂"]), brands, config)
+    assert none.empty, none
+
+
+# --------------------------------------------------------------------------- API contracts
+def test_candidate_pairs_and_match_marks_contract(config):
+    q = frame(["星巴客", "G00GLE", "PINE APPLE"], ids=["q1", "q2", "q3"])
+    r = frame(["星巴克", "Google", "APPLE PIE BAKERY"], ids=["r1", "r2", "r3"])
+    before_q, before_r = q.copy(), r.copy()
+    c = sim.candidate_pairs(q, r, config)
+    assert list(c.columns) == ["qid", "rid", "key_kind"]
+    assert {("q1", "r1"), ("q2", "r2")} <= set(zip(c["qid"], c["rid"], strict=True))
+    assert set(c["key_kind"]) <= set(sim.KEY_KINDS)
+    m = sim.match_marks(q, r, config)
+    assert list(m.columns[:4]) == ["qid", "rid", "similarity", "kind"]
+    assert set(zip(m["qid"], m["rid"], strict=True)) == {("q1", "r1"), ("q2", "r2")}
+    assert m["similarity"].between(0, 1).all()
+    assert set(m["kind"]) <= {k.value for k in sim.KINDS.values()}
+    pd.testing.assert_frame_equal(q, before_q)
+    pd.testing.assert_frame_equal(r, before_r)
+    with pytest.raises(ValueError, match="columns"):
+        sim.match_marks(pd.DataFrame({"text": ["x"]}), r, config)
+
+
+def test_self_join_returns_each_unordered_pair_once(config):
+    m = sim.match_marks(frame(["NIKE", "NIKEE", "N1KE", "NIKE"]), None, config)
+    pairs = list(zip(m["qid"], m["rid"], strict=True))
+    assert all(a != b for a, b in pairs)
+    assert len(pairs) == len({(min(a, b), max(a, b)) for a, b in pairs}) == 6
+
+
+def test_thresholds_come_from_config(config):
+    strict = config.with_overrides({"infringement": {"min_edit_latin": 0.99, "min_phonetic_ratio": 0.99}})
+    assert sim.explain_pair("LIVERMORE", "LIVE MORE", config)[0] is R.INFRINGEMENT_EDIT
+    assert sim.explain_pair("LIVERMORE", "LIVE MORE", strict)[0] is None
+    loose = config.with_overrides({"infringement": {"min_len_latin": 2}})
+    assert sim.explain_pair("AB", "A.B.", loose)[0] is R.INFRINGEMENT_EXACT
