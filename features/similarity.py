@@ -381,7 +381,8 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
 
     comp_eq = qcomp == rcomp
     core_eq = qcore == rcore
-    skel_eq = col(qp, "skel", q) == col(rp, "skel", r)
+    qskel, rskel = col(qp, "skel", q), col(rp, "skel", r)
+    skel_eq = qskel == rskel
     sorted_eq = col(qp, "sorted", q) == col(rp, "sorted", r)
     pin_eq = qpin == rpin
     phon_eq = (qphon == rphon) & (pd.Series(qphon, dtype="str").str.len().to_numpy() >= 2)
@@ -389,16 +390,19 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
 
     r_full = np.zeros(n)
     r_core = np.zeros(n)
+    r_skel = np.zeros(n)
     r_pin = np.zeros(n)
     m = both & ~comp_eq
     if m.any():
         r_full[m] = _ratio(qcomp[m], rcomp[m])
         r_core[m] = _ratio(qcore[m], rcore[m])
+        ms = m & latin & (qskel != qcore) | m & latin & (rskel != rcore)
+        r_skel[ms] = _ratio(qskel[ms], rskel[ms])
     m2 = both & (qh | rh) & ~comp_eq
     if m2.any():
         r_pin[m2] = _ratio(qpin[m2], rpin[m2])
     r_pin = np.where(latin, r_core, r_pin)
-    r_edit = np.maximum(r_full, r_core)
+    r_edit = np.maximum(np.maximum(r_full, r_core), r_skel)
 
     shape_ok = np.zeros(n, dtype=bool)
     shape_detail = np.array([""] * n, dtype=object)

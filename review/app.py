@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlencode
 
 import jinja2
@@ -191,11 +192,14 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         return auth
 
     def require(role: str):
-        def dep(user: AuthUser = Depends(current_user)) -> AuthUser:
+        def dep(user: Annotated[AuthUser, Depends(current_user)]) -> AuthUser:
             if not user.at_least(role):
                 raise Refused(403, f"This needs the {role} role; you are signed in as {user.role}.")
             return user
         return dep
+
+    Authed = Annotated[AuthUser, Depends(current_user)]
+    Supervisor = Annotated[AuthUser, Depends(require("supervisor"))]
 
     def check_csrf(user: AuthUser, token: str) -> None:
         if not same_token(user.csrf, token):
@@ -280,7 +284,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         return RedirectResponse(_safe_next(next), status_code=303)
 
     @app.post("/logout")
-    def logout(request: Request, csrf_token: str = Form(""), user: AuthUser = Depends(current_user)):
+    def logout(request: Request, user: Authed, csrf_token: str = Form("")):
         check_csrf(user, csrf_token)
         with db() as s:
             us = s.get(rdb.UserSession, user.sid)
@@ -328,7 +332,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                                       desc=desc)
 
     @app.get("/flagged", response_class=HTMLResponse)
-    def flagged(request: Request, user: AuthUser = Depends(current_user)):
+    def flagged(request: Request, user: Authed):
         p = list_params(request)
         d, rows = filtered(p)
         total = len(rows)
@@ -348,7 +352,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                       agent_available=d.dataset_apps is not None)
 
     @app.get("/api/flagged")
-    def api_flagged(request: Request, user: AuthUser = Depends(current_user)):
+    def api_flagged(request: Request, user: Authed):
         p = list_params(request)
         d, rows = filtered(p)
         chunk = rows.iloc[(p["page"] - 1) * p["per_page"]: p["page"] * p["per_page"]]
@@ -383,13 +387,13 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                 "history": grade_history(state, key, d), "decisions": decisions}
 
     @app.get("/applicant", response_class=HTMLResponse)
-    def applicant(request: Request, key: str = "", user: AuthUser = Depends(current_user)):
+    def applicant(request: Request, user: Authed, key: str = ""):
         cf = credit_file(key)
         return render(request, "applicant.html", user, actions=ACTION_LABELS, dimensions=DIMENSIONS,
                       threshold=DIMENSION_THRESHOLD, **cf)
 
     @app.get("/api/group")
-    def api_group(group_id: str = "", user: AuthUser = Depends(current_user)):
+    def api_group(user: Authed, group_id: str = ""):
         d = data()
         group = d.group_of(group_id)
         if group is None:
@@ -402,8 +406,8 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
 
     # ------------------------------------------------------------------ decisions
     @app.post("/decide")
-    def decide(request: Request, key: str = Form(""), action: str = Form(""), comment: str = Form(""),
-               csrf_token: str = Form(""), user: AuthUser = Depends(current_user)):
+    def decide(request: Request, user: Authed, key: str = Form(""), action: str = Form(""),
+               comment: str = Form(""), csrf_token: str = Form("")):
         check_csrf(user, csrf_token)
         d = data()
         row = d.applicant(key)
@@ -441,7 +445,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         return RedirectResponse("/applicant?" + urlencode({"key": key, "done": status}), status_code=303)
 
     @app.get("/pending", response_class=HTMLResponse)
-    def pending(request: Request, user: AuthUser = Depends(current_user)):
+    def pending(request: Request, user: Authed):
         with db() as s:
             rows = s.execute(select(rdb.Decision).where(rdb.Decision.status.in_(("pending_supervisor", "escalated")))
                              .order_by(rdb.Decision.id)).scalars().all()
@@ -470,18 +474,18 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                                 status_code=303)
 
     @app.post("/decisions/{decision_id}/approve")
-    def approve(request: Request, decision_id: int, comment: str = Form(""), csrf_token: str = Form(""),
-                user: AuthUser = Depends(require("supervisor"))):
+    def approve(request: Request, decision_id: int, user: Supervisor, comment: str = Form(""),
+                csrf_token: str = Form("")):
         return supervise(request, decision_id, True, comment, csrf_token, user)
 
     @app.post("/decisions/{decision_id}/reject")
-    def reject(request: Request, decision_id: int, comment: str = Form(""), csrf_token: str = Form(""),
-               user: AuthUser = Depends(require("supervisor"))):
+    def reject(request: Request, decision_id: int, user: Supervisor, comment: str = Form(""),
+               csrf_token: str = Form("")):
         return supervise(request, decision_id, False, comment, csrf_token, user)
 
     # ------------------------------------------------------------------ exports
     @app.post("/export/flagged.csv")
-    def export_flagged(request: Request, csrf_token: str = Form(""), user: AuthUser = Depends(current_user)):
+    def export_flagged(request: Request, user: Authed, csrf_token: str = Form("")):
         check_csrf(user, csrf_token)
         export_allowed(user)
         p = list_params(request)  # filters travel in the query string of the form's action
@@ -498,7 +502,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                         headers={"Content-Disposition": f'attachment; filename="flagged-{d.as_of}.csv"'})
 
     @app.post("/export/labels.csv")
-    def export_labels(request: Request, csrf_token: str = Form(""), user: AuthUser = Depends(require("supervisor"))):
+    def export_labels(request: Request, user: Supervisor, csrf_token: str = Form("")):
         check_csrf(user, csrf_token)
         export_allowed(user)
         rows = label_rows(db)
@@ -508,8 +512,8 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
 
     # ------------------------------------------------------------------ audit view
     @app.get("/audit", response_class=HTMLResponse)
-    def audit_view(request: Request, actor: str = "", action: str = "", page: int = 1, verify: str = "",
-                   user: AuthUser = Depends(require("supervisor"))):
+    def audit_view(request: Request, user: Supervisor, actor: str = "", action: str = "", page: int = 1,
+                   verify: str = ""):
         per = settings.audit_page_size
         page = max(1, page)
         with db() as s:

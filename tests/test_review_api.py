@@ -43,10 +43,10 @@ def keys(state) -> dict:
     import pandas as pd
 
     a = pd.read_parquet(latest_run(state) / "applicant_scores.parquet")
-    by_name = dict(zip(a["applicant_name"], a["applicant_key"]))
+    by_name = dict(zip(a["applicant_name"], a["applicant_key"], strict=True))
     ok = a[(a["grade"] != "D") & a["flagged"]]
     return {"hoarder": by_name[HOARDER], "evil": by_name[EVIL_NAME], "non_d": ok["applicant_key"].iloc[0],
-            "grades": dict(zip(a["applicant_key"], a["grade"]))}
+            "grades": dict(zip(a["applicant_key"], a["grade"], strict=True))}
 
 
 def make(state: Path, tmp_path: Path, **settings):

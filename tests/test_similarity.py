@@ -221,7 +221,7 @@ def test_candidate_pairs_and_match_marks_contract(config):
 
 
 def test_self_join_returns_each_unordered_pair_once(config):
-    m = sim.match_marks(frame(["NIKE", "NIKEE", "N1KE", "NIKE"]), None, config)
+    m = sim.match_marks(frame(["NIKE", "NIKEE", "N1KE", "NIKE"], ids=[0, 1, 2, 3]), None, config)
     pairs = list(zip(m["qid"], m["rid"], strict=True))
     assert all(a != b for a, b in pairs)
     assert len(pairs) == len({(min(a, b), max(a, b)) for a, b in pairs}) == 6
