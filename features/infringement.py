@@ -4,8 +4,9 @@ For every application with a word mark, the best match among
 
 1. **protected marks** (``tables.protected_marks``): any class; weaker when no class is shared;
 2. **clearly earlier marks of other, unrelated owners** in the dataset: filed at least
-   ``earlier_margin_days`` before the application, in the same Nice class or — when the goods text
-   maps to 类似群 similar groups (``features.lexicons.goods_to_groups``) — in a shared similar group;
+   ``earlier_margin_days`` before the application, in the same Nice class; when the goods text
+   maps to 类似群 similar groups (``features.lexicons.goods_to_groups``) the relation is refined to
+   "same_group" (goods in one similar group are similar: the strongest relation);
 
 never the applicant itself (``applicant_key``), its related-party group (``group_id``), nor the
 protected mark's owner (``owner_key``, or that owner's group). Marks are matched on distinct texts
@@ -149,7 +150,7 @@ def build_infringement(tables, config) -> FeatureResult:
     best["mark_text"] = a["text"].to_numpy()
     best["reason"] = reason.to_numpy()
     rel = np.where(best["class_relation"] == "same_class", "class " + best["matched_class"],
-                   np.where(best["class_relation"] == "related_group", "similar group " + best["matched_class"],
+                   np.where(best["class_relation"] == "same_group", "similar group " + best["matched_class"],
                             "no shared class (protected mark)"))
     when = np.where(best["matched_source"] == "protected", "protected mark",
                     "filed " + _gap_text(best["gap_days"]).to_numpy() + " later")
@@ -186,9 +187,6 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     cls = _classes(base, "nice_classes", "row").merge(base.drop(columns="nice_classes"), on="row")
     units = [("same_class", cls.rename(columns={"nice_class": "unit"}).assign(unit=lambda d: d["unit"].astype("str")))]
     groups = _similar_groups(apps[apps["tid"] >= 0], cfg)
-    if groups is not None and len(groups):
-        gu = groups.rename(columns={"sgroup": "unit"}).merge(base.drop(columns="nice_classes"), on="row")
-        units.append(("related_group", gu))
     # established use: filings of each (owner, mark) in date order
     use = q_apps[["tid", "applicant_key", "filing_date"]].sort_values("filing_date", kind="stable")
     use = use.assign(n_use=use.groupby(["tid", "applicant_key"]).cumcount() + 1)
@@ -217,6 +215,17 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     if not out:
         return None
     p = pd.concat(out, ignore_index=True)
+    if groups is not None and len(groups):
+        # same 类似群 similar group: the application's goods and the reference owner's goods for that mark
+        ref_groups = (groups.merge(q_apps[["row", "tid", "applicant_key"]], on="row")
+                      .rename(columns={"tid": "r", "applicant_key": "r_key"})[["r", "r_key", "sgroup"]].drop_duplicates())
+        p["pair"] = np.arange(len(p))
+        shared = (p[["pair", "row", "r", "r_key"]].merge(groups, on="row")
+                  .merge(ref_groups, on=["r", "r_key", "sgroup"]).drop_duplicates("pair"))
+        sg = pd.Series(shared["sgroup"].to_numpy(), index=shared["pair"].to_numpy())
+        hit = p["pair"].isin(sg.index).to_numpy()
+        p.loc[hit, "class_relation"] = "same_group"
+        p.loc[hit, "matched_class"] = p.loc[hit, "pair"].map(sg).astype("str").to_numpy()
     # established use of the reference owner before the application
     p = p.sort_values("filing_date", kind="stable")
     look = use.rename(columns={"tid": "r", "applicant_key": "r_key", "filing_date": "use_date"})
@@ -229,7 +238,7 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     u_n = 1 - np.exp(-n_use / float(cfg.established_n_scale))
     u_y = np.minimum(1.0, years / float(cfg.established_years_scale))
     est = cfg.established_base + (1 - cfg.established_base) * u_n * u_y
-    cw = np.where(p["class_relation"] == "same_class", cfg.class_weight_same, cfg.class_weight_related)
+    cw = np.where(p["class_relation"] == "same_group", cfg.class_weight_same_group, cfg.class_weight_same)
     p["strength"] = (p["similarity"] * cw * cfg.source_weight_earlier * est).clip(0, 1)
     return pd.DataFrame({
         "row": p["row"].to_numpy(),

@@ -168,8 +168,13 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
     if kind == "pinyin":
         return sel(d, "pinyin")
     if kind == "phonetic":
+        # metaphone key + length bucket (two overlapping buckets: lengths differing by one meet)
         m = f & (prep["phon"].str.len().to_numpy() >= 2)
-        return sel(m, "phon")
+        pos, s = sel(m, "phon")
+        n = prep["pinyin"][m].str.len().reset_index(drop=True)
+        return (np.concatenate([pos, pos]),
+                pd.concat([s + "#" + (n // 2).astype("str"), s + "#" + ((n + 1) // 2).astype("str")],
+                          ignore_index=True))
     if kind == "del1":
         # Latin core / Han pinyin and their one-letter deletions (edits, near-homophones, and
         # near transliterations meet here: the Latin core and the pinyin share one key space)
@@ -183,9 +188,21 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         pos, s = sel(f & han, "core")
         return _deletions(s, pos, 4)
     if kind in CDIST_KEYS:
+        # first (last) k letters, also after deleting one of the first (last) k+1 letters, so that a
+        # pair with at most one edit near that end shares a block
         pos, s = sel(f, "pinyin")
-        n = int(cfg.block_affix_len)
-        return pos, s.str.slice(0, n) if kind == "prefix" else s.str.slice(-n)
+        k = int(cfg.block_affix_len)
+        if kind == "suffix":
+            s = s.str[::-1]
+        parts_pos, parts_key = [pos], [s.str.slice(0, k)]
+        for i in range(k + 1 if cfg.block_affix_deletions else 0):
+            long_enough = (s.str.len() > k).to_numpy()
+            si = s[long_enough]
+            parts_pos.append(pos[long_enough])
+            parts_key.append((si.str.slice(0, i) + si.str.slice(i + 1)).str.slice(0, k))
+        keys = pd.DataFrame({"pos": np.concatenate(parts_pos), "key": pd.concat(parts_key, ignore_index=True)})
+        keys = keys.drop_duplicates()
+        return keys["pos"].to_numpy(), keys["key"].reset_index(drop=True)
     raise ValueError(f"key kind must be one of {list(KEY_KINDS)}; received {kind!r}")
 
 

@@ -78,7 +78,31 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("sources", nargs="+")
     u.add_argument("--out", required=True)
     _add_common(u)
+
+    from pipeline.batch_cli import add_batch_parsers
+
+    add_batch_parsers(sub)
+    for module, parsers, _ in OPTIONAL_COMMANDS:
+        mod = _optional(module)
+        if mod is not None:
+            getattr(mod, parsers)(sub)
     return parser
+
+
+# Commands whose modules import heavier dependencies (MLflow, the web stack): (module, parser hook,
+# attribute holding {command: handler(args, config)}).
+OPTIONAL_COMMANDS = (("pipeline.train", "add_train_parser", "TRAIN_COMMANDS"),
+                     ("review.cli", "add_review_parsers", "REVIEW_COMMANDS"))
+
+
+def _optional(module: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        logging.getLogger("tmscreen").debug("commands of %s unavailable: %s", module, exc)
+        return None
 
 
 def _progress_enabled() -> bool:
@@ -185,6 +209,16 @@ COMMANDS = {"demo-data": cmd_demo_data, "validate": cmd_validate, "score": cmd_s
             "grade": cmd_grade, "import": cmd_import}
 
 
+def _commands() -> dict:
+    from pipeline.batch_cli import BATCH_COMMANDS
+
+    commands = {**COMMANDS, **BATCH_COMMANDS}
+    for module, _, attr in OPTIONAL_COMMANDS:
+        mod = _optional(module)
+        commands.update(getattr(mod, attr, {}) if mod is not None else {})
+    return commands
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     args = build_parser().parse_args(argv)
@@ -196,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = load_config(getattr(args, "config", None))
-        return COMMANDS[args.command](args, config)
+        handler = getattr(args, "handler", None) or _commands()[args.command]
+        return handler(args, config)
     except (ContractError, ConfigError, RunFolderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -197,6 +197,8 @@ def _lexicon() -> dict:
     lx["trade_chars"] = uniq(T.TRADE_CHARS)
     lx["nice_chars"] = uniq(T.NICE_CHARS)
     lx["trade_py"] = [lazy_pinyin(c)[0].upper() for c in lx["trade_chars"]]
+    lx["char_py"] = {c: lazy_pinyin(c)[0] for c in set("".join(lx["place_cores"]) + "".join(T.PLACE_PRODUCTS)
+                                                       + "".join(lx["trade_chars"]) + "堂")}
     lx["surnames"] = uniq(T.SURNAMES)
     lx["given"] = uniq(T.GIVEN_CHARS)
     sw = 1.0 / (np.arange(len(lx["surnames"])) + 3.0)
@@ -695,20 +697,31 @@ class _World:
 
     # -- mark generators ----------------------------------------------------------------------
     def coined(self, rng, n, latin_share=0.4) -> pa.Array:
-        nc = len(self.lx["nice_chars"])
-        zh = _cat(*[_take(self.nice, rng.integers(0, nc, n)) for _ in range(2)],
-                  _pick(rng.random(n) < 0.3, _take(self.nice, rng.integers(0, nc, n)), pa.array([""] * n, pa.string())))
-        syl = _s(T.SYLLABLES)
-        nsyl = rng.integers(2, 4, n)
-        parts = [_take(syl, rng.integers(0, len(T.SYLLABLES), n)) for _ in range(3)]
-        parts[2] = _pick(nsyl >= 3, parts[2], pa.array([""] * n, pa.string()))
-        lat = _cat(*parts, _take(_s(T.SYLLABLE_ENDS), rng.integers(0, len(T.SYLLABLE_ENDS), n)))
-        words = _s(T.ENGLISH_WORDS)
-        eng = _cat(_take(words, rng.integers(0, len(T.ENGLISH_WORDS), n)),
-                   _pick(rng.random(n) < 0.6, _cat(" ", _take(words, rng.integers(0, len(T.ENGLISH_WORDS), n))),
-                         pa.array([""] * n, pa.string())))
+        """Coined marks: Chinese 'nice' characters, pinyin-like Latin syllables, or English-ish words."""
         u = rng.random(n)
-        return _pick(u < 1 - latin_share, zh, _pick(u < 1 - latin_share * 0.3, lat, eng))
+        kind = np.where(u < 1 - latin_share, 0, np.where(u < 1 - latin_share * 0.3, 1, 2))
+        sizes = [int((kind == k).sum()) for k in range(3)]
+        nz, nl, ne = sizes
+        nc = len(self.lx["nice_chars"])
+        empty = pa.array([""], pa.string())
+        zh = _cat(*[_take(self.nice, rng.integers(0, nc, nz)) for _ in range(2)],
+                  _take(pa.concat_arrays([self.nice, empty]), np.where(rng.random(nz) < 0.8, rng.integers(0, nc, nz), nc)))
+        syl = pa.concat_arrays([_s(T.SYLLABLES), empty])
+        ns = len(T.SYLLABLES)
+        lat = _cat(_take(syl, rng.integers(0, ns, nl)), _take(syl, rng.integers(0, ns, nl)),
+                   _take(syl, np.where(rng.random(nl) < 0.5, rng.integers(0, ns, nl), ns)),
+                   _take(_s(T.SYLLABLE_ENDS), rng.integers(0, len(T.SYLLABLE_ENDS), nl)))
+        words = _s(T.ENGLISH_WORDS)
+        nw = len(T.ENGLISH_WORDS)
+        second = pa.concat_arrays([_cat(" ", words), empty])
+        eng = _cat(_take(words, rng.integers(0, nw, ne)), _take(second, np.where(rng.random(ne) < 0.6,
+                                                                                   rng.integers(0, nw, ne), nw)))
+        # scatter the three groups back into their positions
+        pos = np.empty(n, dtype=np.int64)
+        start = np.cumsum([0, nz, nl])
+        for k in range(3):
+            pos[kind == k] = start[k] + np.arange(sizes[k])
+        return _take(pa.concat_arrays([zh, lat, eng]), pos)
 
     def random_classes(self, rng, n, multi=0.2, pool=None) -> np.ndarray:
         if pool is None:
@@ -1093,9 +1106,8 @@ def _block_place_trade(w: _World, target: int):
     own = _pick(flavour, _cat(pl, trade3), _cat(pl, prod))
     e["name"] = _pick(flavour, _cat(pl, trade3, e["ind"], "有限公司"), _cat(pl, prod, "股份有限公司"))
     e["trade"] = own
-    from pypinyin import lazy_pinyin
-
-    e["trade_py"] = _s("".join(lazy_pinyin(s)).upper() for s in own.to_pylist())
+    py = w.lx["char_py"]
+    e["trade_py"] = _s("".join(py.get(ch, ch) for ch in s).upper() for s in own.to_pylist())
     ents = w.add_entities(e, "place_trade_name", w.pick_agents(rng, n, direct=0.0))
     _normal_apps(w, rng, e, ents, counts, 0, kind_dates=_dates_uniform(rng, n, _D0, _D0 + 700))
 
@@ -1757,10 +1769,10 @@ def _emit(w: _World, out: Path, prot: list[dict]) -> dict:
     for k in KINDS:
         kid = _KIND_ID[k]
         per_kind[k] = {"entities": int((e_kind == kid).sum()), "applications": int((app_kind == kid).sum())}
-    groups = np.unique(e_group)
+    n_groups = int(np.count_nonzero(np.bincount(e_group, minlength=n_ent)))
     return {
         "applications": N, "transfers": tt.num_rows, "decisions": dt.num_rows, "entities": int(n_ent),
-        "groups": int(len(groups)), "abnormal_entities": int(label.sum()),
+        "groups": n_groups, "abnormal_entities": int(label.sum()),
         "abnormal_entity_share": round(float(label.mean()), 4),
         "abnormal_application_share": round(float(label[ent_o].mean()), 4),
         "protected_marks": pm.num_rows, "public_terms": pt.num_rows, "agents": int(w.n_agents),

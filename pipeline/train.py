@@ -119,3 +119,6 @@ def run_train(args, config) -> int:
         verdict = "promoted to champion" if p["promoted"] else "not promoted"
         print(f"  {verdict}: {p['reason']} (hold-out: {p['eval_rows']} applicants, {p['eval_positives']} positive)")
     return 0
+
+
+TRAIN_COMMANDS = {"train": run_train}

@@ -5,7 +5,6 @@
 numbers below (rate limits, session lifetime, page sizes) are the documented defaults.
 """
 
-from __future__ import annotations
 
 import math
 import os
@@ -49,7 +48,8 @@ class ReviewSettings:
     pages_per_minute: authenticated requests per user per minute (HTTP 429 above; anti-harvesting).
     exports_per_day: CSV exports per user per UTC day (counted from the audit log).
     page_size / max_page_size: rows per page of the flagged list (users may ask up to max_page_size).
-    max_applications_shown: applications listed on one credit file.
+    applications_first / max_applications_shown: applications listed on a credit file at first / at most
+        (after "show more").
     audit_page_size: rows per page of the audit view.
     """
 
@@ -63,6 +63,7 @@ class ReviewSettings:
     exports_per_day: int = 5
     page_size: int = 25
     max_page_size: int = 100
+    applications_first: int = 25
     max_applications_shown: int = 500
     audit_page_size: int = 50
 
@@ -362,13 +363,15 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         return {"as_of": d.as_of, "total": len(rows), "page": p["page"], "per_page": p["per_page"], "items": items}
 
     # ------------------------------------------------------------------ credit file
-    def credit_file(key: str) -> dict:
+    def credit_file(key: str, all_apps: bool = False) -> dict:
         d = data()
         row = d.applicant(key)
         if row is None:
             raise Refused(404, "No applicant with this key in the latest run.")
         names = [str(n) for n in row["names"]] or [row["applicant_name"]]
-        apps, n_apps = d.applications_of(key, settings.max_applications_shown)
+        limit = settings.max_applications_shown if all_apps else min(settings.applications_first,
+                                                                        settings.max_applications_shown)
+        apps, n_apps = d.applications_of(key, limit)
         group = d.group_of(row["group_id"])
         graph = None
         if group is not None and group["size"] > 1:
@@ -387,10 +390,10 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                 "history": grade_history(state, key, d), "decisions": decisions}
 
     @app.get("/applicant", response_class=HTMLResponse)
-    def applicant(request: Request, user: Authed, key: str = ""):
-        cf = credit_file(key)
+    def applicant(request: Request, user: Authed, key: str = "", apps: str = ""):
+        cf = credit_file(key, all_apps=apps == "all")
         return render(request, "applicant.html", user, actions=ACTION_LABELS, dimensions=DIMENSIONS,
-                      threshold=DIMENSION_THRESHOLD, **cf)
+                      threshold=DIMENSION_THRESHOLD, all_apps=apps == "all", **cf)
 
     @app.get("/api/group")
     def api_group(user: Authed, group_id: str = ""):
@@ -539,6 +542,3 @@ def serve(state: Path, db_url: str | None = None, host: str = "127.0.0.1", port:
     uvicorn.run(create_app(state, db_url, settings), host=host, port=port, proxy_headers=False,
                 server_header=False, log_level="info")
 
-
-def utc_today() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d")

@@ -57,15 +57,6 @@ def fake_result(X: pd.DataFrame, groups: pd.Series, decisions: pd.DataFrame | No
 FAST = {"max_iter": 30, "importance_repeats": 1, "calibration": "sigmoid", "n_splits": 3}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """HistGradientBoosting's OpenMP threads on tiny data are pure overhead on a shared 2-core box."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        yield
-
-
 # -- estimator contract ----------------------------------------------------------------------------
 @pytest.mark.parametrize("est", [SupervisedScorer(**FAST), AnomalyDetector(n_estimators=30), BuiltinScorer()])
 def test_estimator_contract(est):
@@ -114,6 +105,7 @@ def test_supervised_learns_and_reports_cv():
 
 @pytest.mark.parametrize(("param", "value", "fragment"), [
     ("calibration", "platt", "'calibration' parameter of SupervisedScorer must be a str among"),
+    ("n_threads", 0, "'n_threads' parameter of SupervisedScorer must be an int in the range [1, inf) or None"),
     ("n_splits", 1, "'n_splits' parameter of SupervisedScorer must be an int in the range [2, inf)"),
 ])
 def test_parameter_errors_follow_sklearn_template(param, value, fragment):

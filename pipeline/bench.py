@@ -1,0 +1,68 @@
+"""``make bench``: generate demo worlds, score them, record per-stage wall time and peak memory.
+
+Sizes come from BENCH_SIZES (comma-separated, default "100000,1000000"; add 10000000 with
+BENCH_LARGE=1). Each size runs in a fresh subprocess so peak RSS is per run. Results are appended
+as a table to docs/benchmarks.md with the machine described.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _machine() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
+
+
+def run_size(n: int, work: Path) -> dict:
+    world = work / f"world-{n}"
+    start = time.perf_counter()
+    if not (world / "dataset" / "applications.csv").exists():
+        subprocess.run([sys.executable, "-m", "pipeline.cli", "demo-data", str(world), "--n-applications", str(n),
+                        "--seed", "11"], check=True)
+    gen = time.perf_counter() - start
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "score", str(world / "dataset"), "--out",
+                    str(world / "run"), "--as-of", "2026-01-01", "--top", "0"], check=True)
+    manifest = json.loads((world / "run" / "manifest.json").read_text())
+    return {"n": n, "generate_s": round(gen, 1), "stages": manifest["stages"],
+            "total_s": round(sum(s["seconds"] for s in manifest["stages"]), 1),
+            "peak_mb": max(s["peak_rss_mb"] for s in manifest["stages"])}
+
+
+def main() -> int:
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",") if s]
+    if os.environ.get("BENCH_LARGE") == "1":
+        sizes.append(10_000_000)
+    work = ROOT / ".tmscreen" / "bench"
+    work.mkdir(parents=True, exist_ok=True)
+    results = [run_size(n, work) for n in sizes]
+    stages = [s["stage"] for s in results[0]["stages"]]
+    lines = [f"\n## Run of {time.strftime('%Y-%m-%d %H:%M')} on {_machine()}\n",
+             "| stage | " + " | ".join(f"{r['n']:,} apps (s)" for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+    for stage in stages:
+        cells = [next((f"{s['seconds']:.1f}" for s in r["stages"] if s["stage"] == stage), "") for r in results]
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    lines.append("| **total** | " + " | ".join(f"**{r['total_s']}**" for r in results) + " |")
+    lines.append("| peak RSS (MB) | " + " | ".join(f"{r['peak_mb']:.0f}" for r in results) + " |")
+    lines.append("| demo generation (s) | " + " | ".join(f"{r['generate_s']}" for r in results) + " |")
+    out = ROOT / "docs" / "benchmarks.md"
+    if not out.exists():
+        out.write_text("# Benchmarks\n\nProduced by `make bench` (pipeline/bench.py); newest run last.\n")
+    with open(out, "a") as fh:
+        fh.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

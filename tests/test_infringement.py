@@ -1,0 +1,163 @@
+"""Tests for the infringement builder on a hand-made dataset whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.infringement import APPLICANT_COLUMNS, DETAIL_COLUMNS, build_infringement
+from features.reasons import FLAG_COLUMNS, Dimension, Reason
+from features.registry import BUILDERS
+from pipeline.config import load_config
+from pipeline.tables import Tables
+
+ROWS = [
+    # id,   mark,          applicant,          key,   group,  date,         classes
+    ("A1", "星巴克", "Starbucks Corp", "sb", "g_sb", "2015-01-01", "43"),
+    ("A2", "星巴克", "Starbucks Corp", "sb", "g_sb", "2016-01-01", "43;30"),
+    ("A3", "星巴客", "Copycat Ltd", "cc", "g_cc", "2019-06-01", "43"),        # homophone of A1, 4y later
+    ("A4", "星巴克咖啡店", "Starbucks China", "sbcn", "g_sb", "2019-07-01", "43"),  # same group as sb
+    ("A5", "G00GLE", "Squatter", "sq", "g_sq", "2019-08-01", "9"),           # protected GOOGLE
+    ("A6", "大白兔", "Candy Co", "cd", "g_cd", "2012-01-01", "30"),           # owner of protected 大白兔
+    ("A7", "太白兔", "Copycat Ltd", "cc", "g_cc", "2020-02-01", "30"),        # shape copy of 大白兔
+    ("A8", "LIVERMORE", "Owner One", "o1", "g_o1", "2018-01-01", "5"),
+    ("A9", "LIVEMORE", "Owner Three", "o3", "g_o3", "2018-03-01", "5"),      # 59 days after A8: not clearly later
+    ("A10", "LIVE MORE", "Owner Two", "o2", "g_o2", "2020-01-01", "5"),      # copies A9 (exact) / A8 (edit)
+    ("A11", "", "Owner Two", "o2", "g_o2", "2020-02-01", "5"),               # figurative
+    ("A12", "星巴克", "Newco", "nc", "g_nc", "2021-01-01", "9"),              # no shared class with Starbucks
+]
+
+
+def make_tables() -> Tables:
+    apps = pd.DataFrame(ROWS, columns=["application_id", "mark_text", "applicant_name", "applicant_key", "group_id",
+                                       "filing_date", "nice_classes"])
+    apps["filing_date"] = pd.to_datetime(apps["filing_date"])
+    apps["goods_services"] = ""
+    apps["status"] = "filed"
+    prot = pd.DataFrame({
+        "mark_text": ["GOOGLE", "大白兔"],
+        "owner_name": ["Google LLC", "Guanshengyuan"],
+        "nice_classes": ["9;42", "30"],
+        "owner_key": pd.Series([pd.NA, "cd"], dtype="str"),
+    })
+    empty = pd.DataFrame()
+    return Tables(applications=apps, transfers=empty, decisions=empty, protected_marks=prot, public_terms=empty)
+
+
+@pytest.fixture(scope="module")
+def result():
+    t = make_tables()
+    before = t.applications.copy(), t.protected_marks.copy()
+    r = build_infringement(t, load_config())
+    pd.testing.assert_frame_equal(t.applications, before[0])
+    pd.testing.assert_frame_equal(t.protected_marks, before[1])
+    return r
+
+
+def test_registered():
+    assert BUILDERS[Dimension.INFRINGEMENT] is build_infringement
+
+
+def test_flagged_applications_and_kinds(result):
+    f = result.flags.set_index("application_id")
+    assert list(result.flags.columns) == FLAG_COLUMNS
+    assert sorted(f.index) == ["A10", "A3", "A5", "A7"]
+    assert f.loc["A3", "reason"] == Reason.INFRINGEMENT_HOMOPHONE.value
+    assert f.loc["A5", "reason"] == Reason.INFRINGEMENT_CONFUSABLE.value
+    assert f.loc["A7", "reason"] == Reason.INFRINGEMENT_SHAPE.value
+    assert f.loc["A10", "reason"] == Reason.INFRINGEMENT_EXACT.value
+    assert f["strength"].between(0, 1).all()
+    assert f.loc["A3", "evidence"] == ("INFRINGEMENT_HOMOPHONE: 星巴客 ~ 星巴克 (xingbake), class 43, owner Starbucks Corp, "
+                                       "filed 4y later")
+    assert "protected mark" in f.loc["A5", "evidence"] and "Google LLC" in f.loc["A5", "evidence"]
+
+
+def test_own_group_and_earlier_requirements(result):
+    flagged = set(result.flags["application_id"])
+    assert "A1" not in flagged and "A2" not in flagged      # the original itself
+    assert "A4" not in flagged                               # same related-party group as the owner
+    assert "A6" not in flagged                               # protected mark filed by its own owner
+    assert "A8" not in flagged                               # the first filer copies nobody
+    assert "A9" not in flagged                               # within earlier_margin_days of A8
+    assert "A12" not in flagged                              # no shared class with the original
+    # with no margin at all A9 (59 days after A8) becomes a copy of A8
+    cfg = load_config().with_overrides({"infringement": {"earlier_margin_days": 0, "min_strength": 0.2}})
+    r = build_infringement(make_tables(), cfg)
+    assert "A9" in set(r.flags["application_id"])
+    # a later filing is required: the copy filed before the original is not flagged
+    t = make_tables()
+    apps = t.applications.copy()
+    apps.loc[apps["application_id"] == "A3", "filing_date"] = pd.Timestamp("2010-01-01")
+    r2 = build_infringement(Tables(apps, t.transfers, t.decisions, t.protected_marks, t.public_terms), load_config())
+    assert "A3" not in set(r2.flags["application_id"])
+    assert {"A1", "A2"} <= set(r2.flags["application_id"])   # now Starbucks is the later filer
+
+
+def test_details_for_review(result):
+    d = result.details.set_index("application_id")
+    assert list(result.details.columns) == DETAIL_COLUMNS
+    assert d.loc["A3", "matched_text"] == "星巴克" and d.loc["A3", "matched_source"] == "earlier"
+    assert d.loc["A3", "matched_owner"] == "Starbucks Corp"
+    assert d.loc["A3", "matched_filing_date"] == pd.Timestamp("2015-01-01")
+    assert d.loc["A3", "class_relation"] == "same_class"
+    assert d.loc["A7", "matched_source"] == "protected" and d.loc["A7", "matched_owner"] == "Guanshengyuan"
+    assert pd.isna(d.loc["A7", "matched_filing_date"])
+    assert d.loc["A10", "matched_text"] == "LIVEMORE"
+    assert d.loc["A5", "kind"] == Reason.INFRINGEMENT_CONFUSABLE.value
+
+
+def test_applicant_counts_by_hand(result):
+    a = result.applicant
+    assert a.index.name == "applicant_key"
+    assert sorted(a.index) == sorted({r[3] for r in ROWS})
+    assert list(a.columns) == APPLICANT_COLUMNS
+    expected = {  # n_copies, n_owners_copied, copy_share
+        "cc": (2, 2, 1.0), "sq": (1, 1, 1.0), "o2": (1, 1, 0.5),
+        "sb": (0, 0, 0.0), "sbcn": (0, 0, 0.0), "cd": (0, 0, 0.0), "o1": (0, 0, 0.0), "o3": (0, 0, 0.0),
+        "nc": (0, 0, 0.0),
+    }
+    for key, (n, owners, share) in expected.items():
+        assert a.loc[key, "infringement_n_copies"] == n, key
+        assert a.loc[key, "infringement_n_owners_copied"] == owners, key
+        assert a.loc[key, "infringement_copy_share"] == pytest.approx(share), key
+    assert a.loc["cc", "infringement_n_protected"] == 1
+    assert a.loc["cc", "infringement_best_similarity"] == pytest.approx(0.95)
+
+
+def test_severity_monotone_and_zero_without_findings(result):
+    s = result.severity
+    assert s.index.equals(result.applicant.index)
+    assert (s >= 0).all()
+    assert (s[result.applicant["infringement_n_copies"] == 0] == 0).all()
+    assert s["cc"] > s["o2"] > 0
+
+
+def test_established_owner_weight():
+    """An earlier mark filed many times over years weighs more than a one-off filing."""
+    rows = [(f"B{i}", "ZEPHYRON", "Big Owner", "big", "g_big", f"{2010 + i}-01-01", "9") for i in range(6)]
+    rows += [("S1", "QUANTIXO", "Small Owner", "small", "g_small", "2015-01-01", "9"),
+             ("C1", "ZEPHYRON PRO", "Copier", "cp", "g_cp", "2016-06-01", "9"),
+             ("C2", "QUANTIXO PRO", "Copier", "cp", "g_cp", "2016-06-01", "9")]
+    apps = pd.DataFrame(rows, columns=["application_id", "mark_text", "applicant_name", "applicant_key", "group_id",
+                                       "filing_date", "nice_classes"])
+    apps["filing_date"] = pd.to_datetime(apps["filing_date"])
+    apps["goods_services"] = ""
+    empty = pd.DataFrame()
+    prot = pd.DataFrame(columns=["mark_text", "owner_name", "nice_classes", "owner_key"])
+    r = build_infringement(Tables(apps, empty, empty, prot, empty), load_config())
+    f = r.flags.set_index("application_id")
+    assert f.loc["C1", "reason"] == Reason.INFRINGEMENT_AFFIX.value
+    assert f.loc["C2", "reason"] == Reason.INFRINGEMENT_AFFIX.value
+    # 6 filings over 6 years (weight 0.975) vs one filing 1.4 years before (weight 0.59)
+    assert f.loc["C1", "strength"] > f.loc["C2", "strength"] + 0.2
+    assert "owner Big Owner" in f.loc["C1", "evidence"]
+
+
+def test_empty_and_figurative_only():
+    t = make_tables()
+    apps = t.applications.assign(mark_text="")
+    r = build_infringement(Tables(apps, t.transfers, t.decisions, t.protected_marks, t.public_terms), load_config())
+    assert r.flags.empty and (r.severity == 0).all()
+    assert len(r.applicant) == apps["applicant_key"].nunique()
+    assert np.all(r.applicant.to_numpy() == 0)
