@@ -119,7 +119,7 @@ def check_labels(y, n: int, owner: str) -> np.ndarray:
     if arr.shape != (n,):
         raise param_error(owner, "y", f"a 1-d array of length {n} (one label per row of X)", f"shape {arr.shape}")
     values = set(pd.unique(arr).tolist())
-    if not values <= {0, 1, True, False}:
+    if not values <= {0, 1}:
         raise param_error(owner, "y", "labels in {0, 1}", sorted(values, key=str)[:10])
     arr = arr.astype("int64")
     if arr.min() == arr.max():

@@ -11,9 +11,9 @@ import copy
 import hashlib
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.toml")

@@ -10,7 +10,7 @@ import math
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -541,4 +541,3 @@ def serve(state: Path, db_url: str | None = None, host: str = "127.0.0.1", port:
 
     uvicorn.run(create_app(state, db_url, settings), host=host, port=port, proxy_headers=False,
                 server_header=False, log_level="info")
-

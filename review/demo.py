@@ -42,8 +42,8 @@ def make_demo_dataset(dataset: Path) -> Path:
         n += 1
         apps.append([f"TM{n:06d}", date, mark, classes, name, addr, typ, country, agent, status])
 
-    coined = ["ZORVEX", "QUANTIX", "BLIMPO", "KRAVEN", "MOXILA", "TREVIK", "PLUXOR", "VANDRO", "ZELKO",
-              "JUMBRA", "FROSK", "GLIVEN", XSS_SCRIPT, XSS_IMG]
+    coined = [XSS_SCRIPT, XSS_IMG, "ZORVEX", "QUANTIX", "BLIMPO", "KRAVEN", "MOXILA", "TREVIK", "PLUXOR",
+              "VANDRO", "ZELKO", "JUMBRA", "FROSK", "GLIVEN"]
     # A hoarder: a burst of coined marks over many classes, some refused.
     for i in range(60):
         mark = coined[i % len(coined)] + ("" if i < len(coined) else str(i))

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.config import load_config
-from pipeline.entities import assign_groups, normalize_addresses, related_party_edges, resolve_entities, resolve_keys
+from pipeline.entities import (
+    assign_groups,
+    normalize_addresses,
+    related_party_edges,
+    resolve_entities,
+    resolve_keys,
+)
 from pipeline.evaluate import pairwise_prf
 from pipeline.tables import Tables
 

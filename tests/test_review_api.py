@@ -299,6 +299,9 @@ def test_credit_file_shows_group_graph_evidence_transfers_decisions_and_grade(ap
     assert "Grade and deductions" in html and "bad faith refusal 2025-10-01 (REF-2)" in html
     evil = c.get("/applicant", params={"key": keys["evil"]}).text
     assert 'class="pair"' in evil and "Starbucks Corporation" in evil and "NIKEE" in evil
+    assert html.count('<td class="mark">') == 25 and "Show up to 500" in html  # 60 applications
+    full = c.get("/applicant", params={"key": keys["hoarder"], "apps": "all"}).text
+    assert full.count('<td class="mark">') == 60 and "Show up to" not in full
     assert c.get("/applicant", params={"key": "no-such-key"}).status_code == 404
 
 
