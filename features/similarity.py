@@ -31,9 +31,9 @@ from features.reasons import Reason
 KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "phonetic", "del1", "hsub", "hdel", "prefix", "suffix")
 # Identity-like keys (one value per mark) vs fuzzy neighbourhood keys (many per mark).
 EXACT_KEYS = frozenset({"norm", "core", "skeleton", "sorted", "pinyin"})
-# Coarse blocks (first / last letters of the Latin core or pinyin) verified inside the block with
-# rapidfuzz: they catch the multi-edit pairs that deletion neighbourhoods miss.
-CDIST_KEYS = frozenset({"prefix", "suffix"})
+# Coarse blocks (first / last letters of the Latin core or pinyin, metaphone key) verified inside
+# the block with rapidfuzz: they catch the multi-edit pairs that deletion neighbourhoods miss.
+CDIST_KEYS = frozenset({"prefix", "suffix", "phonetic"})
 
 # seconds and pair counts per key kind of the last candidate search (for the benchmark)
 _LAST_TIMING: dict[str, tuple[float, int]] = {}
@@ -241,7 +241,10 @@ def _block_cdist(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.nda
     e = np.array([], dtype="int64")
     if len(qpos) == 0 or len(rpos) == 0:
         return e, e, 0
-    cutoff = 100.0 * min(cfg.min_edit_latin, cfg.min_edit_han, cfg.min_translit_ratio, cfg.min_homophone_ratio)
+    if kind == "phonetic":
+        cutoff = 100.0 * cfg.min_phonetic_ratio
+    else:
+        cutoff = 100.0 * min(cfg.min_edit_latin, cfg.min_edit_han, cfg.min_translit_ratio, cfg.min_homophone_ratio)
     codes, uniq = pd.factorize(pd.concat([qkey, rkey], ignore_index=True))
     qc, rc = codes[: len(qpos)], codes[len(qpos):]
     qn = np.bincount(qc, minlength=len(uniq)).astype("int64")

@@ -1530,10 +1530,10 @@ def _public_terms(w: _World) -> pa.Table:
     rng = w.rng("public_terms")
     rows = [(t, "event", d) for t, d in T.EVENTS] + [(t, "person", d) for t, d in T.EVENT_PERSONS]
     lx = w.lx
-    for p in rng.choice(lx["places"], 40, replace=False):
+    for p in rng.choice(lx["places"], 60, replace=False):
         rows.append((str(p), "place", ""))
-    for p in rng.choice(T.PERSONS, 30, replace=False):
-        rows.append((str(p), "person", ""))
+    for p in T.PERSONS + T.LATIN_PERSONS:  # the regulator's list of public figures (small, curated)
+        rows.append((p, "person", ""))
     for g, _ in T.GENERIC_TERMS:
         rows.append((g, "generic", ""))
     rows += [("奥运", "other", ""), ("亚运", "other", ""), ("红十字", "other", "")]
@@ -1818,4 +1818,14 @@ contain a place name), `name_variant` (one company filing under several spelling
 (own house mark + a fashionable word such as 元宇宙/国潮), `common_name` (different people sharing a
 very common name), `shared_address` (unrelated companies registered at one business centre).
 Big agencies serve thousands of unrelated clients and are no group.
+
+## what is not an entity here
+Assignees in `transfers.csv` are buyers that never file themselves (except the subsidiaries of a
+corporate family, which are entities). Decision subjects are entities' names or name variants
+(`bad_faith_decided` decisions are sometimes issued against a variant spelling).
+
+## sizes
+Proportions scale with N: about 6–7 % of applicant entities are abnormal and they own about 22 % of
+the filings. Filing dates run from 2019-07-01 to 2025-12-31; application ids are numbered in filing
+order.
 """

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 HOLDOUT_SHARE = 0.25
 
@@ -65,6 +66,13 @@ def run_train(args, config) -> int:
     from pipeline.score import compute
 
     kind, source = parse_labels_arg(args.labels)
+    if kind == "truth" and not Path(source).is_dir():  # fail before the (slow) scoring
+        print(f"error: --labels truth:DIR: {source} is not a folder (expected a demo world's truth/)", file=sys.stderr)
+        return 2
+    if kind == "file" and not Path(source).is_file():
+        print(f"error: --labels {source}: no such file. Use 'decisions', 'truth:DIR' or a CSV file with "
+              "applicant_key,label.", file=sys.stderr)
+        return 2
     loaded = load_dataset(args.dataset, as_of=args.as_of or config.run.as_of or None,
                           encoding=getattr(args, "encoding", None))
     result = compute(loaded.tables, config)

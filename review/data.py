@@ -282,6 +282,8 @@ def group_svg(members: list[dict], edges: pd.DataFrame, focus: str, width: int =
     """
     import networkx as nx
 
+    if len(members) <= 2:
+        height = 200
     shown = members[:MAX_GRAPH_NODES]
     if focus not in {m["applicant_key"] for m in shown}:
         shown = [m for m in members if m["applicant_key"] == focus] + shown[:MAX_GRAPH_NODES - 1]
@@ -292,7 +294,7 @@ def group_svg(members: list[dict], edges: pd.DataFrame, focus: str, width: int =
     for r in edges.itertuples(index=False):
         if r.a in keys and r.b in keys:
             g.add_edge(r.a, r.b, link=str(r.link), strong=bool(r.strong), evidence=str(r.evidence))
-    cx, cy, radius = width / 2, height / 2, min(width, height) / 2 - 70
+    cx, cy, radius = width / 2, height / 2, max(40.0, min(width, height) / 2 - 70)
     pos = nx.circular_layout(g, scale=1.0) if len(g) > 1 else {n: (0.0, 0.0) for n in g}
     xy = {n: (round(cx + radius * float(p[0]), 1), round(cy + radius * float(p[1]), 1)) for n, p in pos.items()}
     nodes = []

@@ -17,6 +17,7 @@ XSS_IMG = "<img src=x onerror=alert(1)>"
 EVIL_NAME = "Evil \"Q'&<>\" Trading Ltd"
 HOARDER = "深圳市囤积科技有限公司"
 SHELL = "深圳市影子贸易有限公司"
+SHELL2 = "深圳市幽灵商贸有限公司"
 HOARDER_ADDR = "广东省深圳市南山区科技园路88号1203室"
 
 APP_COLUMNS = ["application_id", "filing_date", "mark_text", "nice_classes", "applicant_name",
@@ -54,6 +55,9 @@ def make_demo_dataset(dataset: Path) -> Path:
     for i in range(6):
         add(f"2025-07-{10 + i:02d}", f"SHADOW{i}", str(3 + i), SHELL, HOARDER_ADDR, "company", "CN",
             "快捷代理有限公司")
+    # A second shell at the same address, different agent.
+    for i in range(4):
+        add(f"2025-07-{20 + i:02d}", f"PHANTOM{i}", str(10 + i), SHELL2, HOARDER_ADDR, "company", "CN", "")
     # An infringer with a hostile name copying protected marks.
     for i, mark in enumerate(["STARBUCKS", "STARBUCK", "STARBUCKS COFFEE", "NIKEE", "NIKE", "星巴克"]):
         add(f"2025-03-{1 + i:02d}", mark, "43" if i < 3 else "25", EVIL_NAME, "1 Main Street, Springfield",

@@ -258,3 +258,18 @@ def test_brokers_and_decisions(world):
     subj = dec[dec["kind"] != "other"]["subject_name"]
     assert subj.isin(bf).any()
     assert (~subj.isin(set(m["applicant_name"]))).any()  # some decisions name a variant of the applicant
+
+
+def test_independent_of_hash_seed(tmp_path):
+    """String hashing differs per process; the files must not."""
+    import os
+    import subprocess
+    import sys
+
+    generate_world(tmp_path / "here", 1000, seed=3)
+    code = ("import sys; from pathlib import Path; from pipeline.demo import generate_world; "
+            "generate_world(Path(sys.argv[1]), 1000, seed=3)")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "there")], check=True, env=env,
+                   cwd=Path(__file__).resolve().parent.parent)
+    assert _digest(tmp_path / "here") == _digest(tmp_path / "there")

@@ -271,3 +271,40 @@ def test_mlflow_train_promote_champion_and_refuse_worse(home, tmp_path):
     assert {"feature_importances.csv", "pr_curve.png", "cv_metrics.csv"} <= arts
     assert (home / "mlflow.db").exists() and (home / "mlartifacts").is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]  # nothing scattered in the cwd
+
+
+@pytest.mark.slow
+def test_train_command_end_to_end(home, tmp_path, capsys):
+    """tmscreen train on a small demo world: truth labels, hold-out promotion, champion scores compute()."""
+    demo = pytest.importorskip("pipeline.demo")
+    import argparse
+    import json
+
+    from models.tracking import load_champion
+    from pipeline.contract import load_dataset
+    from pipeline.score import compute
+    from pipeline.train import add_train_parser, run_train
+
+    world = tmp_path / "world"
+    demo.generate_world(world, n_applications=2000, seed=5)
+    parser = argparse.ArgumentParser()
+    add_train_parser(parser.add_subparsers(dest="command"))
+    cfg = load_config()
+
+    def train(*extra):
+        args = parser.parse_args(["train", str(world / "dataset"), "--home", str(home), "--as-of", "2025-12-31",
+                                  "--json", *extra])
+        return run_train(args, cfg)
+
+    assert train("--labels", str(tmp_path / "missing.csv")) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert train("--labels", f"truth:{world / 'truth'}", "--promote") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["version"] == "1" and out["promotion"]["promoted"]
+    assert out["trained_on"] < out["labelled"]  # the hold-out groups were kept out of training
+    assert out["metrics"]["pr_auc"] > 0.5 and any(k.startswith("recall_at_k.") for k in out["metrics"])
+    champion = load_champion(home)
+    loaded = load_dataset(world / "dataset", as_of="2025-12-31")
+    res = compute(loaded.tables, cfg, model=champion)
+    assert res.model == {"kind": "mlflow", "uri": "models:/tmscreen/1"}
+    assert res.applicants["risk_score"].between(0, 1).all()

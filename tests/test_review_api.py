@@ -253,7 +253,7 @@ def test_api_returns_json_not_html(app, keys):
     body = r.json()
     assert {i["applicant_key"] for i in body["items"]} >= {keys["hoarder"], keys["evil"]}
     g = c.get("/api/group", params={"group_id": "g:" + keys["hoarder"]}).json()
-    assert len(g["nodes"]) == 2 and {lk["link"] for lk in g["links"]} >= {"address"}
+    assert len(g["nodes"]) == 3 and {lk["link"] for lk in g["links"]} >= {"address"}
     assert c.get("/api/group", params={"group_id": "nope"}).status_code == 404
 
 
@@ -291,7 +291,7 @@ def test_flagged_list_filters_sort_search_and_pages(app, keys):
 def test_credit_file_shows_group_graph_evidence_transfers_decisions_and_grade(app, keys):
     c, _ = login(app, "rev")
     html = c.get("/applicant", params={"key": keys["hoarder"]}).text
-    assert '<svg class="graph"' in html and html.count("<circle") == 2
+    assert '<svg class="graph"' in html and html.count("<circle") == 3
     assert "深圳市影子贸易有限公司" in html and "same address" in html
     assert "Buyer 0 Ltd" in html  # transfer chain
     assert "bad faith refusal" in html and "REF-2" in html
