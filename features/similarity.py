@@ -101,6 +101,7 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     out["pinyin"] = pin.to_numpy()
     out["phon"] = ts.phonetic_key(pin).to_numpy()
     out["skel"] = _fold(core).to_numpy()
+    out["dict"] = ts.all_dictionary_words(core_sp.reset_index(drop=True)).to_numpy()
     distinctive = (clen >= min_len) & ~ts.is_common_core(core)
     out["distinctive"] = distinctive.to_numpy()
     fuzzy_len = np.where(han, cfg.min_len_fuzzy_han, cfg.min_len_fuzzy_latin)
@@ -394,6 +395,8 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
     qphon, rphon = col(qp, "phon", q), col(rp, "phon", r)
     qclen, rclen = col(qp, "clen", q), col(rp, "clen", r)
     both = qd & rd
+    # two different dictionary-word marks are different words, not a misspelt copy
+    words = col(qp, "dict", q) & col(rp, "dict", r)
     latin = both & ~qh & ~rh
     hanh = both & qh & rh
     cross = both & (qh != rh)
@@ -434,18 +437,18 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
 
     conds = [
         both & comp_eq,
-        both & ~cross & core_eq,
-        latin & skel_eq,
+        both & ~cross & core_eq & (~words | (qcomp == qcore) | (rcomp == rcore)),
+        latin & skel_eq & ~core_eq,
         hanh & pin_eq,
         hanh & shape_ok,
         latin & sorted_eq & multi,
         hanh & sorted_eq & (qclen >= cfg.min_len_reorder_han),
         cross & pin_eq,
         cross & fuzzy & phon_eq & (r_pin >= cfg.min_translit_ratio),
-        latin & fuzzy & (r_edit >= cfg.min_edit_latin),
+        latin & fuzzy & ~words & (r_edit >= cfg.min_edit_latin),
         hanh & fuzzy & (qclen == rclen) & (r_pin >= cfg.min_homophone_ratio),
         hanh & fuzzy & (r_core >= cfg.min_edit_han),
-        latin & fuzzy & phon_eq & (r_core >= cfg.min_phonetic_ratio),
+        latin & fuzzy & ~words & phon_eq & (r_core >= cfg.min_phonetic_ratio),
     ]
     kinds = ["exact", "affix", "confusable", "homophone", "shape", "reorder", "reorder", "transliteration",
              "transliteration", "edit", "homophone", "edit", "phonetic"]

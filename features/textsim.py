@@ -271,6 +271,25 @@ def confusable_skeleton(s: pd.Series) -> pd.Series:
     return s.str.replace("rn", "m", regex=False).str.replace("vv", "w", regex=False)
 
 
+@functools.cache
+def dictionary_words() -> frozenset[str]:
+    """English dictionary words in ``latin_norm`` form (features/data/dictionary_words.txt)."""
+    text = (DATA_DIR / "dictionary_words.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in text.split() if w)
+
+
+def all_dictionary_words(norm: pd.Series) -> pd.Series:
+    """True where every token of a Latin norm is a dictionary word (or a generic word); False for
+    empty or Chinese text. "earthy delight" -> True, "nikee store" -> False."""
+    norm = _as_str(norm)
+    sets = _generic_sets()
+    words = dictionary_words() | sets["latin_affix"] | sets["latin_common"]
+    toks = norm.str.split(" ").explode()
+    ok = toks.isin(words) & (toks.str.len() > 0)
+    out = ok.groupby(level=0).all().reindex(norm.index, fill_value=False)
+    return out & (norm.str.len() > 0) & ~has_han(norm)
+
+
 def is_common_core(core: pd.Series) -> pd.Series:
     """True where a core is a single common word (star, gold, 幸福 …) listed as 'common'."""
     sets = _generic_sets()

@@ -19,7 +19,7 @@ import jinja2
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.templating import Jinja2Templates
 
@@ -270,7 +270,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         with db() as s:
             user = s.execute(select(rdb.User).where(rdb.User.name == username)).scalar_one_or_none()
         ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
-        rdb.record_login(db, username, ip, ok)
+        rdb.record_login(db, username, ip, ok, session_max=timedelta(hours=settings.session_max_hours))
         if not ok:
             audit(username or "-", "login_failed", username, {}, request)
             return render(request, "login.html", None, status=401, next=_safe_next(next),
@@ -452,6 +452,10 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         with db() as s:
             rows = s.execute(select(rdb.Decision).where(rdb.Decision.status.in_(("pending_supervisor", "escalated")))
                              .order_by(rdb.Decision.id)).scalars().all()
+            last = dict(s.execute(select(rdb.Decision.applicant_key, func.max(rdb.Decision.id))
+                                  .group_by(rdb.Decision.applicant_key)).all())
+        # an escalation is open until someone decides the applicant again
+        rows = [r for r in rows if r.status == "pending_supervisor" or last.get(r.applicant_key) == r.id]
         return render(request, "pending.html", user, rows=rows)
 
     def supervise(request: Request, decision_id: int, approve: bool, comment: str, csrf_token: str,

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    delete,
     func,
     select,
 )
@@ -222,7 +223,13 @@ def failed_logins(db: sessionmaker[Session], username: str, ip: str, window: tim
             LoginAttempt.at >= since)).scalar_one())
 
 
-def record_login(db: sessionmaker[Session], username: str, ip: str, ok: bool) -> None:
+def record_login(db: sessionmaker[Session], username: str, ip: str, ok: bool, keep: timedelta = timedelta(days=1),
+                 session_max: timedelta = timedelta(hours=12)) -> None:
+    """Store one attempt; prune attempts older than ``keep`` and sessions older than ``session_max``
+    (the audit log keeps the history)."""
+    now = utcnow()
     with db() as s:
-        s.add(LoginAttempt(username=username[:200], ip=ip, at=iso(utcnow()), ok=ok))
+        s.add(LoginAttempt(username=username[:200], ip=ip, at=iso(now), ok=ok))
+        s.execute(delete(LoginAttempt).where(LoginAttempt.at < iso(now - keep)))
+        s.execute(delete(UserSession).where(UserSession.created_at < iso(now - session_max)))
         s.commit()

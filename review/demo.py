@@ -55,9 +55,6 @@ def make_demo_dataset(dataset: Path) -> Path:
     for i in range(6):
         add(f"2025-07-{10 + i:02d}", f"SHADOW{i}", str(3 + i), SHELL, HOARDER_ADDR, "company", "CN",
             "快捷代理有限公司")
-    # A second shell at the same address, different agent.
-    for i in range(4):
-        add(f"2025-07-{20 + i:02d}", f"PHANTOM{i}", str(10 + i), SHELL2, HOARDER_ADDR, "company", "CN", "")
     # An infringer with a hostile name copying protected marks.
     for i, mark in enumerate(["STARBUCKS", "STARBUCK", "STARBUCKS COFFEE", "NIKEE", "NIKE", "星巴克"]):
         add(f"2025-03-{1 + i:02d}", mark, "43" if i < 3 else "25", EVIL_NAME, "1 Main Street, Springfield",
@@ -67,6 +64,9 @@ def make_demo_dataset(dataset: Path) -> Path:
         add(f"2024-0{1 + i % 9}-15", f"HOUSE{i}", "9", f"Normal Company {i} Ltd", f"{i} Quiet Road, Town",
             "company", "GB", "Plain Agents")
     add("2024-05-20", "Brightleaf", "30", "Brightleaf Tea Co", "5 Tea Lane", "company", "GB", "Plain Agents")
+    # A second shell at the same address, different agent.
+    for i in range(4):
+        add(f"2025-07-{20 + i:02d}", f"PHANTOM{i}", str(10 + i), SHELL2, HOARDER_ADDR, "company", "CN", "")
     _write(dataset / "applications.csv", APP_COLUMNS, apps)
     _write(dataset / "reference" / "protected_marks.csv", ["mark_text", "owner_name", "nice_classes"],
            [["STARBUCKS", "Starbucks Corporation", "43"], ["NIKE", "Nike, Inc.", "25"],

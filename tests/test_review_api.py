@@ -364,6 +364,10 @@ def test_reviewer_decisions_on_other_grades_are_final(app, keys):
     assert [(d.action, d.status) for d in decisions(app)] == [("dismiss", "final"), ("escalate", "escalated")]
     listing = rev.get("/flagged", params={"per_page": 100}).text
     assert "dismiss · final" in listing and "escalate · escalated" in listing
+    assert "needs a second look" in rev.get("/pending").text
+    sup, scsrf = login(app, "sup")
+    decide(sup, scsrf, keys["hoarder"], "confirm", "resolved the escalation")
+    assert "needs a second look" not in rev.get("/pending").text  # a later decision resolves it
 
 
 def test_decision_validation(app, keys):
@@ -530,7 +534,7 @@ def test_state_without_runs_gives_a_clear_error(tmp_path):
     assert (tmp_path / "review.db").exists()
     c, _ = login_no_list(app, "rev")
     r = c.get("/flagged")
-    assert r.status_code == 503 and "no complete run" in r.text or "does not exist" in r.text
+    assert r.status_code == 503 and "does not exist" in r.text and "tmscreen score" in r.text
 
 
 def login_no_list(app, name):
