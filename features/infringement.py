@@ -135,6 +135,7 @@ def build_infringement(tables, config) -> FeatureResult:
     if not candidates:
         return _empty_result(keys)
     cand = pd.concat(candidates, ignore_index=True)
+    cand = _own_name(cand, apps, T, cfg)
     cand = cand.sort_values(["row", "strength", "similarity", "matched_filing_date"],
                             ascending=[True, False, False, True], kind="stable", na_position="last")
     best = cand.drop_duplicates("row", keep="first")
@@ -178,6 +179,23 @@ def build_infringement(tables, config) -> FeatureResult:
                 + cfg.severity_w_owners * np.log1p(applicant["infringement_n_owners_copied"])
                 + cfg.severity_w_share * applicant["infringement_copy_share"]).rename("infringement_severity")
     return FeatureResult(applicant=applicant, severity=severity.astype("float64"), flags=flags, details=details)
+
+
+def _own_name(cand: pd.DataFrame, apps: pd.DataFrame, T: pd.DataFrame, cfg) -> pd.DataFrame:
+    """Down-weight house marks: the applicant's own name contains the application's mark core."""
+    a = apps.set_index("row").loc[cand["row"].to_numpy(), ["tid", "applicant_name"]].reset_index(drop=True)
+    pairs = pd.DataFrame({"tid": a["tid"].to_numpy(), "name": a["applicant_name"].astype("str").fillna("").to_numpy()})
+    uniq = pairs.drop_duplicates().reset_index(drop=True)
+    from features.textsim import compact, mark_norm
+
+    uniq["name_c"] = compact(mark_norm(uniq["name"])).to_numpy()
+    uniq["core"] = T["core"].to_numpy()[uniq["tid"].to_numpy()]
+    uniq["own"] = [c in n for c, n in zip(uniq["core"], uniq["name_c"], strict=True)]
+    own = pairs.merge(uniq[["tid", "name", "own"]], on=["tid", "name"], how="left")["own"].fillna(False).to_numpy()
+    applies = own & ((cand["matched_source"] == "earlier") | (cand["class_relation"] == "unrelated")).to_numpy()
+    out = cand.copy()
+    out["strength"] = np.where(applies, out["strength"] * cfg.own_name_weight, out["strength"])
+    return out
 
 
 def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:

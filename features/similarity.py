@@ -84,8 +84,11 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     core = ts.compact(core_sp)
     clen = core.str.len().astype("int64")
     min_len = np.where(han, cfg.min_len_han, cfg.min_len_latin)
-    # the generic word was part of the name (GO PRO, 长城): keep the whole mark as the core
-    short = (clen > 0) & (clen < min_len)
+    # the generic word was part of the name (GO PRO): keep the whole mark as the core — except a
+    # Chinese mark cut by a suffix-only word (王氏, 李记, 饭店, 刘老铺, 王师傅): a surname or generic label
+    suffixes = sorted(ts._generic_sets()["han_affix_suffix"], key=len, reverse=True)
+    label = (han & comp.str.contains("(?:" + "|".join(suffixes) + ")$", regex=True)) if suffixes else han & False
+    short = (clen > 0) & (clen < min_len) & ~label
     core = core.where(~short, comp)
     core_sp = core_sp.where(~short, norm)
     clen = core.str.len().astype("int64")
@@ -109,10 +112,13 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     return out
 
 
-def _fold(core: pd.Series) -> pd.Series:
-    """Look-alike folding of a core (0->o, 1/i->l, 5->s, rn->m, vv->w); native string kernels."""
+def _fold(core: pd.Series, multi: bool = True) -> pd.Series:
+    """Look-alike folding of a core (0->o, 1/i->l, 5->s, and with ``multi`` rn->m, vv->w).
+
+    Without ``multi`` the folding is letter for letter, so it never increases an edit distance."""
     s = core.astype("str")
-    for a, b in (("0", "o"), ("1", "l"), ("i", "l"), ("5", "s"), ("rn", "m"), ("vv", "w")):
+    pairs = [("0", "o"), ("1", "l"), ("i", "l"), ("5", "s")] + ([("rn", "m"), ("vv", "w")] if multi else [])
+    for a, b in pairs:
         s = s.str.replace(a, b, regex=False)
     return s
 
@@ -178,10 +184,10 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
                           ignore_index=True))
     if kind == "del1":
         # Latin core / Han pinyin and their one-letter deletions (edits, near-homophones, and
-        # near transliterations meet here: the Latin core and the pinyin share one key space)
-        m = f
-        pos, s = sel(m, "pinyin")
-        return _deletions(s, pos, 5)
+        # near transliterations meet here: the Latin core and the pinyin share one key space).
+        # Look-alike letters are folded first, so "N1KE" and "NIKEE" are one deletion apart.
+        pos, s = sel(f, "pinyin")
+        return _deletions(_fold(s, multi=False), pos, 5)
     if kind == "hsub":
         pos, s = sel(f & han, "core")
         return _wildcards(s, pos)
@@ -191,7 +197,11 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
     if kind in CDIST_KEYS:
         # first (last) k letters, also after deleting one of the first (last) k+1 letters, so that a
         # pair with at most one edit near that end shares a block
-        pos, s = sel(f, "pinyin")
+        # Only strings long enough to have a partner at ratio >= t that one deletion cannot reach:
+        # the shortest such pair is lengths (s, s + 2) with 2 insertions, 1 - 2/(2s + 2) >= t.
+        t = _edit_cutoff(cfg)
+        min_len = int(np.ceil(1.0 / (1.0 - t) - 1.0 - 1e-9)) if t < 1 else 10**9
+        pos, s = sel(f & (prep["pinyin"].str.len().to_numpy() >= min_len), "pinyin")
         k = int(cfg.block_affix_len)
         if kind == "suffix":
             s = s.str[::-1]
@@ -232,6 +242,11 @@ def _join(qpos, qkey, rpos, rkey, max_pairs: int, self_join: bool) -> tuple[np.n
     return q, r, skipped
 
 
+def _edit_cutoff(cfg) -> float:
+    """The lowest ratio any fuzzy rule accepts (Latin core / pinyin space)."""
+    return float(min(cfg.min_edit_latin, cfg.min_edit_han, cfg.min_translit_ratio, cfg.min_homophone_ratio))
+
+
 def _block_cdist(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.ndarray, int]:
     """Pairs in the same coarse block whose Latin core / pinyin ratio reaches the lowest fuzzy
     threshold. Small blocks: all their pairs at once with ``cpdist``; large ones: one ``cdist``
@@ -242,10 +257,7 @@ def _block_cdist(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.nda
     e = np.array([], dtype="int64")
     if len(qpos) == 0 or len(rpos) == 0:
         return e, e, 0
-    if kind == "phonetic":
-        cutoff = 100.0 * cfg.min_phonetic_ratio
-    else:
-        cutoff = 100.0 * min(cfg.min_edit_latin, cfg.min_edit_han, cfg.min_translit_ratio, cfg.min_homophone_ratio)
+    cutoff = 100.0 * (cfg.min_phonetic_ratio if kind == "phonetic" else _edit_cutoff(cfg))
     codes, uniq = pd.factorize(pd.concat([qkey, rkey], ignore_index=True))
     qc, rc = codes[: len(qpos)], codes[len(qpos):]
     qn = np.bincount(qc, minlength=len(uniq)).astype("int64")
@@ -458,16 +470,25 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
         np.full(n, score.transliteration), score.transliteration * r_pin, r_edit, score.homophone * r_pin,
         r_core, 0.5 + 0.5 * r_core,
     ]
-    kind = np.select(conds, kinds, default="")
+    which = np.select(conds, np.arange(1, len(conds) + 1), default=0)
     sim = np.select(conds, sims, default=0.0)
+    kind = np.asarray([""] + kinds, dtype=object)[which]
+    # details only for the matched rows
+    detail = np.full(n, "", dtype=object)
     rsorted = col(rp, "sorted", r)
-    details = [
-        np.full(n, "same after normalisation", dtype=object), rcore, col(rp, "skel", r),
-        rpin, shape_detail, rsorted, rsorted, rpin, rpin,
-        np.char.add("edit similarity ", np.char.mod("%.2f", r_edit)).astype(object),
-        rpin, np.char.add("edit similarity ", np.char.mod("%.2f", r_core)).astype(object), rphon,
-    ]
-    detail = np.select(conds, details, default="")
+    sources = {
+        1: lambda i: np.full(len(i), "same after normalisation", dtype=object), 2: lambda i: rcore[i],
+        3: lambda i: col(rp, "skel", r[i]), 4: lambda i: rpin[i], 5: lambda i: shape_detail[i],
+        6: lambda i: rsorted[i], 7: lambda i: rsorted[i], 8: lambda i: rpin[i], 9: lambda i: rpin[i],
+        10: lambda i: np.array([f"edit similarity {x:.2f}" for x in r_edit[i]], dtype=object),
+        11: lambda i: rpin[i],
+        12: lambda i: np.array([f"edit similarity {x:.2f}" for x in r_core[i]], dtype=object),
+        13: lambda i: rphon[i],
+    }
+    for k, fn in sources.items():
+        i = np.flatnonzero(which == k)
+        if len(i):
+            detail[i] = fn(i)
     return pd.DataFrame({"q": q, "r": r, "similarity": np.round(sim, 4), "kind": kind, "detail": detail})
 
 

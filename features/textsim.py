@@ -92,7 +92,7 @@ def transliterations() -> pd.DataFrame:
     t = pd.read_csv(DATA_DIR / "transliterations.csv", dtype=str, keep_default_na=False)
     t["latin"] = compact(latin_norm(t["latin"]))
     t["han"] = han_norm(t["han"])
-    return t
+    return t.drop_duplicates(["latin", "han"]).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -222,9 +222,17 @@ def token_sort(norm: pd.Series) -> pd.Series:
     return pd.Series(out, index=norm.index, dtype="str")
 
 
+# Characters whose pypinyin single-character default is the rarer reading in names and brands
+# (长 defaults to "zhang"; 长城, 长虹, 长安 read "chang").
+PINYIN_OVERRIDES = {"长": "chang"}
+
+
 @functools.lru_cache(maxsize=65536)
 def _char_pinyin(ch: str) -> str:
     from pypinyin import Style, lazy_pinyin
+
+    if ch in PINYIN_OVERRIDES:
+        return PINYIN_OVERRIDES[ch]
 
     out = lazy_pinyin(ch, style=Style.NORMAL, errors="ignore", v_to_u=False)
     return "".join(out).replace("ü", "v")
