@@ -35,6 +35,9 @@ def add_batch_parsers(sub) -> None:
     p.add_argument("--data", required=True, help="dataset folder (data contract)")
     p.add_argument("--state", required=True, help="state folder (runs/, history/, repairs.jsonl, batch.lock)")
     p.add_argument("--as-of", required=True, help="YYYY-MM-DD: score filings and decisions up to this date")
+    from pipeline.score import add_model_arguments
+
+    add_model_arguments(p)
     _add_common(p)
 
     p = sub.add_parser("inspect-sample", help="reproducible random inspection list per grade (double random)",
@@ -63,9 +66,12 @@ def add_batch_parsers(sub) -> None:
 
 def cmd_batch(args, config) -> int:
     from pipeline.batch import BatchLockedError, run_batch
+    from pipeline.score import select_model
 
+    model, info = select_model(getattr(args, "model", None), getattr(args, "home", None),
+                               getattr(args, "builtin", False))
     try:
-        summary = run_batch(args.data, args.state, args.as_of, config)
+        summary = run_batch(args.data, args.state, args.as_of, config, model=model, model_info=info)
     except BatchLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -24,6 +24,12 @@ EPILOG = """examples:
 """
 
 
+def add_model_arguments(p) -> None:
+    from pipeline.score import add_model_arguments as add
+
+    add(p)
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="TOML file overriding pipeline/default_config.toml")
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -57,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="YYYY-MM-DD (default: [run] as_of in the config, else today)")
     p.add_argument("--encoding")
     p.add_argument("--top", type=int, default=None, help="print the N highest-risk flagged applicants")
+    add_model_arguments(p)
     _add_common(p)
 
     p = sub.add_parser("evaluate", help="compare a run with a demo world's truth")
@@ -135,9 +142,11 @@ def cmd_validate(args, config) -> int:
 
 
 def cmd_score(args, config) -> int:
-    from pipeline.score import score_dataset, top_table
+    from pipeline.score import score_dataset, select_model, top_table
 
-    manifest = score_dataset(args.dataset, args.out, config, as_of=args.as_of, encoding=args.encoding)
+    model, info = select_model(args.model, args.home, args.builtin)
+    manifest = score_dataset(args.dataset, args.out, config, as_of=args.as_of, encoding=args.encoding,
+                             model=model, model_info=info)
     s = manifest["summary"]
     rows = manifest["rows"]
     print(f"scored {s['applications']} applications, {s['applicants']} applicants, {s['groups']} groups "
@@ -145,7 +154,8 @@ def cmd_score(args, config) -> int:
     for table, c in rows.items():
         if c["rejected"]:
             print(f"  {table}: {c['rejected']} of {c['read']} rows rejected → {args.out}/rejected/{table}.csv")
-    print(f"flagged {s['flagged']}; grades {s['grades']}")
+    print(f"flagged {s['flagged']}; grades {s['grades']}; model: {manifest['model']['kind']} "
+          f"{manifest['model']['uri'] or ''} ({manifest['model'].get('why', '')})")
     top = args.top if args.top is not None else config.run.top
     if top:
         import pandas as pd

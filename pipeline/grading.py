@@ -64,7 +64,9 @@ def grade_applicants(scores: pd.DataFrame, decisions: pd.DataFrame, config: Conf
     n_bad = recent_bad.groupby("subject_key").size().reindex(scores.index, fill_value=0)
     rule = np.where(n_bad >= cfg.hard_rule_d_count, "D", np.where(n_bad >= 1, "C", ""))
     rank = {g: i for i, g in enumerate(GRADES)}
-    worse = np.array([rank[r] > rank[g] if r else False for g, r in zip(grade, rule)], dtype=bool)
+    grade_rank = pd.Series(grade).map(rank).to_numpy()
+    rule_rank = pd.Series(rule).map(rank).fillna(-1).to_numpy()
+    worse = rule_rank > grade_rank
     final = np.where(worse, rule, grade)
     hard = np.where(worse, np.where(rule == "D", f"{cfg.hard_rule_d_count}+ bad-faith decisions within "
                                     f"{cfg.hard_rule_years:g}y: grade D", f"bad-faith decision within "

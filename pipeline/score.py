@@ -123,8 +123,11 @@ def compute(tables: Tables, config: Config, timer: StageTimer | None = None, mod
         grades = grade_applicants(scores, decisions, config)
         apps = tables.applications
         g = apps.groupby("applicant_key")
-        names = g["applicant_name"].agg(lambda s: sorted(set(s)))
-        main_name = g["applicant_name"].agg(lambda s: s.value_counts().index[0])
+        # Name variants and the most used name, vectorised (a lambda per applicant is slow at 1M).
+        counts = apps.groupby(["applicant_key", "applicant_name"]).size().rename("n").reset_index()
+        names = counts.sort_values(["applicant_key", "applicant_name"]).groupby("applicant_key")["applicant_name"].agg(list)
+        main_name = (counts.sort_values(["applicant_key", "n", "applicant_name"], ascending=[True, False, True])
+                     .drop_duplicates("applicant_key").set_index("applicant_key")["applicant_name"])
         out = pd.DataFrame(index=scores.index)
         out["applicant_name"] = main_name
         out["names"] = names
@@ -139,8 +142,8 @@ def compute(tables: Tables, config: Config, timer: StageTimer | None = None, mod
         out = out.join(grades)
         out["reasons"] = _reasons_text(flags, contrib, config.scoring.max_reasons).reindex(out.index).fillna("")
         out = out.sort_values(["risk_score", "n_applications"], ascending=[False, False], kind="stable")
-        app_flags = flags[flags["application_id"] != ""].groupby("application_id")["reason"].agg(
-            lambda s: sorted(set(s)))
+        app_flags = (flags.loc[flags["application_id"] != "", ["application_id", "reason"]].drop_duplicates()
+                     .sort_values(["application_id", "reason"]).groupby("application_id")["reason"].agg(list))
         applications = apps[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
                              "nice_classes"]].copy()
         applications["risk_score"] = applications["applicant_key"].map(out["risk_score"]).to_numpy()
@@ -193,7 +196,7 @@ def score_dataset(dataset: str | Path, out: str | Path, config: Config, as_of: s
         "rows": loaded.counts,
         "config": config.to_dict(),
         "config_digest": config.digest(),
-        "model": model_info or result.model,
+        "model": {**result.model, **(model_info or {})},
         "summary": {
             "applications": int(len(result.applications)),
             "applicants": int(len(a)),
@@ -205,6 +208,31 @@ def score_dataset(dataset: str | Path, out: str | Path, config: Config, as_of: s
     manifest = write_run(result, Path(out), manifest, loaded.rejected, timer)
     manifest["wall_seconds"] = round(time.perf_counter() - start, 2)
     return manifest
+
+
+def add_model_arguments(p) -> None:
+    """--model / --home / --builtin, shared by `score` and `batch`."""
+    p.add_argument("--model", help="MLflow model URI to score with (default: models:/tmscreen@champion if the "
+                   "tmscreen home has one, else the built-in scorer)")
+    p.add_argument("--home", help="tmscreen home with mlflow.db (default $TMSCREEN_HOME or ./.tmscreen)")
+    p.add_argument("--builtin", action="store_true", help="ignore any champion; use the built-in scorer")
+
+
+def select_model(model_uri: str | None = None, home: str | None = None, builtin: bool = False):
+    """(model or None, info for the manifest): --model URI, else the home's champion, else built-in.
+
+    MLflow is imported only when a store exists, so the built-in path stays fast."""
+    if builtin:
+        return None, {"kind": "builtin", "uri": None, "why": "--builtin"}
+    from models.tracking import load_champion, load_model, resolve_home
+
+    if model_uri:
+        model = load_model(model_uri, home)
+        return model, {"kind": "mlflow", "uri": model.uri_, "why": "--model"}
+    model = load_champion(home)
+    if model is None:
+        return None, {"kind": "builtin", "uri": None, "why": f"no champion in {resolve_home(home)}"}
+    return model, {"kind": "mlflow", "uri": model.uri_, "why": "champion alias"}
 
 
 def top_table(applicants: pd.DataFrame, n: int) -> pd.DataFrame:
