@@ -21,19 +21,48 @@ from pipeline.tables import Tables
 NOT_A_SALE = r"merg|name change|change of name|security|license|licence|correct|nunc pro tunc|更名|合并|质押|许可"
 
 
-def external_transfers(tables: Tables) -> pd.DataFrame:
+LOOKUP_KEY = "transfer_lookup"  # Tables.extras key of a precomputed global lookup (pipeline.engines)
+
+
+def transfer_lookup(tables: Tables, transfers: pd.DataFrame | None = None) -> dict:
+    """The global step: what a transfer needs from *all* applications (the assignee, or the filer of a
+    resold mark, may sit in another related-party group, i.e. another Dask partition).
+
+    groups: applicant_key → group_id and filing_date: application_id → filing date (only for the keys
+    and applications of ``transfers``, default ``tables.transfers``); agents: casefolded agent names.
+    Applications are disjoint across partitions, so lookups of partitions combine by union
+    (``combine_lookups``).
+    """
+    apps = tables.applications
+    t = tables.transfers if transfers is None else transfers
+    keys = pd.unique(pd.concat([t["assignor_key"], t["assignee_key"]]).dropna()) if len(t) else []
+    by_key = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"]
+    by_id = apps.drop_duplicates("application_id").set_index("application_id")["filing_date"]
+    return {"groups": by_key[by_key.index.isin(keys)],
+            "filing_date": by_id[by_id.index.isin(t["application_id"])],
+            "agents": set(apps["agent_name"].fillna("").str.strip().str.casefold()) - {""}}
+
+
+def combine_lookups(lookups: list[dict]) -> dict:
+    """Union of ``transfer_lookup`` results of disjoint partitions."""
+    return {"groups": pd.concat([lk["groups"] for lk in lookups]).sort_index(),
+            "filing_date": pd.concat([lk["filing_date"] for lk in lookups]).sort_index(),
+            "agents": set().union(*(lk["agents"] for lk in lookups))}
+
+
+def external_transfers(tables: Tables, lookup: dict | None = None) -> pd.DataFrame:
     """Transfers that are sales to another related-party group, with holding time in days."""
     t = tables.transfers
     cols = ["application_id", "transfer_date", "assignor_key", "assignee_key", "assignee_name", "assignor_name"]
     if not len(t):
         return pd.DataFrame(columns=[*cols, "holding_days", "assignee_group", "assignor_group"])
-    apps = tables.applications.set_index("application_id")
+    lookup = lookup if lookup is not None else transfer_lookup(tables)
     out = t[cols + (["conveyance"] if "conveyance" in t else [])].copy()
-    groups = tables.applications.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"]
+    groups = lookup["groups"]
     out["assignor_group"] = out["assignor_key"].map(groups).fillna("g:" + out["assignor_key"])
     # Assignees who never filed form their own group.
     out["assignee_group"] = out["assignee_key"].map(groups).fillna("g:" + out["assignee_key"])
-    out["holding_days"] = (out["transfer_date"] - out["application_id"].map(apps["filing_date"])).dt.days
+    out["holding_days"] = (out["transfer_date"] - out["application_id"].map(lookup["filing_date"])).dt.days
     sale = out["assignor_group"] != out["assignee_group"]
     if "conveyance" in out:
         sale &= ~out["conveyance"].fillna("").str.lower().str.contains(NOT_A_SALE, regex=True)
@@ -45,11 +74,12 @@ def build_transfers(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.transfer
     apps = tables.applications
     idx = applicant_index(apps)
-    ext = external_transfers(tables)
+    lookup = tables.extras.get(LOOKUP_KEY) or transfer_lookup(tables)
+    ext = external_transfers(tables, lookup)
     ext = ext[ext["assignor_key"].isin(idx)]
     n_apps = apps.groupby("applicant_key").size().reindex(idx, fill_value=0)
     # First sale of each application only: a chain of resales is counted for each seller once.
-    first = ext.sort_values("transfer_date").drop_duplicates(["application_id", "assignor_key"])
+    first = ext.sort_values("transfer_date", kind="stable").drop_duplicates(["application_id", "assignor_key"])
     first = first.assign(quick=first["holding_days"] <= cfg.quick_days)
     g = first.groupby("assignor_key")
     feat = pd.DataFrame(index=idx)
@@ -60,7 +90,7 @@ def build_transfers(tables: Tables, config: Config) -> FeatureResult:
     feat["transfer_n_assignees"] = g["assignee_group"].nunique()
     feat["transfer_assignee_dispersion"] = ratio(feat["transfer_n_assignees"].fillna(0),
                                                  feat["transfer_n_assigned"].fillna(0))
-    agents = set(apps["agent_name"].fillna("").str.strip().str.casefold()) - {""}
+    agents = lookup["agents"]
     as_agent = first[first["assignor_name"].fillna("").str.strip().str.casefold().isin(agents)]
     feat["transfer_agent_assignor"] = as_agent.groupby("assignor_key").size()
     feat = feat.fillna({"transfer_median_holding_days": -1.0}).fillna(0.0).astype("float64")

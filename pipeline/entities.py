@@ -44,13 +44,16 @@ HAN_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "
 LATIN_LEGAL_FORMS = (
     "incorporated", "inc", "corporation", "corp", "company", "co", "limited", "ltd", "llc", "l l c", "llp",
     "lp", "plc", "gmbh", "ag", "kg", "sa", "s a", "sas", "sarl", "srl", "spa", "s p a", "bv", "b v", "nv",
-    "pty", "kk", "oy", "ab", "as", "aps", "sl", "se", "co ltd",
+    "pty", "kk", "k k", "oy", "ab", "as", "aps", "sl", "se", "co ltd", "pte", "pvt", "private", "g m b h",
+    "kabushiki kaisha", "s r l", "s l", "a g", "n v",
 )
 _LATIN_FORM_RE = re.compile(r"(?:\s+(?:" + "|".join(sorted(map(re.escape, LATIN_LEGAL_FORMS), key=len, reverse=True)) + r"))+$")
 _HAN_FORM_RE = re.compile("(?:" + "|".join(HAN_LEGAL_FORMS) + ")$")
 _BRACKETS_RE = re.compile(r"[(\[{【〔]([^)\]}】〕]*)[)\]}】〕]")
 _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
-_PHONE_RE = re.compile(r"(?:电话|手机|tel|phone|联系方式)?[:：]?\s*(\+?\d[\d\- ]{6,}\d)", re.IGNORECASE)
+_PHONE_RE = re.compile(
+    r"(?:(?:联系)?电话|手机|tel|phone|联系方式)\s*[:：]?\s*(\+?\d[\d\- ]{5,}\d)|(?<!\d)(1\d{10}|0\d{2,3}-?\d{7,8})(?!\d)",
+    re.IGNORECASE)
 _COMPANY_HINT_RE = re.compile(r"公司|厂|中心|集团|商行|店|工作室|研究院|协会|事务所|合作社|大学|学院|医院")
 ADDRESS_UNIT_WORDS = {"室": "", "房": "", "单元": "单元", "號": "号", "#": "号"}
 LATIN_ADDRESS_ABBREV = {
@@ -157,27 +160,42 @@ def normalize_names(names: pd.Series) -> pd.DataFrame:
     return out
 
 
-def normalize_addresses(addresses: pd.Series) -> pd.DataFrame:
-    """Normalise addresses. Returns columns address, addr_key, building_key, phone."""
+def normalize_addresses(addresses: pd.Series, hub_words: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Normalise addresses. Returns columns address, addr_key, building_key, phone, hub_marked.
+
+    Phone/contact numbers are cut out (their first 7 digits kept as a contact fragment: filings
+    often carry truncated numbers), bracketed remarks dropped, division prefixes stripped, unit words
+    (室/房/号 after the room number, 之一) folded. ``hub_marked`` is True where the address declares
+    itself a shared registration address (集群注册, incubators, business centres: ``hub_words``).
+    """
     uniq = pd.Series(pd.unique(addresses.fillna("").astype("str")))
     a = _nfkc(uniq).str.strip()
-    phone = a.str.extract(_PHONE_RE, expand=False).fillna("").str.replace(r"\D", "", regex=True)
+    low = a.str.casefold()
+    hub = pd.Series(False, index=uniq.index)
+    for word in hub_words:
+        hub |= low.str.contains(word.casefold(), regex=False)
+    found = a.str.extract(_PHONE_RE)
+    digits = found[0].fillna(found[1]).fillna("").str.replace(r"\D", "", regex=True)
+    phone = digits.str.slice(0, 7).where(digits.str.len() >= 7, "")
     a = a.str.replace(_PHONE_RE, "", regex=True)
     is_han = a.str.contains(_HAN_RE)
-    han = a[is_han].str.replace(r"\s+", "", regex=True).str.replace(r"[()（）,，.。]", "", regex=True)
+    han = a[is_han].str.replace(r"\s+", "", regex=True).str.replace(r"[(（][^)）]*[)）]", "", regex=True)
+    han = han.str.replace(r"[()（）,，.。:：]", "", regex=True)
     han, _ = _strip_place_prefixes(han)
     for word, repl in ADDRESS_UNIT_WORDS.items():
         han = han.str.replace(word, repl, regex=False)
+    han = han.str.replace(r"之[一二三四五六七八九十\d]+$", "", regex=True).str.replace(r"(?<=\d)[号房]$", "", regex=True)
     han = han.str.replace(r"[-－—]", "-", regex=True)
     lat = a[~is_han].str.casefold().str.replace(r"[^\w\s]", " ", regex=True)
     for word, abbrev in LATIN_ADDRESS_ABBREV.items():
         lat = lat.str.replace(rf"\b{word}\b", abbrev, regex=True)
     lat = lat.str.replace(r"\s+", " ", regex=True).str.strip()
     key = pd.concat([han, lat]).reindex(uniq.index).fillna("")
-    # Building = the address without its last unit number (room / suite): a weak link only.
-    building = key.str.replace(r"(\d+[a-z]?|ste \d+|fl \d+)\s*$", "", regex=True).str.strip(" -")
+    # Building = the address without its last unit number (room / suite / floor): a weak link only.
+    building = key.str.replace(r"(\d+[a-z]?[楼层]?|ste \d+|fl \d+)\s*$", "", regex=True).str.strip(" -")
     building = building.where(building != key, "")
-    return pd.DataFrame({"address": uniq, "addr_key": key, "building_key": building, "phone": phone})
+    return pd.DataFrame({"address": uniq, "addr_key": key, "building_key": building, "phone": phone,
+                         "hub_marked": hub})
 
 
 # Industry and organisation words that follow the trade name (字号) in a Chinese company name
@@ -231,10 +249,16 @@ def resolve_keys(records: pd.DataFrame) -> pd.Series:
                     np.where(np.isin(declared, ["company", "other"]), "company", inferred))
     r["kind"] = kind
     country = records["country"].fillna("").astype("str").str.upper().to_numpy()
+    # Latin company names are not unique the way Chinese ones are per region: "Aster Sports LLC"
+    # in Seattle and "Aster Sports Corp." in Austin are usually different companies. They are keyed
+    # by name + country + address (without the unit); the related-party graph re-links a company
+    # that moved (same trade name + agent or transfers).
+    latin_company = (kind != "individual") & (r["script"].to_numpy() != "han")
+    site = np.where(ad["building_key"].to_numpy() != "", ad["building_key"].to_numpy(), ad["addr_key"].to_numpy())
     qualifier = np.where(kind == "individual", ad["addr_key"].to_numpy(),
-                         np.where(r["script"].to_numpy() == "han", nm["city"].to_numpy(), country))
+                         np.where(latin_company, site, nm["city"].to_numpy()))
     r["qualifier"] = qualifier
-    r["base"] = np.where(kind == "individual", "p:", "c:") + r["core"]
+    r["base"] = np.where(kind == "individual", "p:", "c:") + r["core"] + np.where(latin_company, "|" + country, "")
     # A record with no qualifier joins the only qualified variant of the same base, when unique.
     qualified = r.loc[r["qualifier"] != "", ["base", "qualifier"]].drop_duplicates()
     counts = qualified.groupby("base")["qualifier"].agg(["nunique", "first"])
@@ -244,7 +268,8 @@ def resolve_keys(records: pd.DataFrame) -> pd.Series:
     # Individuals' addresses are hashed: keys are shown in the review app and should not spell
     # out a person's home address; companies keep their readable city/country.
     q = r["qualifier"].astype("str")
-    q = q.where((r["kind"] != "individual") | (q == ""), _short_hash(q))
+    hashed = (r["kind"] == "individual") | latin_company
+    q = q.where(~hashed | (q == ""), _short_hash(q))
     return (r["base"] + "|" + q).astype("str")
 
 
@@ -288,8 +313,10 @@ def _pairs_within(keys: pd.Series, values: pd.Series, hub_size: int) -> pd.DataF
 def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Edges (a, b, link, evidence, strong) between applicant keys; see module docstring."""
     cfg = config.entities
-    addr = normalize_addresses(apps["applicant_address"]).set_index("address")
+    addr = normalize_addresses(apps["applicant_address"], tuple(cfg.hub_address_words)).set_index("address")
     a = addr.reindex(apps["applicant_address"].fillna("").astype("str").to_numpy())
+    # A declared shared registration address (集群注册, incubator) links nobody strongly.
+    a["addr_key"] = a["addr_key"].where(~a["hub_marked"].astype(bool), "")
     keys = apps["applicant_key"]
     parts = []
 

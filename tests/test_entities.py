@@ -66,8 +66,19 @@ def test_address_normalisation_rules():
         "广东省深圳市南山区科技园路88号1203室", "深圳市南山区科技园路８８号1203", "南山区科技园路88号1203 电话:0755-26881234",
     ]))
     assert a["addr_key"].nunique() == 1
-    assert a["phone"].tolist() == ["", "", "075526881234"]
+    assert a["phone"].tolist() == ["", "", "0755268"]  # first 7 digits: filings often truncate numbers
     assert a["building_key"].iloc[0] == "科技园路88号"
+
+
+def test_address_variants_of_shells_and_hub_markers():
+    a = normalize_addresses(pd.Series([
+        "浙江省杭州市淳安县高新大道413号2楼（电话1469756）", "杭州市淳安县高新大道４１３号２楼之一",
+        "浙江省杭州市淳安县高新大道413号2楼（联系电话：14697563758）", "滨州市惠民县站前路316号2708号",
+        "山东省滨州市惠民县站前路316号2708室", "西藏自治区阿里地区革吉县团结路383号互联网产业园（集群注册）",
+    ]), ("集群注册",))
+    assert a["addr_key"].iloc[:3].nunique() == 1 and a["addr_key"].iloc[3] == a["addr_key"].iloc[4]
+    assert a["phone"].iloc[0] == a["phone"].iloc[2] == "1469756"
+    assert a["hub_marked"].tolist() == [False] * 5 + [True]
 
 
 def _apps(rows):
@@ -134,3 +145,11 @@ def test_pairwise_prf_counts_pairs_without_enumerating():
     # true pairs: C(3,2)+C(2,2)=4; predicted: C(2,2)+C(3,2)=4; both: (0,1) and (3,4) = 2
     r = pairwise_prf(rec, "truth", "pred")
     assert (r["precision"], r["recall"], r["true_pairs"]) == (0.5, 0.5, 4)
+
+
+def test_latin_namesakes_at_different_addresses_stay_apart_but_variants_merge():
+    k = keys(["Aster Sports LLC", "Aster Sports Corporation", "The Aster Sports, Inc.", "Aster Sports Pte. Ltd."],
+             ["2906 Queen Street, Seattle", "483 River Street, Austin", "2906 Queen St, Seattle", ""],
+             countries=["US", "US", "US", "US"])
+    assert k[0] == k[2] and k[0] != k[1]
+    assert k[3] not in (k[0], k[1])  # no address and two candidate sites: stays on its own
