@@ -118,6 +118,7 @@ def build_infringement(tables, config) -> FeatureResult:
     q_apps = apps[apps["tid"] >= 0]
 
     candidates = []
+    own_brand_rows: set = set()
     # ---- path 1: earlier marks of other owners in the dataset
     m = sim.match_prepared(T, None, config)
     dist = np.flatnonzero(T["distinctive"].to_numpy())
@@ -130,11 +131,13 @@ def build_infringement(tables, config) -> FeatureResult:
     # ---- path 2: protected marks
     prot = tables.protected_marks
     if prot is not None and len(prot) and "mark_text" in prot.columns:
-        candidates.append(_protected_path(apps, q_apps, T, prot, cfg, config))
+        candidates.append(_protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows))
     candidates = [c for c in candidates if c is not None and len(c)]
     if not candidates:
         return _empty_result(keys)
     cand = pd.concat(candidates, ignore_index=True)
+    # An owner filing its own protected brand is never a copycat, whoever filed a look-alike first.
+    cand = cand[~cand["row"].isin(own_brand_rows)]
     cand = _own_name(cand, apps, T, cfg)
     cand = cand.sort_values(["row", "strength", "similarity", "matched_filing_date"],
                             ascending=[True, False, False, True], kind="stable", na_position="last")
@@ -275,8 +278,9 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     })
 
 
-def _protected_path(apps, q_apps, T, prot, cfg, config) -> pd.DataFrame | None:
-    """Candidate (application, protected mark) rows with their strength."""
+def _protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows: set) -> pd.DataFrame | None:
+    """Candidate (application, protected mark) rows with their strength; adds to ``own_brand_rows``
+    the applications that resemble a protected mark of their own applicant or group."""
     pm = prot.reset_index(drop=True)
     ptext = pm["mark_text"].astype("str").fillna("").str.strip()
     pm = pd.DataFrame({
@@ -305,6 +309,9 @@ def _protected_path(apps, q_apps, T, prot, cfg, config) -> pd.DataFrame | None:
     owner_group = pairs["owner_key"].map(key_group)
     own = (pairs["owner_key"] == pairs["applicant_key"]).fillna(False).astype(bool)
     same_group = (owner_group == pairs["group_id"]).fillna(False).astype(bool)
+    # Rows resembling the applicant's own protected mark are its own brand: recorded so the
+    # earlier-marks path does not flag them against an earlier copycat's filing.
+    own_brand_rows.update(pairs.loc[own | same_group, "row"].tolist())
     pairs = pairs[~own & ~same_group].reset_index(drop=True)
     if pairs.empty:
         return None

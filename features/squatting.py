@@ -51,22 +51,37 @@ def _own_name_contains(apps: pd.DataFrame, core: pd.Series) -> pd.Series:
     return pd.Series(np.char.find(names, core.to_numpy().astype("U")) >= 0, index=apps.index)
 
 
-def trend_terms(apps: pd.DataFrame, listed: pd.Index, cfg) -> pd.DataFrame:
+TRENDS_KEY = "squatting_trends"  # Tables.extras key of a precomputed global trend table (pipeline.engines)
+TREND_COLUMNS = ["window_start", "n_groups", "originator"]
+
+
+def trend_first_filings(apps: pd.DataFrame, listed: pd.Index, cfg) -> pd.DataFrame:
+    """First filing date of each unlisted core by each related-party group (core, group_id, filing_date).
+
+    Rows are per (core, group), so partitions by group produce disjoint parts of this table."""
+    a = apps[(apps["core"].str.len() >= cfg.trend_min_chars) & ~apps["core"].isin(listed) & ~apps["own_name"]]
+    first = a.groupby(["core", "group_id"], sort=True)["filing_date"].min().reset_index()
+    return first[["core", "group_id", "filing_date"]]
+
+
+def trends_from_first(first: pd.DataFrame, cfg) -> pd.DataFrame:
     """Unlisted cores that many distinct related-party groups start filing within a window.
 
-    For each core, the groups' first filing dates are counted in a sliding window (vectorised);
-    the best window must hold >= trend_min_groups groups with at most trend_max_prior groups
-    having filed the core before that window opened. Returns core, window_start, n_groups, originator.
+    ``first`` is (a superset of whole cores of) ``trend_first_filings``; each core is decided from its
+    own rows only, so the table may be split by core. For each core, the groups' first filing dates
+    are counted in a sliding window (vectorised); the best window must hold >= trend_min_groups groups
+    with at most trend_max_prior groups having filed the core before that window opened. Ties on a
+    date are ordered by group_id. Returns window_start, n_groups, originator indexed by core.
     """
-    a = apps[(apps["core"].str.len() >= cfg.trend_min_chars) & ~apps["core"].isin(listed) & ~apps["own_name"]]
-    first = (a.sort_values("filing_date").drop_duplicates(["core", "group_id"])
-             [["core", "group_id", "filing_date"]].sort_values(["core", "filing_date"], kind="stable"))
+    first = first.sort_values(["core", "filing_date", "group_id"], kind="stable").reset_index(drop=True)
     if not len(first):
-        return pd.DataFrame(columns=["window_start", "n_groups", "originator"])
+        return pd.DataFrame({"window_start": pd.Series(dtype="datetime64[ns]"), "n_groups": pd.Series(dtype="int64"),
+                             "originator": pd.Series(dtype="str")}, index=pd.Index([], name="core", dtype="str"))
     first["in_window"] = window_counts(first["core"], first["filing_date"], cfg.trend_window_days)
     first["rank"] = first.groupby("core").cumcount()
     first["prior"] = first["rank"] + 1 - first["in_window"]
-    best = first.sort_values(["core", "in_window", "filing_date"], ascending=[True, False, True]).drop_duplicates("core")
+    best = first.sort_values(["core", "in_window", "filing_date", "rank"], ascending=[True, False, True, True],
+                             kind="stable").drop_duplicates("core")
     best = best[(best["in_window"] >= cfg.trend_min_groups) & (best["prior"] <= cfg.trend_max_prior)]
     origin = first.drop_duplicates("core").set_index("core")["group_id"]
     out = pd.DataFrame({
@@ -77,15 +92,32 @@ def trend_terms(apps: pd.DataFrame, listed: pd.Index, cfg) -> pd.DataFrame:
     return out
 
 
-@register(Dimension.SQUATTING)
-def build_squatting(tables: Tables, config: Config) -> FeatureResult:
-    cfg = config.squatting
+def trend_terms(apps: pd.DataFrame, listed: pd.Index, cfg) -> pd.DataFrame:
+    """Trend table of ``apps`` (all groups at once): ``trends_from_first(trend_first_filings(...))``."""
+    return trends_from_first(trend_first_filings(apps, listed, cfg), cfg)
+
+
+def squatting_apps(tables: Tables) -> pd.DataFrame:
+    """Applications with the mark core and whether the applicant's own name contains it."""
     apps = tables.applications[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
                                 "applicant_name"]].copy()
-    idx = applicant_index(apps)
     apps["core"] = mark_core(apps["mark_text"]) if "mark_core" not in tables.applications else \
         tables.applications["mark_core"]
     apps["own_name"] = _own_name_contains(apps, apps["core"]) & (apps["core"].str.len() >= 2)
+    return apps
+
+
+def squatting_first_filings(tables: Tables, config: Config) -> pd.DataFrame:
+    """The per-partition half of the global trend step (see pipeline.engines)."""
+    terms = term_table(tables.public_terms if len(tables.public_terms) else None)
+    return trend_first_filings(squatting_apps(tables), terms.index, config.squatting)
+
+
+@register(Dimension.SQUATTING)
+def build_squatting(tables: Tables, config: Config) -> FeatureResult:
+    cfg = config.squatting
+    apps = squatting_apps(tables)
+    idx = applicant_index(apps)
     terms = term_table(tables.public_terms if len(tables.public_terms) else None)
 
     hit = apps[apps["core"].isin(terms.index) & ~apps["own_name"]].copy()
@@ -103,7 +135,8 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
     recency = np.where(dated, np.exp(-days_after.fillna(0).clip(lower=0) / cfg.event_decay_days), 1.0)
     hit["strength"] = (weight * recency).to_numpy()
 
-    trends = trend_terms(apps, terms.index, cfg)
+    trends = tables.extras.get(TRENDS_KEY)
+    trends = trend_terms(apps, terms.index, cfg) if trends is None else trends
     tr = apps[apps["core"].isin(trends.index) & ~apps["own_name"]].copy()
     tinfo = trends.reindex(tr["core"])
     tr = tr[(tr["filing_date"].to_numpy() >= tinfo["window_start"].to_numpy())

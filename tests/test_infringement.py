@@ -161,3 +161,20 @@ def test_empty_and_figurative_only():
     assert r.flags.empty and (r.severity == 0).all()
     assert len(r.applicant) == apps["applicant_key"].nunique()
     assert np.all(r.applicant.to_numpy() == 0)
+
+
+def test_owner_filing_its_own_protected_brand_after_a_copycat_is_not_flagged():
+    """A copycat files 大白免 first; the brand owner's later 大白兔 resembles that earlier filing,
+    but it is the owner's own protected mark, so only the copycat is flagged."""
+    t = make_tables()
+    apps = pd.DataFrame([
+        ("B1", "大白免", "Early Copycat", "ec", "g_ec", "2010-01-01", "30"),
+        ("B2", "大白兔", "Candy Co", "cd", "g_cd", "2015-01-01", "30"),
+    ], columns=["application_id", "mark_text", "applicant_name", "applicant_key", "group_id", "filing_date",
+                "nice_classes"])
+    apps["filing_date"] = pd.to_datetime(apps["filing_date"])
+    apps["goods_services"] = ""
+    apps["status"] = "filed"
+    r = build_infringement(Tables(apps, t.transfers, t.decisions, t.protected_marks, t.public_terms), load_config())
+    assert "B2" not in set(r.flags["application_id"])
+    assert "B1" in set(r.flags["application_id"])  # the copycat still copies the protected mark

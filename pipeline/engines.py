@@ -1,0 +1,217 @@
+"""Where the feature builders run: ``pandas`` (one process) or Dask (``dask`` / ``dask-local``).
+
+The same builder functions run on both engines; there is no second implementation of a feature.
+
+Dask plan (``run_builders_on(engine="dask" | "dask-local", ...)``):
+
+* Entity resolution stays global (it defines the related-party groups) and happens before this
+  module is called, in the client process.
+* The resolved tables are split into K partitions by a stable hash of ``group_id``: a partition
+  holds all applications of its groups, the transfers whose assignor is in one of its groups, the
+  decisions whose subject is; protected marks and public terms are replicated. Every applicant and
+  every related-party group is therefore whole inside exactly one partition.
+* Per-group builders (hoarding, decisions) run unchanged on each partition.
+* Builders with a cross-group step get that step computed globally first, then run unchanged on
+  each partition with the global result in ``Tables.extras`` (on the pandas engine the builder
+  computes the same step itself from the whole tables, through the same functions):
+  - transfers: ``transfer_lookup`` (assignee groups, filing dates of resold marks, agent names)
+    is mapped over partitions and combined by union (applications are disjoint across partitions);
+  - squatting: per-partition ``trend_first_filings`` (first filing of each unlisted core by each
+    group; disjoint across partitions), shuffled by core with dask.dataframe, and
+    ``trends_from_first`` per core partition — the trend-term table; flagging is per partition.
+* Infringement compares a mark with the marks of *all other* groups (text blocking + earlier-owner
+  ranking), so it is not split: it runs once on the whole tables as a single Dask task, concurrently
+  with the partition tasks. See docs/scaling.md.
+
+Results are concatenated per dimension and sorted by applicant_key (as on the pandas engine).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import pandas as pd
+
+from features.reasons import Dimension
+from features.registry import FeatureResult
+from pipeline.config import Config
+from pipeline.tables import Tables
+
+log = logging.getLogger("tmscreen")
+ENGINES = ("pandas", "dask", "dask-local")
+PER_PARTITION = (Dimension.HOARDING, Dimension.SQUATTING, Dimension.TRANSFER, Dimension.DECISIONS)
+WHOLE = (Dimension.INFRINGEMENT,)  # cross-group comparisons: one task on the whole tables
+
+
+class EngineError(ValueError):
+    pass
+
+
+def check_engine(engine: str, scheduler: str | None = None) -> None:
+    if engine not in ENGINES:
+        raise EngineError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if engine == "dask" and not scheduler:
+        raise EngineError("engine 'dask' needs a scheduler address (--scheduler tcp://HOST:PORT); "
+                          "use engine 'dask-local' for a LocalCluster on this machine")
+    if engine != "dask" and scheduler:
+        raise EngineError(f"--scheduler is only used with engine 'dask'; got engine {engine!r}")
+
+
+def _import_dask():
+    try:
+        import dask
+        import dask.dataframe as dd
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # heavy optional dependency: fail with an install hint
+        raise EngineError("the Dask engines need dask.distributed: pip install 'dask[distributed]' "
+                          f"(missing: {exc.name})") from exc
+    return dask, dd, Client, LocalCluster
+
+
+def run_builders_on(engine: str, tables: Tables, config: Config, timer=None, scheduler: str | None = None,
+                    n_workers: int = 2, n_partitions: int | None = None, client=None) -> dict[str, FeatureResult]:
+    """Run every registered builder on ``engine``; ``tables`` are entity-resolved.
+
+    engine: "pandas" (``pipeline.score.run_builders``), "dask" (an existing cluster at
+    ``scheduler``, e.g. tcp://10.0.0.5:8786) or "dask-local" (a LocalCluster of ``n_workers``
+    single-threaded worker processes, closed afterwards). ``client``: an existing
+    dask.distributed Client to use instead (tests). ``n_partitions``: default 2 x worker threads.
+    """
+    from pipeline.score import StageTimer, run_builders
+
+    timer = timer or StageTimer()
+    if client is None:
+        check_engine(engine, scheduler)
+    if engine == "pandas" and client is None:
+        return run_builders(tables, config, timer)
+    _, _, Client, LocalCluster = _import_dask()
+    if client is not None:
+        return _run_dask(client, tables, config, timer, n_partitions)
+    if engine == "dask":
+        with Client(scheduler) as c:
+            return _run_dask(c, tables, config, timer, n_partitions)
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as c:
+            return _run_dask(c, tables, config, timer, n_partitions)
+
+
+# ---- partitioning
+
+
+def partition_of(group_ids: pd.Series, k: int) -> pd.Series:
+    """Stable partition number of each group_id (the same in every process and run)."""
+    h = pd.util.hash_pandas_object(group_ids.astype("str"), index=False).to_numpy()
+    return pd.Series((h % k).astype("int64"), index=group_ids.index)
+
+
+def split_tables(tables: Tables, k: int) -> list[Tables]:
+    """K self-contained partitions by related-party group (empty partitions are left out)."""
+    apps = tables.applications
+    part = partition_of(apps["group_id"], k)
+    key_part = pd.Series(part.to_numpy(), index=apps["applicant_key"].to_numpy())
+    key_part = key_part[~key_part.index.duplicated()]
+    tr, dec = tables.transfers, tables.decisions
+    tr_part = tr["assignor_key"].map(key_part) if len(tr) else pd.Series(dtype="float64")
+    dec_part = dec["subject_key"].map(key_part) if len(dec) else pd.Series(dtype="float64")
+    out = []
+    for p in range(k):
+        mask = (part == p).to_numpy()
+        if not mask.any():
+            continue
+        out.append(replace(tables, applications=apps[mask], transfers=tr[(tr_part == p).to_numpy()],
+                           decisions=dec[(dec_part == p).to_numpy()], entities=None, groups=None, extras={}))
+    return out
+
+
+def _whole(tables: Tables) -> Tables:
+    return replace(tables, entities=None, groups=None, extras={})
+
+
+# ---- tasks (module-level functions: they are pickled to the workers)
+
+
+def _build(dimension: Dimension, tables: Tables, config: Config, extras: dict | None = None) -> FeatureResult:
+    from pipeline.score import load_builders
+
+    if extras:
+        tables = replace(tables, extras={**tables.extras, **extras})
+    return load_builders()[dimension](tables, config)
+
+
+def _lookup(tables: Tables, transfers: pd.DataFrame) -> dict:
+    from features.transfers import transfer_lookup
+
+    return transfer_lookup(tables, transfers)
+
+
+def _combine_lookups(*lookups: dict) -> dict:
+    from features.transfers import combine_lookups
+
+    return combine_lookups(list(lookups))
+
+
+def _first_filings(tables: Tables, config: Config) -> pd.DataFrame:
+    from features.squatting import squatting_first_filings
+
+    return squatting_first_filings(tables, config)
+
+
+def _trends(first: pd.DataFrame, config: Config) -> pd.DataFrame:
+    from features.squatting import trends_from_first
+
+    return trends_from_first(first, config.squatting)
+
+
+def _concat(results: list[FeatureResult]) -> FeatureResult:
+    """One FeatureResult from per-partition results (applicants sorted as on the pandas engine)."""
+    applicant = pd.concat([r.applicant for r in results]).sort_index()
+    severity = pd.concat([r.severity for r in results]).sort_index()
+    flags = pd.concat([r.flags for r in results if len(r.flags)] or [results[0].flags], ignore_index=True)
+    details = [r.details for r in results if len(r.details)]
+    details = pd.concat(details, ignore_index=True) if details else results[0].details
+    return FeatureResult(applicant=applicant, severity=severity, flags=flags, details=details)
+
+
+def _run_dask(client, tables: Tables, config: Config, timer, n_partitions: int | None) -> dict[str, FeatureResult]:
+    dask, dd, _, _ = _import_dask()
+    from dask.distributed import wait
+
+    threads = sum(client.nthreads().values()) or 1
+    k = int(n_partitions or 2 * threads)
+    log.info("dask engine: %s, %d worker threads, %d partitions", client.scheduler.address, threads, k)
+    with timer.stage("features.dask.scatter"):
+        parts = split_tables(tables, k)
+        part_f = client.scatter(parts)
+        whole_f = client.scatter(_whole(tables))
+        config_f = client.scatter(config, broadcast=True)
+        # Infringement first: the longest single task runs while the partitions are worked on.
+        whole_futures = {dim: client.submit(_build, dim, whole_f, config_f)
+                         for dim in WHOLE}
+        wait(part_f + [whole_f])
+    with timer.stage("features.dask.global"):
+        # transfers: map transfer_lookup over partitions, combine by union
+        transfers_f = client.scatter(tables.transfers)
+        lookups = client.map(_lookup, part_f, transfers=transfers_f)
+        lookup_f = client.submit(_combine_lookups, *lookups)
+        # squatting trends: first filings per partition → shuffle by core → trend table per core partition
+        firsts = client.map(_first_filings, part_f, config=config_f)
+        meta = pd.DataFrame({"core": pd.Series(dtype="str"), "group_id": pd.Series(dtype="str"),
+                             "filing_date": pd.Series(dtype=tables.applications["filing_date"].dtype)})
+        trend_meta = _trends(meta, config)
+        with dask.config.set({"dataframe.convert-string": False}):
+            first = dd.from_delayed(firsts, meta=meta, verify_meta=False)
+            trends = (first.shuffle(on="core", npartitions=max(1, len(parts)))
+                      .map_partitions(_trends, config, meta=trend_meta))
+            trends_f = client.compute(trends)
+        wait([lookup_f, trends_f])
+    with timer.stage("features.dask.builders"):
+        extras = {Dimension.TRANSFER: {"transfer_lookup": lookup_f}, Dimension.SQUATTING: {"squatting_trends": trends_f}}
+        futures = {dim: [client.submit(_build, dim, p, config_f, extras.get(dim))
+                         for p in part_f] for dim in PER_PARTITION}
+        gathered = client.gather({**{d: f for d, f in futures.items()}, **{d: [f] for d, f in whole_futures.items()}})
+    out = {}
+    for dim in Dimension:  # the pandas engine's order
+        out[dim.value] = _concat(gathered[dim])
+    client.cancel(part_f + [whole_f, lookup_f, trends_f])
+    return out
