@@ -178,8 +178,12 @@ def build_infringement(tables, config) -> FeatureResult:
     applicant["infringement_n_protected"] = (best[best["matched_source"] == "protected"].groupby("applicant_key")
                                              .size().reindex(keys, fill_value=0).astype("int64"))
     applicant["infringement_strength_sum"] = g["strength"].sum().reindex(keys, fill_value=0.0).astype("float64")
-    severity = (cfg.severity_w_copies * np.log1p(applicant["infringement_strength_sum"])
-                + cfg.severity_w_owners * np.log1p(applicant["infringement_n_owners_copied"])
+    # Each copy is evidence in proportion to its strength (one strong copy of a protected mark is
+    # about one unit; one weak resemblance to a small owner's mark about half a unit, below the
+    # flag line); copying several different owners adds a pattern term.
+    extra_owners = np.maximum(applicant["infringement_n_owners_copied"] - 1, 0)
+    severity = (cfg.severity_w_copies * applicant["infringement_strength_sum"]
+                + cfg.severity_w_owners * np.log1p(extra_owners)
                 + cfg.severity_w_share * applicant["infringement_copy_share"]).rename("infringement_severity")
     return FeatureResult(applicant=applicant, severity=severity.astype("float64"), flags=flags, details=details)
 
@@ -189,11 +193,14 @@ def _own_name(cand: pd.DataFrame, apps: pd.DataFrame, T: pd.DataFrame, cfg) -> p
     a = apps.set_index("row").loc[cand["row"].to_numpy(), ["tid", "applicant_name"]].reset_index(drop=True)
     pairs = pd.DataFrame({"tid": a["tid"].to_numpy(), "name": a["applicant_name"].astype("str").fillna("").to_numpy()})
     uniq = pairs.drop_duplicates().reset_index(drop=True)
-    from features.textsim import compact, mark_norm
+    from features.textsim import compact, mark_norm, pinyin_key
 
     uniq["name_c"] = compact(mark_norm(uniq["name"])).to_numpy()
+    # The pinyin of a Chinese name too: XIYU filed by 喜宇纺织 is its own trade name, romanised.
+    uniq["name_py"] = pinyin_key(uniq["name"]).str.lower().to_numpy()
     uniq["core"] = T["core"].to_numpy()[uniq["tid"].to_numpy()]
-    uniq["own"] = [c in n for c, n in zip(uniq["core"], uniq["name_c"], strict=True)]
+    uniq["own"] = [len(c) >= 2 and (c in n or c in p)
+                   for c, n, p in zip(uniq["core"], uniq["name_c"], uniq["name_py"], strict=True)]
     own = pairs.merge(uniq[["tid", "name", "own"]], on=["tid", "name"], how="left")["own"].fillna(False).to_numpy()
     applies = own & ((cand["matched_source"] == "earlier") | (cand["class_relation"] == "unrelated")).to_numpy()
     out = cand.copy()

@@ -201,7 +201,7 @@ def _run_dask(client, tables: Tables, config: Config, timer, n_partitions: int |
         trend_meta = _trends(meta, config)
         with dask.config.set({"dataframe.convert-string": False}):
             first = dd.from_delayed(firsts, meta=meta, verify_meta=False)
-            trends = (first.shuffle(on="core", npartitions=max(1, len(parts)))
+            trends = (first.shuffle(on="core", npartitions=max(1, len(parts)), shuffle_method="tasks")
                       .map_partitions(_trends, config, meta=trend_meta))
             trends_f = client.compute(trends)
         wait([lookup_f, trends_f])
@@ -213,5 +213,4 @@ def _run_dask(client, tables: Tables, config: Config, timer, n_partitions: int |
     out = {}
     for dim in Dimension:  # the pandas engine's order
         out[dim.value] = _concat(gathered[dim])
-    client.cancel(part_f + [whole_f, lookup_f, trends_f])
     return out
