@@ -14,7 +14,7 @@ from features.common import applicant_index, concat_flags, make_flags
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
 from pipeline.config import Config
-from pipeline.tables import Tables
+from pipeline.tables import Tables, isin
 
 KIND_REASON = {
     "bad_faith_refusal": Reason.DECISION_BAD_FAITH,
@@ -41,7 +41,7 @@ def build_decisions(tables: Tables, config: Config) -> FeatureResult:
     idx = applicant_index(apps)
     as_of = tables.as_of or pd.Timestamp.now().normalize()
     d = weighted_decisions(tables.decisions, as_of, cfg)
-    d = d[d["subject_key"].isin(idx)]
+    d = d[isin(d["subject_key"], idx)]
     own = d.groupby("subject_key")["weight"].sum().reindex(idx, fill_value=0.0)
     groups = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"].reindex(idx)
     group_total = own.groupby(groups).sum()

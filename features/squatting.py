@@ -22,7 +22,7 @@ from features.common import applicant_index, concat_flags, make_flags, window_co
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
 from pipeline.config import Config
-from pipeline.tables import Tables
+from pipeline.tables import Tables, isin
 
 CATEGORY_REASON = {"event": Reason.SQUAT_EVENT, "person": Reason.SQUAT_PERSON, "place": Reason.SQUAT_PLACE,
                    "generic": Reason.SQUAT_GENERIC, "other": Reason.SQUAT_GENERIC}
@@ -59,7 +59,7 @@ def trend_first_filings(apps: pd.DataFrame, listed: pd.Index, cfg) -> pd.DataFra
     """First filing date of each unlisted core by each related-party group (core, group_id, filing_date).
 
     Rows are per (core, group), so partitions by group produce disjoint parts of this table."""
-    a = apps[(apps["core"].str.len() >= cfg.trend_min_chars) & ~apps["core"].isin(listed) & ~apps["own_name"]]
+    a = apps[(apps["core"].str.len() >= cfg.trend_min_chars) & ~isin(apps["core"], listed) & ~apps["own_name"]]
     first = a.groupby(["core", "group_id"], sort=True)["filing_date"].min().reset_index()
     return first[["core", "group_id", "filing_date"]]
 
@@ -120,7 +120,7 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
     idx = applicant_index(apps)
     terms = term_table(tables.public_terms if len(tables.public_terms) else None)
 
-    hit = apps[apps["core"].isin(terms.index) & ~apps["own_name"]].copy()
+    hit = apps[isin(apps["core"], terms.index) & ~apps["own_name"]].copy()
     t = terms.reindex(hit["core"])
     hit["category"] = t["category"].to_numpy()
     hit["term"] = t["term"].to_numpy()
@@ -137,7 +137,7 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
 
     trends = tables.extras.get(TRENDS_KEY)
     trends = trend_terms(apps, terms.index, cfg) if trends is None else trends
-    tr = apps[apps["core"].isin(trends.index) & ~apps["own_name"]].copy()
+    tr = apps[isin(apps["core"], trends.index) & ~apps["own_name"]].copy()
     tinfo = trends.reindex(tr["core"])
     tr = tr[(tr["filing_date"].to_numpy() >= tinfo["window_start"].to_numpy())
             & (tr["group_id"].to_numpy() != tinfo["originator"].to_numpy())]

@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.tables import isin, split_tokens
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -292,9 +294,9 @@ def all_dictionary_words(norm: pd.Series) -> pd.Series:
     norm = _as_str(norm)
     sets = _generic_sets()
     words = dictionary_words() | sets["latin_affix"] | sets["latin_common"]
-    toks = norm.str.split(" ").explode()
-    ok = toks.isin(words) & (toks.str.len() > 0)
-    out = ok.groupby(level=0).all().reindex(norm.index, fill_value=False)
+    pos, toks = split_tokens(norm, " ")
+    ok = pd.Series(isin(toks, list(words))).groupby(pos).all().reindex(np.arange(len(norm)), fill_value=False)
+    out = pd.Series(ok.to_numpy(), index=norm.index)
     return out & (norm.str.len() > 0) & ~has_han(norm)
 
 
@@ -302,4 +304,4 @@ def is_common_core(core: pd.Series) -> pd.Series:
     """True where a core is a single common word (star, gold, 幸福 …) listed as 'common'."""
     sets = _generic_sets()
     common = sets["latin_common"] | sets["han_common"] | sets["latin_affix"] | sets["han_affix_any"]
-    return _as_str(core).isin(common)
+    return pd.Series(isin(_as_str(core), list(common)), index=core.index)

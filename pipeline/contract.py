@@ -29,7 +29,7 @@ import pyarrow as pa_arrow
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline.tables import Tables
+from pipeline.tables import CLASS_SEPARATORS, Tables, isin, split_tokens
 
 STATUSES = ("pending", "registered", "refused", "opposed", "invalidated", "withdrawn", "lapsed")
 APPLICANT_TYPES = ("company", "individual", "other")
@@ -76,17 +76,17 @@ SPECS = {
 }
 
 _DATE_RE = r"\d{4}-\d{2}-\d{2}"
-_CLASS_SPLIT = re.compile(r"\s*[;；,，]\s*")
+_CLASS_SPLIT = CLASS_SEPARATORS
 
 
 # --------------------------------------------------------------------------- reading files
-def _detect_encoding(raw: bytes, path: Path, forced: str | None) -> str:
+def _decode(raw: bytes, path: Path, forced: str | None) -> tuple[str, str]:
+    """(text, encoding): the forced encoding, else UTF-8 (with or without BOM), else GB18030."""
     if forced:
         try:
-            raw.decode(forced)
+            return raw.decode(forced), forced
         except (UnicodeDecodeError, LookupError) as exc:
             raise ContractError(f"{path}: cannot decode with --encoding {forced}: {exc}") from None
-        return forced
     if b"\x00" in raw[:65536]:
         raise ContractError(
             f"{path}: this is a binary file, not a CSV text table (it contains NUL bytes). "
@@ -94,8 +94,7 @@ def _detect_encoding(raw: bytes, path: Path, forced: str | None) -> str:
         )
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            raw.decode(enc)
-            return enc
+            return raw.decode(enc), enc
         except UnicodeDecodeError:
             continue
     raise ContractError(
@@ -109,11 +108,12 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFr
     raw = path.read_bytes()
     if not raw.strip():
         raise ContractError(f"{path}: the file is empty. Expected a header line and rows (or delete the file).")
-    enc = _detect_encoding(raw, path, encoding)
-    text = raw.decode(enc)
-    if enc != "utf-8-sig" or text.startswith("\ufeff"):
-        raw = text.lstrip("\ufeff").encode("utf-8")
-    header_line = text.lstrip("\ufeff").splitlines()[0]
+    text, enc = _decode(raw, path, encoding)
+    text = text.lstrip("\ufeff")
+    # pyarrow reads UTF-8: pass the bytes through when they already are (decoded once, for checking).
+    raw = raw.removeprefix(b"\xef\xbb\xbf") if enc == "utf-8-sig" else text.encode("utf-8")
+    header_line = text[: text.find("\n")] if "\n" in text else text
+    header_line = header_line.rstrip("\r")
     if any(ord(c) < 32 and c not in "\t" for c in header_line) or "\ufffd" in header_line:
         raise ContractError(f"{path}: the first line is not a CSV header (control characters found).")
     bad_lines: list[dict] = []
@@ -184,9 +184,10 @@ def _not_future(as_of: pd.Timestamp):
 
 
 def _classes_ok(s: pd.Series, allow_empty: bool) -> pd.Series:
-    tokens = s.str.strip().str.split(_CLASS_SPLIT).explode()
-    tok_ok = tokens.str.fullmatch(r"\d{1,2}") & pd.to_numeric(tokens, errors="coerce").between(1, 45)
-    ok = tok_ok.groupby(level=0).all().reindex(s.index, fill_value=False)
+    pos, tokens = split_tokens(s)
+    tok_ok = (tokens.str.fullmatch(r"\d{1,2}") & pd.to_numeric(tokens, errors="coerce").between(1, 45)).to_numpy()
+    ok = pd.Series(tok_ok).groupby(pos).all().reindex(np.arange(len(s)), fill_value=False)
+    ok.index = s.index
     if allow_empty:
         ok |= s.str.strip() == ""
     return ok
@@ -273,10 +274,20 @@ def _row_problems(frame: pd.DataFrame, table: str, as_of: pd.Timestamp) -> pd.Se
 
 # --------------------------------------------------------------------------- typed tables
 def _canon_classes(s: pd.Series) -> pd.Series:
-    parts = s.str.strip().str.split(_CLASS_SPLIT).explode()
-    parts = parts[parts.fillna("").str.len() > 0].astype("int64")
-    canon = parts.groupby(level=0).agg(lambda v: ";".join(str(c) for c in sorted(set(v))))
-    return canon.reindex(s.index).fillna("").astype("str")
+    """Classes as sorted unique numbers joined by ';'. Rows already canonical (the usual case) are
+    recognised vectorised; only the others are rebuilt one by one."""
+    pos, tokens = split_tokens(s)
+    parts = pd.Series(tokens.astype("int64").to_numpy(), index=s.index[pos])
+    prev = parts.groupby(level=0).shift()
+    increasing = (prev.isna() | (parts > prev)).groupby(level=0).all().reindex(s.index, fill_value=True)
+    canonical = pd.Series(np.zeros(len(s), dtype=bool), index=s.index)
+    canonical[increasing.to_numpy()] = True
+    out = (s.str.strip().str.replace(_CLASS_SPLIT, ";", regex=True).str.replace(r"(^|;)0+(\d)", r"\1\2", regex=True)
+           .str.strip(";"))
+    if (~canonical).any():
+        fix = parts[parts.index.isin(s.index[~canonical])]
+        out.loc[~canonical] = fix.groupby(level=0).agg(lambda v: ";".join(str(c) for c in sorted(set(v))))
+    return out.astype("str")
 
 
 def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -377,7 +388,7 @@ def load_dataset(root: str | Path, as_of: str | pd.Timestamp | None = None,
     # Cross-table rule: a transfer must point at an accepted application.
     tr = frames["transfers"]
     if len(tr):
-        unknown = ~tr["application_id"].isin(frames["applications"]["application_id"])
+        unknown = pd.Series(~isin(tr["application_id"], frames["applications"]["application_id"]), index=tr.index)
         if unknown.any():
             rej = tr.loc[unknown].astype("str").copy()
             rej.insert(0, "row", tr.index[unknown] + 2)

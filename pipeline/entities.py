@@ -35,7 +35,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.config import Config
-from pipeline.tables import Tables
+from pipeline.tables import Tables, isin
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "features" / "data"
 
@@ -184,7 +184,7 @@ def normalize_addresses(addresses: pd.Series, hub_words: tuple[str, ...] = ()) -
     han, _ = _strip_place_prefixes(han)
     for word, repl in ADDRESS_UNIT_WORDS.items():
         han = han.str.replace(word, repl, regex=False)
-    han = han.str.replace(r"之[一二三四五六七八九十\d]+$", "", regex=True).str.replace(r"(?<=\d)[号房]$", "", regex=True)
+    han = han.str.replace(r"之[一二三四五六七八九十\d]+$", "", regex=True).str.replace(r"(\d)[号房]$", r"\1", regex=True)
     han = han.str.replace(r"[-－—]", "-", regex=True)
     lat = a[~is_han].str.casefold().str.replace(r"[^\w\s]", " ", regex=True)
     for word, abbrev in LATIN_ADDRESS_ABBREV.items():
@@ -269,7 +269,7 @@ def resolve_keys(records: pd.DataFrame) -> pd.Series:
     qualified = r.loc[r["qualifier"] != "", ["base", "qualifier"]].drop_duplicates()
     counts = qualified.groupby("base")["qualifier"].agg(["nunique", "first"])
     unique_q = counts.loc[counts["nunique"] == 1, "first"]
-    fill = r["base"].map(unique_q).astype("str").where(r["base"].isin(unique_q.index), "")
+    fill = r["base"].map(unique_q).astype("str").where(isin(r["base"], unique_q.index), "")
     r["qualifier"] = r["qualifier"].where(r["qualifier"] != "", fill)
     # Individuals' addresses are hashed: keys are shown in the review app and should not spell
     # out a person's home address; companies keep their readable city/country.

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Config
+from pipeline.tables import isin
 
 GRADES = ("A", "B", "C", "D")
 BAND_DIMENSIONS = ("hoarding", "infringement", "squatting", "transfer")
@@ -56,7 +57,7 @@ def grade_applicants(scores: pd.DataFrame, decisions: pd.DataFrame, config: Conf
     """scores: index applicant_key, columns per dimension. Returns points, grade, deductions (JSON)."""
     cfg = config.grading
     ded = pd.concat([band_deductions(scores, config), decision_deductions(decisions, config)], ignore_index=True)
-    ded = ded[ded["applicant_key"].isin(scores.index)]
+    ded = ded[isin(ded["applicant_key"], scores.index)]
     total = ded.groupby("applicant_key")["points"].sum().reindex(scores.index, fill_value=0.0)
     points = (cfg.start_points - total).clip(lower=0)
     grade = np.select([points >= cfg.cutoff_a, points >= cfg.cutoff_b, points >= cfg.cutoff_c], ["A", "B", "C"], "D")
