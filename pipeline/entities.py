@@ -47,14 +47,16 @@ LATIN_LEGAL_FORMS = (
     "pty", "kk", "k k", "oy", "ab", "as", "aps", "sl", "se", "co ltd", "pte", "pvt", "private", "g m b h",
     "kabushiki kaisha", "s r l", "s l", "a g", "n v",
 )
-_LATIN_FORM_RE = re.compile(r"(?:\s+(?:" + "|".join(sorted(map(re.escape, LATIN_LEGAL_FORMS), key=len, reverse=True)) + r"))+$")
-_HAN_FORM_RE = re.compile("(?:" + "|".join(HAN_LEGAL_FORMS) + ")$")
-_BRACKETS_RE = re.compile(r"[(\[{【〔]([^)\]}】〕]*)[)\]}】〕]")
-_HAN_RE = re.compile(r"[\u4e00-\u9fff]")
+# Patterns are plain strings so pandas runs them in Arrow (RE2); a compiled Python pattern would
+# force a per-value Python fallback.
+_LATIN_FORM_RE = r"(?:\s+(?:" + "|".join(sorted(map(re.escape, LATIN_LEGAL_FORMS), key=len, reverse=True)) + r"))+$"
+_HAN_FORM_RE = "(?:" + "|".join(HAN_LEGAL_FORMS) + ")$"
+_BRACKETS_RE = r"[(\[{【〔]([^)\]}】〕]*)[)\]}】〕]"
+_HAN_RE = "[\u4e00-\u9fff]"
 _PHONE_RE = re.compile(
     r"(?:(?:联系)?电话|手机|tel|phone|联系方式)\s*[:：]?\s*(\+?\d[\d\- ]{5,}\d)|(?<!\d)(1\d{10}|0\d{2,3}-?\d{7,8})(?!\d)",
     re.IGNORECASE)
-_COMPANY_HINT_RE = re.compile(r"公司|厂|中心|集团|商行|店|工作室|研究院|协会|事务所|合作社|大学|学院|医院")
+_COMPANY_HINT_RE = "公司|厂|中心|集团|商行|店|工作室|研究院|协会|事务所|合作社|大学|学院|医院"
 ADDRESS_UNIT_WORDS = {"室": "", "房": "", "单元": "单元", "號": "号", "#": "号"}
 LATIN_ADDRESS_ABBREV = {
     "street": "st", "road": "rd", "avenue": "ave", "suite": "ste", "floor": "fl", "building": "bldg",
@@ -91,11 +93,14 @@ def _city_short(s: pd.Series) -> pd.Series:
     return s.str.replace(r"(特别行政区|自治州|地区|市|省|盟)$", "", regex=True)
 
 
-def _strip_one(text: str, names: frozenset, cities: frozenset, lengths: tuple[int, ...]) -> tuple[str, str]:
-    """Strip leading division names from one string; returns (rest, most specific city)."""
+def _strip_one(text: str, names: frozenset, cities: frozenset, by_head: dict) -> tuple[str, str]:
+    """Strip leading division names from one string; returns (rest, most specific city).
+
+    ``by_head`` maps a name's first two characters to the lengths of the names starting with them
+    (longest first), so a string that starts with no place costs one dict look-up."""
     city = ""
     for _ in range(4):
-        for length in lengths:
+        for length in by_head.get(text[:2], ()):
             head = text[:length]
             if len(text) >= length + 2 and head in names:
                 if head in cities:
@@ -116,9 +121,12 @@ def _strip_place_prefixes(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     names, cities, longest = _place_prefixes()
     if not names:
         return s.copy(), pd.Series("", index=s.index, dtype="str")
-    lengths = tuple(sorted({len(n) for n in names}, reverse=True))
+    by_head: dict[str, set] = {}
+    for n in names:
+        by_head.setdefault(n[:2], set()).add(len(n))
+    by_head = {h: tuple(sorted(v, reverse=True)) for h, v in by_head.items()}
     uniq = pd.unique(s.astype("str"))
-    stripped = [_strip_one(u, names, cities, lengths) for u in uniq]
+    stripped = [_strip_one(u, names, cities, by_head) for u in uniq]
     rest = pd.Series([r for r, _ in stripped], index=uniq, dtype="str")
     city = pd.Series([c for _, c in stripped], index=uniq, dtype="str")
     return (pd.Series(rest.reindex(s.to_numpy()).to_numpy(), index=s.index, dtype="str"),
@@ -219,12 +227,17 @@ INDUSTRY_WORDS = (
 _INDUSTRY_RE = "(?:" + "|".join(sorted(INDUSTRY_WORDS, key=len, reverse=True)) + ")+$"
 
 
+def key_base(keys: pd.Series) -> pd.Series:
+    """The part of an applicant_key before its qualifier: 'c:华科明电子科技|深圳' → 'c:华科明电子科技'."""
+    return keys.astype("str").str.replace(r"\|.*$", "", regex=True)
+
+
 def trade_names(keys: pd.Series) -> pd.Series:
     """The trade name (字号) of company keys: the name core without trailing industry words.
 
     Empty for individuals and for cores whose trade name would be shorter than 2 characters.
     """
-    base = keys.str.split("|").str[0]
+    base = key_base(keys)
     core = base.str.slice(2)
     han = core.str.contains(_HAN_RE)
     trade = core.where(~han, core.str.replace(_INDUSTRY_RE, "", regex=True))
@@ -236,13 +249,14 @@ def _short_hash(s: pd.Series) -> pd.Series:
     return s.map(lambda v: hashlib.sha1(v.encode()).hexdigest()[:8])
 
 
-def resolve_keys(records: pd.DataFrame) -> pd.Series:
+def resolve_keys(records: pd.DataFrame, addrs: pd.DataFrame | None = None) -> pd.Series:
     """applicant_key for rows with columns name, address, type, country (any may be empty).
 
-    Deterministic and independent of row order: equal inputs always get equal keys.
+    Deterministic and independent of row order: equal inputs always get equal keys. ``addrs`` may
+    carry ``normalize_addresses`` of these addresses, already computed.
     """
     names = normalize_names(records["name"]).set_index("name")
-    addrs = normalize_addresses(records["address"]).set_index("address")
+    addrs = (addrs if addrs is not None else normalize_addresses(records["address"])).set_index("address")
     r = pd.DataFrame(index=records.index)
     nm = names.reindex(records["name"].fillna("").astype("str").to_numpy())
     ad = addrs.reindex(records["address"].fillna("").astype("str").to_numpy())
@@ -291,7 +305,7 @@ def _match_by_name(names: pd.Series, known: pd.DataFrame) -> pd.Series:
     normalised base (name core without qualifier). Unknown names get a key of their own."""
     exact = known.drop_duplicates("name").set_index("name")["applicant_key"]
     key = names.map(exact)
-    base = known["applicant_key"].str.split("|").str[0]
+    base = key_base(known["applicant_key"])
     by_base = pd.DataFrame({"base": base, "key": known["applicant_key"]}).drop_duplicates()
     unique_base = by_base.groupby("base")["key"].agg(["nunique", "first"])
     unique_base = unique_base.loc[unique_base["nunique"] == 1, "first"]
@@ -299,7 +313,7 @@ def _match_by_name(names: pd.Series, known: pd.DataFrame) -> pd.Series:
     if missing.any():
         rec = pd.DataFrame({"name": names[missing], "address": "", "type": "", "country": ""})
         own = resolve_keys(rec)
-        via_base = own.str.split("|").str[0].map(unique_base)
+        via_base = key_base(own).map(unique_base)
         key[missing] = via_base.fillna(own)
     return key.astype("str")
 
@@ -316,10 +330,13 @@ def _pairs_within(keys: pd.Series, values: pd.Series, hub_size: int) -> pd.DataF
     return pairs.rename(columns={"k_a": "a", "k_b": "b"})[["a", "b", "v"]]
 
 
-def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Config) -> pd.DataFrame:
+def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Config,
+                        addrs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Edges (a, b, link, evidence, strong) between applicant keys; see module docstring."""
     cfg = config.entities
-    addr = normalize_addresses(apps["applicant_address"], tuple(cfg.hub_address_words)).set_index("address")
+    if addrs is None:
+        addrs = normalize_addresses(apps["applicant_address"], tuple(cfg.hub_address_words))
+    addr = addrs.set_index("address")
     a = addr.reindex(apps["applicant_address"].fillna("").astype("str").to_numpy())
     # A declared shared registration address (集群注册, incubator) links nobody strongly.
     a["addr_key"] = a["addr_key"].where(~a["hub_marked"].astype(bool), "")
@@ -376,7 +393,8 @@ def assign_groups(keys: pd.Index, edges: pd.DataFrame) -> pd.Series:
 def resolve_entities(tables: Tables, config: Config) -> Tables:
     """Add applicant_key / group_id (and party keys on the other tables). Inputs are not mutated."""
     apps = tables.applications.copy()
-    apps["applicant_key"] = resolve_keys(_party_records(apps)).to_numpy()
+    addrs = normalize_addresses(apps["applicant_address"], tuple(config.entities.hub_address_words))
+    apps["applicant_key"] = resolve_keys(_party_records(apps), addrs).to_numpy()
     known = apps[["applicant_name", "applicant_key"]].rename(columns={"applicant_name": "name"})
 
     transfers = tables.transfers.copy()
@@ -400,7 +418,7 @@ def resolve_entities(tables: Tables, config: Config) -> Tables:
         # the names agree after normalisation (a name variant); this separates namesakes.
         owner = apps.set_index("application_id")["applicant_key"]
         via_app = decisions["application_id"].fillna("").map(owner)
-        same_base = via_app.fillna("").str.split("|").str[0] == subject.str.split("|").str[0]
+        same_base = key_base(via_app.fillna("")) == key_base(subject)
         decisions["subject_key"] = via_app.where(via_app.notna() & same_base, subject).astype("str")
     else:
         decisions["subject_key"] = pd.Series(dtype="str")
@@ -409,7 +427,7 @@ def resolve_entities(tables: Tables, config: Config) -> Tables:
     protected["owner_key"] = (_match_by_name(protected["owner_name"], known) if len(protected)
                               else pd.Series(dtype="str"))
 
-    edges = related_party_edges(apps, transfers, config)
+    edges = related_party_edges(apps, transfers, config, addrs)
     groups = assign_groups(pd.Index(apps["applicant_key"]), edges)
     apps["group_id"] = apps["applicant_key"].map(groups).to_numpy()
 
@@ -419,7 +437,13 @@ def resolve_entities(tables: Tables, config: Config) -> Tables:
     ev = edges.assign(text=edges["a"] + " ~ " + edges["b"] + ": " + edges["evidence"])
     ev["group_id"] = ev["a"].map(groups)
     ev_by_group = ev.groupby("group_id")["text"].agg(list)
-    grp = members.groupby("group_id")["applicant_key"].agg(list).rename("members").to_frame()
+    # Most groups are singletons: build their member lists directly, aggregate only the others.
+    size = members["group_id"].map(members["group_id"].value_counts())
+    single = members[size == 1]
+    multi = members[size > 1].groupby("group_id")["applicant_key"].agg(list)
+    grp = pd.concat([pd.Series([[k] for k in single["applicant_key"]], index=single["group_id"].to_numpy()),
+                     multi]).sort_index().rename("members").to_frame()
+    grp.index.name = "group_id"
     grp["size"] = grp["members"].map(len)
     grp["evidence"] = ev_by_group.reindex(grp.index)
     grp["evidence"] = grp["evidence"].map(lambda v: v if isinstance(v, list) else [])
