@@ -17,6 +17,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from features import lexicons
 from features.common import applicant_index, concat_flags, entropy, make_flags, ratio, window_counts
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
@@ -54,6 +55,31 @@ def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
     return pd.Series(contains_head | name_has_mark, index=marks_norm.index)
 
 
+def outside_core_share(pairs: pd.DataFrame, core: int) -> pd.Series:
+    """Per applicant, the share of (applicant_key, item) rows outside its ``core`` most used items."""
+    item = pairs.columns[1]
+    per_item = pairs.groupby(["applicant_key", item]).size()
+    pc = per_item.rename("n").reset_index().sort_values(["applicant_key", "n", item], ascending=[True, False, True])
+    top = pc[pc.groupby("applicant_key").cumcount() < core].groupby("applicant_key")["n"].sum()
+    return 1.0 - ratio(top, per_item.groupby(level=0).sum())
+
+
+def _group_dispersion(src: pd.DataFrame, apps: pd.DataFrame, sweep_rows: set, cfg) -> tuple[pd.Series, pd.Series]:
+    """Dispersion over 类似群 groups of non-sweep filings, and the share of them whose goods map."""
+    empty = pd.Series(dtype="float64")
+    if "goods_services" not in src.columns:
+        return empty, empty
+    rows = apps.loc[~apps.index.isin(list(sweep_rows)), ["applicant_key"]]
+    goods = src.loc[rows.index, "goods_services"].fillna("").astype("str")
+    if not (goods != "").any():
+        return empty, empty
+    groups = lexicons.goods_to_groups(goods, src.loc[rows.index, "nice_classes"])
+    rows = rows.assign(sgroup=groups.to_numpy(), mapped=groups.map(len).to_numpy() > 0)
+    mapped_share = rows.groupby("applicant_key")["mapped"].mean()
+    pairs = rows[rows["mapped"]].explode("sgroup")[["applicant_key", "sgroup"]]
+    return outside_core_share(pairs, cfg.core_groups), mapped_share
+
+
 @register(Dimension.HOARDING)
 def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.hoarding
@@ -79,11 +105,14 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     mark_span = cls.groupby(["applicant_key", "mark_norm"])["nice_class"].nunique().rename("mark_classes")
     cls = cls.join(mark_span, on=["applicant_key", "mark_norm"])
     sweep = (cls["mark_classes"] >= cfg.sweep_min_classes) & (cls["mark_norm"] != "")
-    non_sweep = cls[~sweep]
-    per_class = non_sweep.groupby(["applicant_key", "nice_class"]).size()
-    pc = per_class.rename("n").reset_index().sort_values(["applicant_key", "n"], ascending=[True, False])
-    top = pc[pc.groupby("applicant_key").cumcount() < cfg.core_classes].groupby("applicant_key")["n"].sum()
-    dispersion = 1.0 - ratio(top, per_class.groupby(level=0).sum())
+    class_dispersion = outside_core_share(cls.loc[~sweep, ["applicant_key", "nice_class"]], cfg.core_classes)
+    # Similar groups (类似群) say more than class numbers (class 9 holds both computers and
+    # spectacles): where goods texts map to groups for most filings, dispersion is measured on them.
+    sweep_apps = set(cls.index[sweep])
+    group_dispersion, mapped_share = _group_dispersion(tables.applications, apps, sweep_apps, cfg)
+    use_groups = mapped_share.reindex(idx, fill_value=0.0) >= cfg.min_mapped_share
+    dispersion = class_dispersion.reindex(idx, fill_value=0.0).where(
+        ~use_groups, group_dispersion.reindex(idx, fill_value=0.0))
     coined_sweeps = cls[sweep & ~cls["house"]].groupby("applicant_key")["mark_norm"].nunique()
 
     g = apps.groupby("applicant_key")
@@ -95,6 +124,8 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     feat["hoarding_group_max_window"] = g["g_win"].max()
     feat["hoarding_n_classes"] = cls.groupby("applicant_key")["nice_class"].nunique()
     feat["hoarding_class_entropy"] = entropy(cls.groupby(["applicant_key", "nice_class"]).size())
+    feat["hoarding_class_dispersion"] = class_dispersion
+    feat["hoarding_group_dispersion"] = group_dispersion
     feat["hoarding_dispersion"] = dispersion
     feat["hoarding_coined_share"] = ratio(g["coined"].sum(), g["has_mark"].sum())
     feat["hoarding_burst_share"] = g["in_burst"].mean()

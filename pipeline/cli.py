@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="YYYY-MM-DD (default: [run] as_of in the config, else today)")
     p.add_argument("--encoding")
     p.add_argument("--top", type=int, default=None, help="print the N highest-risk flagged applicants")
+    p.add_argument("--engine", choices=["pandas", "dask", "dask-local"], default="pandas",
+                   help="where the feature builders run: one process (pandas), a Dask cluster (dask, needs "
+                   "--scheduler) or a local Dask cluster (dask-local); see docs/scaling.md")
+    p.add_argument("--scheduler", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786")
     add_model_arguments(p)
     _add_common(p)
 
@@ -142,11 +146,17 @@ def cmd_validate(args, config) -> int:
 
 
 def cmd_score(args, config) -> int:
+    from pipeline.engines import EngineError, check_engine
     from pipeline.score import score_dataset, select_model, top_table
 
+    try:
+        check_engine(args.engine, args.scheduler)
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     model, info = select_model(args.model, args.home, args.builtin)
     manifest = score_dataset(args.dataset, args.out, config, as_of=args.as_of, encoding=args.encoding,
-                             model=model, model_info=info)
+                             model=model, model_info=info, engine=args.engine, scheduler=args.scheduler)
     s = manifest["summary"]
     rows = manifest["rows"]
     print(f"scored {s['applications']} applications, {s['applicants']} applicants, {s['groups']} groups "

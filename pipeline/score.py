@@ -98,12 +98,15 @@ def _reasons_text(flags: pd.DataFrame, contrib: pd.DataFrame, max_reasons: int) 
     return f.groupby("applicant_key", sort=False)["line"].agg(" | ".join)
 
 
-def compute(tables: Tables, config: Config, timer: StageTimer | None = None, model=None) -> ScoreResult:
+def compute(tables: Tables, config: Config, timer: StageTimer | None = None, model=None, engine: str = "pandas",
+            scheduler: str | None = None) -> ScoreResult:
     """Entities → features → scores → grades. ``tables`` are contract tables (not yet resolved)."""
     timer = timer or StageTimer()
     with timer.stage("entities"):
         tables = resolve_entities(tables, config)
-    results = run_builders(tables, config, timer)
+    from pipeline.engines import run_builders_on  # engine: pandas | dask | dask-local (pipeline.engines)
+
+    results = run_builders_on(engine, tables, config, timer, scheduler=scheduler)
     with timer.stage("models"):
         severity = pd.DataFrame({dim: r.severity for dim, r in results.items()}).fillna(0.0)
         scores = dimension_scores(severity, config)
@@ -181,12 +184,13 @@ def write_run(result: ScoreResult, out: Path, manifest: dict, rejected: dict[str
 
 
 def score_dataset(dataset: str | Path, out: str | Path, config: Config, as_of: str | None = None,
-                  encoding: str | None = None, model=None, model_info: dict | None = None) -> dict:
+                  encoding: str | None = None, model=None, model_info: dict | None = None, engine: str = "pandas",
+                  scheduler: str | None = None) -> dict:
     timer = StageTimer()
     start = time.perf_counter()
     with timer.stage("load"):
         loaded = load_dataset(dataset, as_of=as_of or config.run.as_of or None, encoding=encoding)
-    result = compute(loaded.tables, config, timer, model=model)
+    result = compute(loaded.tables, config, timer, model=model, engine=engine, scheduler=scheduler)
     a = result.applicants
     manifest = {
         "tmscreen_version": __version__,
@@ -197,6 +201,7 @@ def score_dataset(dataset: str | Path, out: str | Path, config: Config, as_of: s
         "config": config.to_dict(),
         "config_digest": config.digest(),
         "model": {**result.model, **(model_info or {})},
+        "engine": {"name": engine, "scheduler": scheduler},
         "summary": {
             "applications": int(len(result.applications)),
             "applicants": int(len(a)),

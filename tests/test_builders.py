@@ -146,3 +146,17 @@ def test_squatting_places_events_own_names_and_trends():
     assert set(f.loc[f["reason"] == "SQUAT_TREND"].index) == {"T1", "T2", "T3"}  # not the originator T0
     assert r.severity["c:y|"] == pytest.approx(0.8 / 2.0)
     assert np.isclose(r.severity["c:t1|"], 2.0 / 2.0)
+
+
+def test_hoarding_dispersion_uses_similar_groups_when_goods_map():
+    cfg = load_config().with_overrides({"hoarding": {"core_classes": 1, "core_groups": 1}})
+    rows = [(f"G{i}", "c:甲|x", "g1", "2020-01-0{}".format(i + 1), f"m{i}", "9", "company", "pending", "甲公司")
+            for i in range(4)]
+    apps = apps_frame(rows)
+    # computers (0901) twice, spectacles (0921) twice: one class, two similar groups
+    apps["goods_services"] = ["计算机", "计算机", "眼镜", "眼镜"]
+    r = build_hoarding(tables(apps), cfg)
+    f = r.applicant.loc["c:甲|x"]
+    assert f["hoarding_class_dispersion"] == 0.0
+    assert f["hoarding_group_dispersion"] == pytest.approx(0.5)
+    assert f["hoarding_dispersion"] == pytest.approx(0.5)
