@@ -31,6 +31,10 @@ demo: setup
 test: setup
 	$(PY) -m pytest
 
+# The four notebooks on a small demo world (also part of `make test`).
+notebooks: setup
+	$(PY) -m pytest tests/test_notebooks.py
+
 lint: setup
 	$(PY) -m ruff check pipeline features models review tests
 

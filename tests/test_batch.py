@@ -19,14 +19,17 @@ import pandas as pd
 import pytest
 
 from pipeline.batch import batch_lock, psi, read_history
+from pipeline.entities import resolve_keys
 from pipeline.batch_cli import main as batch_main
 from pipeline.credit import record_repair
 from pipeline.joint import eligibility, export_joint, inspect_sample, parse_rates
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OFS = ("2021-06-30", "2023-06-30", "2025-06-30")
-ZENTRIX = "c:zentrix trading|CN"
-ACME = "c:acme brands|CN"
+# Keys as entity resolution assigns them (Latin companies are keyed by name, country and site).
+ZENTRIX, ACME = resolve_keys(pd.DataFrame({
+    "name": ["Zentrix Trading Co Ltd", "Acme Brands Ltd"], "address": ["88 Harbour Road Shenzhen", "1 Acme Street Beijing"],
+    "type": ["company", "company"], "country": ["CN", "CN"]})).tolist()
 
 
 def _write(path: Path, header, rows) -> None:
