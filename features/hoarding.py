@@ -67,13 +67,10 @@ def outside_core_share(pairs: pd.DataFrame, core: int) -> pd.Series:
 def _group_dispersion(src: pd.DataFrame, apps: pd.DataFrame, sweep_rows: set, cfg) -> tuple[pd.Series, pd.Series]:
     """Dispersion over 类似群 groups of non-sweep filings, and the share of them whose goods map."""
     empty = pd.Series(dtype="float64")
-    if "goods_services" not in src.columns:
-        return empty, empty
     rows = apps.loc[~apps.index.isin(list(sweep_rows)), ["applicant_key"]]
-    goods = src.loc[rows.index, "goods_services"].fillna("").astype("str")
-    if not (goods != "").any():
+    groups = lexicons.similar_groups_of(src).loc[rows.index]
+    if not groups.map(len).any():
         return empty, empty
-    groups = lexicons.goods_to_groups(goods, src.loc[rows.index, "nice_classes"])
     rows = rows.assign(sgroup=groups.to_numpy(), mapped=groups.map(len).to_numpy() > 0)
     mapped_share = rows.groupby("applicant_key")["mapped"].mean()
     pairs = rows[rows["mapped"]].explode("sgroup")[["applicant_key", "sgroup"]]

@@ -55,19 +55,10 @@ def _classes(frame: pd.DataFrame, column: str, row: str) -> pd.DataFrame:
 
 
 def _similar_groups(apps: pd.DataFrame, cfg) -> pd.DataFrame | None:
-    """(row, sgroup) 类似群 codes from the goods text, or None when the lexicon is unavailable."""
-    if not cfg.use_similar_groups or "goods_services" not in apps.columns:
+    """(row, sgroup) 类似群 codes of the applications' goods, or None when none map."""
+    if not cfg.use_similar_groups or "sgroups" not in apps.columns or not apps["sgroups"].map(len).any():
         return None
-    try:
-        from features.lexicons import goods_to_groups
-    except ImportError:  # lexicon module not shipped: same-class relation only
-        return None
-    goods = apps["goods_services"].astype("str").fillna("")
-    has = goods.str.len() > 0
-    if not has.any():
-        return None
-    g = goods_to_groups(goods[has].reset_index(drop=True), apps.loc[has, "nice_classes"].reset_index(drop=True))
-    out = pd.DataFrame({"row": apps.loc[has, "row"].to_numpy(), "sgroup": g.to_numpy()}).explode("sgroup")
+    out = apps[["row", "sgroups"]].explode("sgroups").rename(columns={"sgroups": "sgroup"})
     out = out.dropna(subset=["sgroup"])
     out["sgroup"] = out["sgroup"].astype("str")
     return out[out["sgroup"].str.len() > 0].drop_duplicates()
@@ -99,6 +90,10 @@ def build_infringement(tables, config) -> FeatureResult:
     apps = src[cols + [c for c in ("group_id", "goods_services") if c in src.columns]].copy()
     apps = apps.reset_index(drop=True)
     apps["row"] = np.arange(len(apps))
+    if cfg.use_similar_groups:
+        from features.lexicons import similar_groups_of
+
+        apps["sgroups"] = similar_groups_of(src).to_numpy()
     apps["applicant_key"] = apps["applicant_key"].astype("str")
     if "group_id" not in apps.columns:
         apps["group_id"] = apps["applicant_key"]

@@ -389,3 +389,15 @@ def goods_to_groups(goods_text: pd.Series, classes: pd.Series | None = None) -> 
         else pd.Series([], index=goods_text.index, dtype="object")
     )
     return out.map(list)  # independent list objects per row
+
+
+def similar_groups_of(apps: pd.DataFrame) -> pd.Series:
+    """类似群 groups of each application's goods (a list per row, aligned with ``apps``).
+
+    Uses the ``similar_groups`` column when the pipeline has already computed it once for all
+    builders (pipeline.score.compute does), else maps ``goods_services`` within ``nice_classes``."""
+    if "similar_groups" in apps.columns:
+        return apps["similar_groups"]
+    if "goods_services" not in apps.columns:
+        return pd.Series([[] for _ in range(len(apps))], index=apps.index, dtype="object")
+    return goods_to_groups(apps["goods_services"].fillna("").astype("str"), apps["nice_classes"])

@@ -27,6 +27,7 @@ from rapidfuzz import fuzz, process
 
 from features import textsim as ts
 from features.reasons import Reason
+from pipeline.tables import isin
 
 KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "phonetic", "del1", "hsub", "hdel", "prefix", "suffix")
 # Identity-like keys (one value per mark) vs fuzzy neighbourhood keys (many per mark).
@@ -384,7 +385,7 @@ def _shape(qc: pd.Series, rc: pd.Series, max_diff: int) -> tuple[np.ndarray, np.
         diff = (a != b).to_numpy()
         if not diff.any():
             continue
-        ok &= ~diff | (a + b).isin(pairs).to_numpy()
+        ok &= ~diff | isin(a + b, list(pairs))
         ndiff += diff
         detail = detail.where(~diff, detail + b + "/" + a + " ")
     return ok & (ndiff >= 1) & (ndiff <= max_diff), detail.str.strip().to_numpy()

@@ -38,6 +38,34 @@ def run_size(n: int, work: Path) -> dict:
             "peak_mb": max(s["peak_rss_mb"] for s in manifest["stages"])}
 
 
+def reference_ratios(world: Path, n: int) -> dict:
+    """Naive references on the same data, so the numbers mean something on any machine:
+    networkx connected components vs the scipy csgraph used by the pipeline (on the run's
+    related-party edges), and the similarity engine vs brute-force rapidfuzz on a sample
+    (pipeline.bench_similarity, synthetic marks of the same count)."""
+    import networkx as nx
+    import pandas as pd
+
+    from pipeline import bench_similarity
+    from pipeline.entities import assign_groups
+
+    edges = pd.read_parquet(world / "run" / "edges.parquet", columns=["a", "b"])
+    keys = pd.read_parquet(world / "run" / "applicant_scores.parquet", columns=["applicant_key"])["applicant_key"]
+    t = time.perf_counter()
+    assign_groups(pd.Index(keys), edges)
+    t_csgraph = time.perf_counter() - t
+    t = time.perf_counter()
+    g = nx.Graph()
+    g.add_nodes_from(keys)
+    g.add_edges_from(zip(edges["a"], edges["b"]))
+    n_comp = sum(1 for _ in nx.connected_components(g))
+    t_nx = time.perf_counter() - t
+    sim = bench_similarity.main(["--n", str(n), "--source", "synthetic", "--sample", "300"])
+    return {"components": n_comp, "csgraph_s": round(t_csgraph, 2), "networkx_s": round(t_nx, 2),
+            "similarity_s": round(sim["t_prepare"] + sim["t_candidates"] + sim["t_verify"], 1),
+            "similarity_recall": round(sim["recall"], 4), "similarity_speedup": round(sim["speedup"])}
+
+
 def main() -> int:
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",") if s]
     if os.environ.get("BENCH_LARGE") == "1":
@@ -45,6 +73,8 @@ def main() -> int:
     work = ROOT / ".tmscreen" / "bench"
     work.mkdir(parents=True, exist_ok=True)
     results = [run_size(n, work) for n in sizes]
+    refs = [reference_ratios(work / f"world-{r['n']}", r["n"]) for r in results] \
+        if os.environ.get("BENCH_REFERENCES", "1") == "1" else []
     stages = [s["stage"] for s in results[0]["stages"]]
     lines = [f"\n## Run of {time.strftime('%Y-%m-%d %H:%M')} on {_machine()}\n",
              "| stage | " + " | ".join(f"{r['n']:,} apps (s)" for r in results) + " |",
@@ -55,6 +85,14 @@ def main() -> int:
     lines.append("| **total** | " + " | ".join(f"**{r['total_s']}**" for r in results) + " |")
     lines.append("| peak RSS (MB) | " + " | ".join(f"{r['peak_mb']:.0f}" for r in results) + " |")
     lines.append("| demo generation (s) | " + " | ".join(f"{r['generate_s']}" for r in results) + " |")
+    if refs:
+        lines.append("| **naive references** | |" + " |" * (len(results) - 1))
+        lines.append("| group components: scipy csgraph / networkx (s) | "
+                     + " | ".join(f"{x['csgraph_s']} / {x['networkx_s']}" for x in refs) + " |")
+        lines.append("| similarity on as many synthetic marks: engine (s), candidate recall vs brute force, "
+                     "speed-up over all-pairs rapidfuzz | "
+                     + " | ".join(f"{x['similarity_s']}, {x['similarity_recall']}, x{x['similarity_speedup']}"
+                                  for x in refs) + " |")
     out = ROOT / "docs" / "benchmarks.md"
     if not out.exists():
         out.write_text("# Benchmarks\n\nProduced by `make bench` (pipeline/bench.py); newest run last.\n")

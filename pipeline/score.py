@@ -104,6 +104,10 @@ def compute(tables: Tables, config: Config, timer: StageTimer | None = None, mod
     timer = timer or StageTimer()
     with timer.stage("entities"):
         tables = resolve_entities(tables, config)
+        # 类似群 groups of every application's goods, computed once for all builders.
+        from features.lexicons import similar_groups_of
+
+        tables.applications = tables.applications.assign(similar_groups=similar_groups_of(tables.applications))
     from pipeline.engines import run_builders_on  # engine: pandas | dask | dask-local (pipeline.engines)
 
     results = run_builders_on(engine, tables, config, timer, scheduler=scheduler)
