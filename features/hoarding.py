@@ -5,7 +5,7 @@ within days, many unrelated classes, coined marks with no link to the applicant'
 natural persons filing at scale, and a high refused/withdrawn share.
 
 Legitimate large portfolios must not look like hoarders, so volume alone never makes a hoarder:
-severity = volume ratio × abnormality, where abnormality measures *how* the marks are filed
+severity = log2(1 + volume ratio) × abnormality, where abnormality measures *how* the marks are filed
 (coined share, class dispersion outside defensive house-mark sweeps, refusal share, burst share).
 A house mark swept across all classes is a defensive filing and is excluded from dispersion.
 """
@@ -140,7 +140,9 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     abnormality = (cfg.w_coined * feat["hoarding_coined_share"] + cfg.w_dispersion * feat["hoarding_dispersion"]
                    + cfg.w_refusal * feat["hoarding_refusal_share"] + cfg.w_burst * feat["hoarding_burst_share"])
     feat["hoarding_abnormality"] = abnormality
-    severity = (feat["hoarding_volume_ratio"] * abnormality
+    # Volume counts with diminishing returns (doubling it adds a constant): a very large but
+    # coherent portfolio must not outrank a smaller, plainly abnormal one.
+    severity = (np.log2(1.0 + feat["hoarding_volume_ratio"]) * abnormality
                 + cfg.w_coined_sweep * np.minimum(feat["hoarding_coined_sweeps"], 3))
     flags = _flags(apps, feat, cfg, own_ratio, group_ratio)
     return FeatureResult(applicant=feat, severity=severity.rename("hoarding"), flags=flags)

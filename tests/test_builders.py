@@ -73,8 +73,12 @@ def test_hoarding_by_hand():
     assert h["hoarding_coined_share"] == 1.0 and h["hoarding_refusal_share"] == 0.5
     assert h["hoarding_dispersion"] == pytest.approx(0.75)  # 3 of 4 filings outside its 1 main class
     assert h["hoarding_burst_share"] == 1.0
-    # severity = volume ratio (4/4) x (0.4*1 + 0.3*0.75 + 0.2*0.5 + 0.1*1)
-    assert r.severity["c:甲|x"] == pytest.approx(1.0 * (0.4 + 0.225 + 0.1 + 0.1))
+    # severity = log2(1 + volume ratio 4/4) x (0.4*1 + 0.3*0.75 + 0.2*0.5 + 0.1*1)
+    assert r.severity["c:甲|x"] == pytest.approx(math.log2(2.0) * (0.4 + 0.225 + 0.1 + 0.1))
+    # volume counts with diminishing returns: twice the volume ratio is log2(3), not 2x
+    cfg2 = cfg.with_overrides({"hoarding": {"window_threshold": 2}})
+    r2 = build_hoarding(tables(apps_frame(rows)), cfg2)
+    assert r2.severity["c:甲|x"] == pytest.approx(math.log2(3.0) * (0.4 + 0.225 + 0.1 + 0.1))
     # the house-mark sweep is not dispersion and its marks are not coined
     assert legit["hoarding_coined_share"] == 0.0 and legit["hoarding_dispersion"] == 0.0
     assert r.severity["c:华科明|y"] == pytest.approx(0.0)
