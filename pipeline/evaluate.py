@@ -92,7 +92,11 @@ def evaluate_run(run: str | Path, truth: str | Path, config: Config) -> dict:
         if not len(own):
             continue
         top_d = a.sort_values(dim, ascending=False, kind="stable").head(len(own))
-        entry = {"n": int(len(own)), "recall_at_k": round(float(own.index.isin(top_d.index).mean()), 4)}
+        # Other abnormal kinds may show the same behaviour (a bad-faith filer that also copies):
+        # top_k_abnormal says how much of the dimension's top K is abnormal of any kind.
+        entry = {"n": int(len(own)), "recall_at_k": round(float(own.index.isin(top_d.index).mean()), 4),
+                 "top_k_abnormal": round(float(top_d["label"].mean()), 4),
+                 "top_k_kinds": {str(k): int(v) for k, v in top_d["kind"].value_counts().items()}}
         if dim == "hoarding":
             entry["large_legit_in_top_k"] = int(legit.index.isin(top_d.index).sum())
         per_dim[dim] = entry
@@ -139,7 +143,8 @@ def format_report(r: dict) -> str:
     lines.append("each dimension's own kinds in its top K:")
     for dim, v in r["per_dimension"].items():
         extra = f", large legit in top K: {v['large_legit_in_top_k']}" if "large_legit_in_top_k" in v else ""
-        lines.append(f"  {dim:<22} n={v['n']:<5} recall {v['recall_at_k']:.3f}{extra}")
+        lines.append(f"  {dim:<22} n={v['n']:<5} recall {v['recall_at_k']:.3f}, abnormal share of its top K "
+                     f"{v['top_k_abnormal']:.3f}{extra}")
     lines.append("planted tricks flagged (application level):")
     for t, v in r["per_trick"].items():
         lines.append(f"  {t:<30} n={v['n']:<5} recall {v['recall']:.3f}")
