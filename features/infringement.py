@@ -41,6 +41,7 @@ DETAIL_COLUMNS = [
 APPLICANT_COLUMNS = [
     "infringement_n_copies", "infringement_n_owners_copied", "infringement_copy_share",
     "infringement_best_similarity", "infringement_n_protected", "infringement_strength_sum",
+    "infringement_chance_dilution",
 ]
 
 
@@ -175,10 +176,18 @@ def build_infringement(tables, config) -> FeatureResult:
     applicant["infringement_strength_sum"] = g["strength"].sum().reindex(keys, fill_value=0.0).astype("float64")
     # Each copy is evidence in proportion to its strength (one strong copy of a protected mark is
     # about one unit; one weak resemblance to a small owner's mark about half a unit, below the
-    # flag line); copying several different owners adds a pattern term.
+    # flag line); copying several different owners adds a pattern term. Resemblances to earlier
+    # marks of ordinary owners also happen by chance, more often the more marks one files: they
+    # count in full only when they make up at least `chance_share_ref` of the applicant's filings
+    # (a copycat), and proportionally less for a large portfolio with a few coincidences.
+    protected_sum = best[best["matched_source"] == "protected"].groupby("applicant_key")["strength"].sum()
+    protected_sum = protected_sum.reindex(keys, fill_value=0.0)
+    earlier_sum = applicant["infringement_strength_sum"] - protected_sum
+    dilution = np.minimum(1.0, applicant["infringement_copy_share"] / cfg.chance_share_ref)
+    applicant["infringement_chance_dilution"] = dilution.astype("float64")
     extra_owners = np.maximum(applicant["infringement_n_owners_copied"] - 1, 0)
-    severity = (cfg.severity_w_copies * applicant["infringement_strength_sum"]
-                + cfg.severity_w_owners * np.log1p(extra_owners)
+    severity = (cfg.severity_w_copies * (protected_sum + earlier_sum * dilution)
+                + cfg.severity_w_owners * np.log1p(extra_owners) * dilution
                 + cfg.severity_w_share * applicant["infringement_copy_share"]).rename("infringement_severity")
     return FeatureResult(applicant=applicant, severity=severity.astype("float64"), flags=flags, details=details)
 

@@ -178,3 +178,25 @@ def test_owner_filing_its_own_protected_brand_after_a_copycat_is_not_flagged():
     r = build_infringement(Tables(apps, t.transfers, t.decisions, t.protected_marks, t.public_terms), load_config())
     assert "B2" not in set(r.flags["application_id"])
     assert "B1" in set(r.flags["application_id"])  # the copycat still copies the protected mark
+
+
+def test_chance_resemblances_of_a_large_portfolio_count_less():
+    """Owner Two's LIVE MORE copies an earlier mark (1 copy in 2 filings: full weight). With 20 more
+    unrelated filings the copy is 1 in 22 filings: dilution = (1/22) / chance_share_ref (0.3)."""
+    t = make_tables()
+    base = build_infringement(t, load_config())
+    extra = pd.DataFrame([(f"X{i}", f"QZWX{i:02d}", "Owner Two", "o2", "g_o2", "2021-01-01", "5")
+                          for i in range(20)], columns=t.applications.columns[:7])
+    extra["filing_date"] = pd.to_datetime(extra["filing_date"])
+    extra["goods_services"] = ""
+    extra["status"] = "filed"
+    apps = pd.concat([t.applications, extra], ignore_index=True)
+    big = build_infringement(Tables(apps, t.transfers, t.decisions, t.protected_marks, t.public_terms), load_config())
+    assert base.applicant.loc["o2", "infringement_chance_dilution"] == pytest.approx(1.0)
+    assert big.applicant.loc["o2", "infringement_chance_dilution"] == pytest.approx((1 / 22) / 0.3)
+    s_small = base.applicant.loc["o2", "infringement_strength_sum"]
+    assert big.severity["o2"] == pytest.approx(s_small * (1 / 22) / 0.3)
+    # protected-mark copies are never diluted: the shape copy of 大白兔 keeps its full strength
+    cc = base.applicant.loc["cc"]
+    assert base.severity["cc"] >= base.flags.loc[base.flags["application_id"] == "A7", "strength"].item()
+    assert cc["infringement_n_protected"] >= 1
