@@ -308,7 +308,11 @@ def _protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows: set) -> 
     pm = pm.assign(r=pcodes)
     P = sim.prepare_marks(pd.DataFrame({"id": np.arange(len(puniq)), "text": np.asarray(puniq, dtype=object)}),
                           config)
-    m = sim.match_prepared(T, P, config)
+    # Protected (well-known) marks get a wider scope of protection (Trademark Law art. 13): a
+    # lower edit-similarity bar than ordinary earlier marks.
+    wide = config.with_overrides({"infringement": {"min_edit_latin": cfg.min_edit_latin_protected,
+                                                   "min_edit_han": cfg.min_edit_han_protected}})
+    m = sim.match_prepared(T, P, wide)
     if m.empty:
         return None
     qa = q_apps[["row", "tid", "applicant_key", "group_id", "nice_classes"]].rename(columns={"tid": "q"})
