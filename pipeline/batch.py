@@ -40,7 +40,7 @@ from pipeline.contract import load_dataset
 from pipeline.credit import apply_repairs, load_repairs, repair_summary
 from pipeline.grading import GRADES
 from pipeline.runio import read_run, write_parquet
-from pipeline.score import StageTimer, __version__, compute, write_run
+from pipeline.score import StageTimer, compute, run_manifest, write_run
 from pipeline.tables import Tables
 
 log = logging.getLogger("tmscreen")
@@ -391,29 +391,11 @@ def run_batch(data: str | Path, state: str | Path, as_of: str, config: Config, m
             applicants = apply_repairs(result.applicants, decisions, repairs, prior, as_of_ts, config)
             result.applicants = applicants.drop(columns=["credit_repair"])
 
-        a = result.applicants
         counts = {t: {**c, "deferred": deferred.get(t, 0),
                       "rejected": c["rejected"] - deferred.get(t, 0)} for t, c in loaded.counts.items()}
-        manifest = {
-            "tmscreen_version": __version__,
-            "kind": "batch",
-            "dataset": str(Path(data).resolve()),
-            "as_of": tag,
-            "inputs": loaded.inputs,
-            "rows": counts,
-            "config": config.to_dict(),
-            "config_digest": config.digest(),
-            "model": model_info or result.model,
-            "summary": {
-                "applications": int(len(result.applications)),
-                "applicants": int(len(a)),
-                "groups": int(a["group_id"].nunique()),
-                "flagged": int(a["flagged"].sum()),
-                "grades": {g: int(n) for g, n in a["grade"].value_counts().sort_index().items()},
-                "credit_repairs": repair_summary(applicants),
-            },
-            "byte_identical_on_rerun": "every file of this folder except " + ", ".join(NON_IDENTICAL),
-        }
+        manifest = {"kind": "batch", **run_manifest(data, tag, loaded.inputs, counts, config, result, model_info)}
+        manifest["summary"]["credit_repairs"] = repair_summary(applicants)
+        manifest["byte_identical_on_rerun"] = "every file of this folder except " + ", ".join(NON_IDENTICAL)
         runs = state / "runs"
         runs.mkdir(parents=True, exist_ok=True)
         staging = runs / f".{tag}.tmp-{uuid.uuid4().hex[:8]}"
@@ -423,8 +405,8 @@ def run_batch(data: str | Path, state: str | Path, as_of: str, config: Config, m
         previous_as_of = earlier[-1] if earlier else None
         previous = (pd.read_parquet(runs / previous_as_of / "applicant_scores.parquet")
                     if previous_as_of else None)
-        report = change_report(a, previous, tag, previous_as_of)
-        drift = drift_report(a, previous, tag, previous_as_of, config)
+        report = change_report(result.applicants, previous, tag, previous_as_of)
+        drift = drift_report(result.applicants, previous, tag, previous_as_of, config)
         for w in drift["warnings"]:
             log.warning("drift: %s", w)
         _write_json(staging / "changes.json", report)

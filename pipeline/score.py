@@ -187,25 +187,19 @@ def write_run(result: ScoreResult, out: Path, manifest: dict, rejected: dict[str
     return manifest
 
 
-def score_dataset(dataset: str | Path, out: str | Path, config: Config, as_of: str | None = None,
-                  encoding: str | None = None, model=None, model_info: dict | None = None, engine: str = "pandas",
-                  scheduler: str | None = None) -> dict:
-    timer = StageTimer()
-    start = time.perf_counter()
-    with timer.stage("load"):
-        loaded = load_dataset(dataset, as_of=as_of or config.run.as_of or None, encoding=encoding)
-    result = compute(loaded.tables, config, timer, model=model, engine=engine, scheduler=scheduler)
+def run_manifest(dataset, as_of: str, inputs: list, rows: dict, config: Config, result: ScoreResult,
+                 model_info: dict | None) -> dict:
+    """The manifest fields every run folder has (score and batch add their own)."""
     a = result.applicants
-    manifest = {
+    return {
         "tmscreen_version": __version__,
         "dataset": str(Path(dataset).resolve()),
-        "as_of": str(loaded.tables.as_of.date()),
-        "inputs": loaded.inputs,
-        "rows": loaded.counts,
+        "as_of": as_of,
+        "inputs": inputs,
+        "rows": rows,
         "config": config.to_dict(),
         "config_digest": config.digest(),
         "model": {**result.model, **(model_info or {})},
-        "engine": {"name": engine, "scheduler": scheduler},
         "summary": {
             "applications": int(len(result.applications)),
             "applicants": int(len(a)),
@@ -214,6 +208,19 @@ def score_dataset(dataset: str | Path, out: str | Path, config: Config, as_of: s
             "grades": {g: int(n) for g, n in a["grade"].value_counts().sort_index().items()},
         },
     }
+
+
+def score_dataset(dataset: str | Path, out: str | Path, config: Config, as_of: str | None = None,
+                  encoding: str | None = None, model=None, model_info: dict | None = None, engine: str = "pandas",
+                  scheduler: str | None = None) -> dict:
+    timer = StageTimer()
+    start = time.perf_counter()
+    with timer.stage("load"):
+        loaded = load_dataset(dataset, as_of=as_of or config.run.as_of or None, encoding=encoding)
+    result = compute(loaded.tables, config, timer, model=model, engine=engine, scheduler=scheduler)
+    manifest = run_manifest(dataset, str(loaded.tables.as_of.date()), loaded.inputs, loaded.counts, config, result,
+                            model_info)
+    manifest["engine"] = {"name": engine, "scheduler": scheduler}
     manifest = write_run(result, Path(out), manifest, loaded.rejected, timer)
     manifest["wall_seconds"] = round(time.perf_counter() - start, 2)
     return manifest
