@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 from pipeline.batch import batch_lock, psi, read_history
-from pipeline.entities import resolve_keys
 from pipeline.batch_cli import main as batch_main
 from pipeline.credit import record_repair
+from pipeline.entities import resolve_keys
 from pipeline.joint import eligibility, export_joint, inspect_sample, parse_rates
 
 REPO = Path(__file__).resolve().parents[1]

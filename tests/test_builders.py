@@ -154,7 +154,7 @@ def test_squatting_places_events_own_names_and_trends():
 
 def test_hoarding_dispersion_uses_similar_groups_when_goods_map():
     cfg = load_config().with_overrides({"hoarding": {"core_classes": 1, "core_groups": 1}})
-    rows = [(f"G{i}", "c:甲|x", "g1", "2020-01-0{}".format(i + 1), f"m{i}", "9", "company", "pending", "甲公司")
+    rows = [(f"G{i}", "c:甲|x", "g1", f"2020-01-0{i + 1}", f"m{i}", "9", "company", "pending", "甲公司")
             for i in range(4)]
     apps = apps_frame(rows)
     # computers (0901) twice, spectacles (0921) twice: one class, two similar groups
