@@ -87,16 +87,22 @@ def cmd_batch(args, config) -> int:
     return 0
 
 
-def _print_frame(frame) -> None:
-    if not len(frame):
+def _emit(frame, out: str | None, summary: str) -> None:
+    """Write ``frame`` as CSV to ``out`` (and print ``summary``), or print it as a table."""
+    if out:
+        from pipeline.runio import write_csv
+
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        write_csv(frame, Path(out))
+        print(f"{summary} → {out}")
+    elif not len(frame):
         print("(empty)")
-        return
-    print(frame.to_string(index=False, max_colwidth=80))
+    else:
+        print(frame.to_string(index=False, max_colwidth=80))
 
 
 def cmd_inspect_sample(args, config) -> int:
     from pipeline.joint import inspect_sample, parse_rates
-    from pipeline.runio import write_csv
 
     try:
         rates = parse_rates(args.rates)
@@ -104,18 +110,12 @@ def cmd_inspect_sample(args, config) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sample = inspect_sample(args.run, rates, args.seed)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        write_csv(sample, Path(args.out))
-        print(f"{len(sample)} applicants → {args.out}")
-    else:
-        _print_frame(sample)
+    _emit(sample, args.out, f"{len(sample)} applicants")
     return 0
 
 
 def cmd_eligibility(args, config) -> int:
     from pipeline.joint import eligibility
-    from pipeline.runio import write_csv
 
     if not Path(args.subjects).is_file():
         print(f"error: subjects file {args.subjects} not found", file=sys.stderr)
@@ -125,11 +125,7 @@ def cmd_eligibility(args, config) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.out:
-        write_csv(result, Path(args.out))
-        print(f"{int(result['strict_review'].sum())} of {len(result)} subjects need strict review → {args.out}")
-    else:
-        _print_frame(result)
+    _emit(result, args.out, f"{int(result['strict_review'].sum())} of {len(result)} subjects need strict review")
     return 0
 
 
