@@ -1119,10 +1119,7 @@ def _block_hoarder(w: _World, target: int):
     counts = _split(rng, target, n, 30, 0.5)
     person = rng.random(n) < 0.25
     person[0] = True
-    ec = w.cn_companies(rng, n)
-    ep = w.people(rng, n)
-    e = dict(name=_pick(person, ep["name"], ec["name"]), addr=_pick(person, ep["addr"], ec["addr"]), country="CN",
-             type=_pick(person, pa.array(["individual"] * n), pa.array(["company"] * n)), city_i=ec["city_i"])
+    e, ec, ep = _mixed_parties(w, rng, person)
     ents = w.add_entities(e, "hoarder", w.pick_agents(rng, n, direct=0.3, small=True))
     _hoard_apps(w, rng, ents, counts, e["name"], sweep=rng.random(n) < 0.35, profile="hoard")
 
@@ -1299,6 +1296,18 @@ def _copy_apps(w, rng, ents, counts, names, sources, p_protected, tricks_w=_TRIC
     return rows, loc
 
 
+def _mixed_parties(w: _World, rng, person: np.ndarray) -> tuple[dict, dict, dict]:
+    """Entity columns for a mix of natural persons (where ``person``) and Chinese companies.
+
+    Returns (entity columns for ``add_entities``, the company draw, the person draw)."""
+    n = len(person)
+    ec = w.cn_companies(rng, n)
+    ep = w.people(rng, n)
+    e = dict(name=_pick(person, ep["name"], ec["name"]), addr=_pick(person, ep["addr"], ec["addr"]), country="CN",
+             type=_pick(person, pa.array(["individual"] * n), pa.array(["company"] * n)), city_i=ec["city_i"])
+    return e, ec, ep
+
+
 def _cls_vector(S, src, rng):
     mx = max(len(c) for c in S["cls"])
     tab = np.zeros((S["n"], mx), dtype=np.int64)
@@ -1314,10 +1323,7 @@ def _block_copycat(w: _World, target: int, sources: dict):
     n = max(3, round(target / 6))
     counts = _split(rng, target, n, 2, 0.7)
     person = rng.random(n) < 0.3
-    ec = w.cn_companies(rng, n)
-    ep = w.people(rng, n)
-    e = dict(name=_pick(person, ep["name"], ec["name"]), addr=_pick(person, ep["addr"], ec["addr"]), country="CN",
-             type=_pick(person, pa.array(["individual"] * n), pa.array(["company"] * n)), city_i=ec["city_i"])
+    e, ec, ep = _mixed_parties(w, rng, person)
     ents = w.add_entities(e, "copycat", w.pick_agents(rng, n, direct=0.2, small=True))
     p_prot = np.where(rng.random(n) < 0.5, 0.85, 0.35)
     rows, loc = _copy_apps(w, rng, ents, counts, e["name"], sources, p_prot)
@@ -1331,10 +1337,7 @@ def _block_squatter(w: _World, target: int):
     n = max(3, round(target / 5))
     counts = _split(rng, target, n, 1, 0.8)
     person = rng.random(n) < 0.4
-    ec = w.cn_companies(rng, n)
-    ep = w.people(rng, n)
-    e = dict(name=_pick(person, ep["name"], ec["name"]), addr=_pick(person, ep["addr"], ec["addr"]), country="CN",
-             type=_pick(person, pa.array(["individual"] * n), pa.array(["company"] * n)), city_i=ec["city_i"])
+    e, ec, ep = _mixed_parties(w, rng, person)
     ents = w.add_entities(e, "squatter", w.pick_agents(rng, n, direct=0.25, small=True))
     n_app = int(counts.sum())
     loc = np.repeat(np.arange(n), counts)
@@ -1377,11 +1380,8 @@ def _block_trend(w: _World, target: int):
     tr = np.repeat(np.arange(n_tr), n_per)
     m = len(tr)
     person = rng.random(m) < 0.35
-    ec = w.cn_companies(rng, m)
-    ep = w.people(rng, m)
-    e = dict(name=_pick(person, ep["name"], ec["name"]), addr=_pick(person, ep["addr"], ec["addr"]), country="CN",
-             type=_pick(person, pa.array(["individual"] * m), pa.array(["company"] * m)), city_i=ec["city_i"],
-             trade=ec["trade"], trade_py=ec["trade_py"], industry=ec["industry"])
+    e, ec, ep = _mixed_parties(w, rng, person)
+    e.update(trade=ec["trade"], trade_py=ec["trade_py"], industry=ec["industry"])
     ents = w.add_entities(e, "trend_squatter", w.pick_agents(rng, m))
     # trend filings: 1–3 classes each, within three weeks of the trend's first filing
     k = rng.choice([1, 2, 3], m, p=[0.55, 0.3, 0.15])
@@ -1438,10 +1438,7 @@ def _block_bad_faith(w: _World, target: int, sources: dict):
     n = max(2, round(target / 15))
     counts = _split(rng, target, n, 4, 0.6)
     person = rng.random(n) < 0.25
-    ec = w.cn_companies(rng, n)
-    ep = w.people(rng, n)
-    e = dict(name=_pick(person, ep["name"], ec["name"]), addr=_pick(person, ep["addr"], ec["addr"]), country="CN",
-             type=_pick(person, pa.array(["individual"] * n), pa.array(["company"] * n)), city_i=ec["city_i"])
+    e, ec, ep = _mixed_parties(w, rng, person)
     ents = w.add_entities(e, "bad_faith_decided", w.pick_agents(rng, n, direct=0.2, small=True))
     n_copy = np.round(counts * rng.uniform(0.1, 0.5, n)).astype(np.int64)
     n_hoard = counts - n_copy
