@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from models.labels import truth_owner
 from pipeline.config import Config
 from pipeline.runio import read_run
 
@@ -51,15 +52,10 @@ def evaluate_run(run: str | Path, truth: str | Path, config: Config) -> dict:
     t_ent = pd.read_csv(truth / "entities.csv", dtype=str, keep_default_na=False).set_index("entity_id")
     m = apps.merge(t_apps, on="application_id", how="inner", suffixes=("", "_true"))
 
-    # Applicant truth = the entity owning most of the key's applications.
-    owner = (m.groupby(["applicant_key", "entity_id"]).size().rename("n").reset_index()
-             .sort_values(["applicant_key", "n", "entity_id"], ascending=[True, False, True])
-             .drop_duplicates("applicant_key").set_index("applicant_key")["entity_id"])
-    a = applicants.set_index("applicant_key")
-    a["entity_id"] = owner
-    a = a[a["entity_id"].notna()]
-    a["label"] = a["entity_id"].map(t_ent["label"]).astype(int)
-    a["kind"] = a["entity_id"].map(t_ent["kind"])
+    # Applicant truth = the entity owning most of the key's applications (the same mapping the
+    # supervised model trains on).
+    owner = truth_owner(truth, apps)
+    a = applicants.set_index("applicant_key").join(owner, how="inner")
     a["large_legit"] = a["entity_id"].map(t_ent["is_large_legit"]).astype(int)
     k = int(a["label"].sum())
     order = a.sort_values("risk_score", ascending=False, kind="stable")
