@@ -666,7 +666,7 @@ class _World:
         self.trans.append(dict(row=np.asarray(rows)[keep], date=date[keep], assignor=pc.filter(assignor, k),
                                assignee=pc.filter(assignee, k), addr=pc.filter(assignee_addr, k)))
 
-    def add_decisions(self, rng, subject, ent_city, kinds, date, rows):
+    def add_decisions(self, rng, ent, subject, ent_city, kinds, date, rows):
         n = len(kinds)
         if n == 0:
             return
@@ -693,7 +693,7 @@ class _World:
                 auth.append("国家知识产权局")
                 ref.append(f"国知发保字〔{y}〕{nums[i] % 500 + 1}号")
         self.dec.append(dict(subject=subject, date=np.asarray(date, np.int64), kind=_s(kinds), auth=_s(auth),
-                             ref=_s(ref), row=np.asarray(rows, dtype=np.int64)))
+                             ref=_s(ref), row=np.asarray(rows, dtype=np.int64), ent=np.asarray(ent, np.int64)))
 
     # -- mark generators ----------------------------------------------------------------------
     def coined(self, rng, n, latin_share=0.4) -> pa.Array:
@@ -1172,7 +1172,7 @@ def _some_decisions(w, rng, ents, rows, loc, share, kinds, names):
     date = _after(rng, b["date"][off])
     city = np.concatenate([x["city"] for x in w.ent])[ents[hit]] if w.ent else np.zeros(len(hit), np.int64)
     _apply_decision_status(b, off, kk)
-    w.add_decisions(rng, _take(names, hit), city, kk, date, rows[pick])
+    w.add_decisions(rng, ents[hit], _take(names, hit), city, kk, date, rows[pick])
 
 
 def _apply_decision_status(b, off, kinds):
@@ -1476,7 +1476,7 @@ def _block_bad_faith(w: _World, target: int, sources: dict):
         _apply_decision_status(b, off, list(kinds[inb]))
     date = _after(rng, fdate)
     linked = np.isin(kinds, ["bad_faith_refusal", "invalidation"]) | (rng.random(len(dl)) < 0.4)
-    w.add_decisions(rng, subj, ec["city_i"][dl], list(kinds), date, np.where(linked, pick, -1))
+    w.add_decisions(rng, ents[dl], subj, ec["city_i"][dl], list(kinds), date, np.where(linked, pick, -1))
 
 
 def _block_of(w, row):
@@ -1506,7 +1506,7 @@ def _noise_decisions(w: _World):
     normal = np.flatnonzero(kinds == _KIND_ID["normal"])
     k = min(len(normal), max(1, len(normal) // 1000))
     pick = np.sort(rng.choice(normal, k, replace=False))
-    w.add_decisions(rng, _take(names, pick), city[pick], ["other"] * k, _dates_uniform(rng, k), np.full(k, -1))
+    w.add_decisions(rng, pick, _take(names, pick), city[pick], ["other"] * k, _dates_uniform(rng, k), np.full(k, -1))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1759,6 +1759,10 @@ def _emit(w: _World, out: Path, prot: list[dict]) -> dict:
         "kind": _take(kind_s, e_kind[eo]), "canonical_name": _take(e_name, eo), "is_large_legit": pa.array(e_large[eo]),
     })
     _write(truth_ent, tr / "entities.csv")
+    # decisions.csv line by line: the entity each decision was issued against (its subject may be a variant).
+    dent = np.concatenate([d["ent"] for d in w.dec])[dord]
+    _write(pa.table({"decision_row": pa.array(np.arange(len(dent)) + 1), "entity_id": _take(eid, dent)}),
+           tr / "decisions.csv")
     (tr / "README.md").write_text(_TRUTH_README.format(seed=w.seed, n=N), encoding="utf-8")
     # summary
     app_kind = e_kind[ent_o]
@@ -1797,6 +1801,9 @@ read these files; they exist to evaluate it.
 ## entities.csv — one row per applicant entity
 entity_id, group_id, label, kind, canonical_name (the entity's own spelling; filings may use name
 variants), is_large_legit (1 for large legitimate portfolios and owners of protected marks).
+
+## decisions.csv — one row per line of the dataset's decisions.csv
+decision_row (1-based data row of `dataset/decisions.csv`), entity_id (the entity it was issued against).
 
 ## kinds
 Abnormal (label 1): `hoarder` (hundreds of coined marks across unrelated classes in bursts, some

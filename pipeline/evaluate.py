@@ -3,7 +3,8 @@
 Applicant level: each run applicant_key takes the truth of the entity owning most of its
 applications. K = number of truly abnormal applicants. Reported: PR-AUC, ROC-AUC, precision and
 recall at K, recall per abnormal kind (at K and among flagged), false-positive rate among large
-legitimate portfolios, each dimension's recall of its own kinds in that dimension's top K, the
+legitimate portfolios, each dimension's recall in that dimension's top K of its own kinds and of the
+applicants carrying its planted pattern (``pattern_carriers``), the
 application-level recall of each planted trick, and pairwise precision/recall of same-entity and
 same-group links over distinct filing records (name, address) — computed from contingency counts,
 never by enumerating pairs.
@@ -25,6 +26,28 @@ KIND_DIMENSION = {
     "trend_squatter": "squatting", "broker": "transfer", "bad_faith_decided": "decisions",
 }
 TRICK_PREFIX = {"copycat": "INFRINGEMENT_", "squatter": "SQUAT_", "trend_squatter": "SQUAT_"}
+
+
+COPY_TRICKS = {"exact", "affix", "confusable", "edit", "homophone", "reorder", "shape", "transliteration"}
+SQUAT_TRICKS = {"event", "generic", "person", "place", "trend"}
+
+
+def pattern_carriers(truth: Path, dataset: Path, t_apps: pd.DataFrame, t_ent: pd.DataFrame) -> dict[str, set]:
+    """Entity ids carrying each dimension's planted pattern: copies and squats from the per-application
+    tricks, bad-faith decisions from ``truth/decisions.csv`` (worlds made before it existed have none), hoarding and
+    transfer from the entity kinds (their pattern is the whole portfolio)."""
+    abnormal = set(t_ent.index[t_ent["label"] == "1"])
+    out = {"infringement": set(t_apps.loc[t_apps["trick"].isin(COPY_TRICKS), "entity_id"]),
+           "squatting": set(t_apps.loc[t_apps["trick"].isin(SQUAT_TRICKS), "entity_id"]),
+           "hoarding": set(t_ent.index[t_ent["kind"].isin(["hoarder", "shell_hoarder"])]),
+           "transfer": set(t_ent.index[t_ent["kind"] == "broker"])}
+    dec = truth / "decisions.csv"
+    if dec.exists() and (dataset / "decisions.csv").exists():
+        # "other" decisions are not findings of bad faith (the demo also issues them against ordinary filers).
+        kinds = pd.read_csv(dataset / "decisions.csv", dtype=str, usecols=["kind"])["kind"]
+        ents = pd.read_csv(dec, dtype=str, keep_default_na=False)["entity_id"]
+        out["decisions"] = set(ents[(kinds != "other").to_numpy()])
+    return {k: v & abnormal for k, v in out.items()}
 
 
 def _pairs(counts: pd.Series) -> float:
@@ -80,19 +103,27 @@ def evaluate_run(run: str | Path, truth: str | Path, config: Config) -> dict:
                           "recall_flagged": round(float(grp["flagged"].mean()), 4)}
     report["per_kind"] = per_kind
 
-    # Each dimension's own kinds in that dimension's top K (K = their count).
+    # Each dimension's top K against two truths: its own abnormal kinds (K = their count), and the
+    # applicants that carry the dimension's planted pattern whatever their kind (K = their count) —
+    # a bad-faith filer that also copies is a true infringement carrier, and a copycat with a decision
+    # a true decisions carrier, so the own-kind recall understates a dimension that ranks them right.
+    carriers = pattern_carriers(truth, Path(manifest["dataset"]), t_apps, t_ent)
     per_dim = {}
     for dim in sorted(set(KIND_DIMENSION.values())):
         kinds = [kk for kk, d in KIND_DIMENSION.items() if d == dim]
         own = a[a["kind"].isin(kinds) & (a["label"] == 1)]
         if not len(own):
             continue
-        top_d = a.sort_values(dim, ascending=False, kind="stable").head(len(own))
-        # Other abnormal kinds may show the same behaviour (a bad-faith filer that also copies):
-        # top_k_abnormal says how much of the dimension's top K is abnormal of any kind.
+        ranked = a.sort_values(dim, ascending=False, kind="stable")
+        top_d = ranked.head(len(own))
         entry = {"n": int(len(own)), "recall_at_k": round(float(own.index.isin(top_d.index).mean()), 4),
                  "top_k_abnormal": round(float(top_d["label"].mean()), 4),
                  "top_k_kinds": {str(k): int(v) for k, v in top_d["kind"].value_counts().items()}}
+        carry = a[a["entity_id"].isin(carriers.get(dim, set())) & (a["label"] == 1)]
+        if len(carry):
+            top_c = ranked.head(len(carry))
+            entry["pattern_n"] = int(len(carry))
+            entry["pattern_recall_at_k"] = round(float(carry.index.isin(top_c.index).mean()), 4)
         if dim == "hoarding":
             entry["large_legit_in_top_k"] = int(legit.index.isin(top_d.index).sum())
         per_dim[dim] = entry
@@ -136,11 +167,13 @@ def format_report(r: dict) -> str:
     lines.append("recall per abnormal kind (at K / flagged):")
     for kind, v in r["per_kind"].items():
         lines.append(f"  {kind:<22} n={v['n']:<5} {v['recall_at_k']:.3f} / {v['recall_flagged']:.3f}")
-    lines.append("each dimension's own kinds in its top K:")
+    lines.append("each dimension's top K: its own kinds; the applicants carrying its planted pattern:")
     for dim, v in r["per_dimension"].items():
         extra = f", large legit in top K: {v['large_legit_in_top_k']}" if "large_legit_in_top_k" in v else ""
+        pattern = (f"; pattern carriers n={v['pattern_n']} recall {v['pattern_recall_at_k']:.3f}"
+                   if "pattern_n" in v else "")
         lines.append(f"  {dim:<22} n={v['n']:<5} recall {v['recall_at_k']:.3f}, abnormal share of its top K "
-                     f"{v['top_k_abnormal']:.3f}{extra}")
+                     f"{v['top_k_abnormal']:.3f}{pattern}{extra}")
     lines.append("planted tricks flagged (application level):")
     for t, v in r["per_trick"].items():
         lines.append(f"  {t:<30} n={v['n']:<5} recall {v['recall']:.3f}")
