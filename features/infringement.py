@@ -30,9 +30,11 @@ import numpy as np
 import pandas as pd
 
 from features import similarity as sim
+from features.class_relations import related_classes
 from features.common import applicant_index
 from features.reasons import FLAG_COLUMNS, Dimension
 from features.registry import FeatureResult, empty_flags, register
+from pipeline.tables import isin
 
 DETAIL_COLUMNS = [
     "application_id", "applicant_key", "mark_text", "matched_text", "matched_owner", "matched_source",
@@ -122,6 +124,10 @@ def build_infringement(tables, config) -> FeatureResult:
                           "detail": "same mark"})
     cols_m = ["q", "r", "similarity", "kind", "detail"]
     directed = pd.concat([m[cols_m], m[cols_m].rename(columns={"q": "r", "r": "q"}), ident], ignore_index=True)
+    # A public term (place, person, event, generic) or an unlisted trend is no one's mark: filing it
+    # after someone else is squatting (its own dimension), not copying that someone.
+    public = _public_texts(tables, config, T)
+    directed = directed[~public[directed["r"].to_numpy()]]
     if len(directed):
         candidates.append(_earlier_path(apps, q_apps, directed, T, cfg))
     # ---- path 2: protected marks
@@ -149,9 +155,10 @@ def build_infringement(tables, config) -> FeatureResult:
     best["applicant_key"] = a["applicant_key"].to_numpy()
     best["mark_text"] = a["text"].to_numpy()
     best["reason"] = reason.to_numpy()
-    rel = np.where(best["class_relation"] == "same_class", "class " + best["matched_class"],
-                   np.where(best["class_relation"] == "same_group", "similar group " + best["matched_class"],
-                            "no shared class (protected mark)"))
+    rel = np.select([best["class_relation"] == "same_class", best["class_relation"] == "same_group",
+                     best["class_relation"] == "related_class"],
+                    ["class " + best["matched_class"], "similar group " + best["matched_class"],
+                     "related class " + best["matched_class"]], "no shared class (protected mark)")
     when = np.where(best["matched_source"] == "protected", "protected mark",
                     "filed " + _gap_text(best["gap_days"]).to_numpy() + " later")
     best["evidence"] = (best["reason"] + ": " + best["mark_text"] + " ~ " + best["matched_text"] + " ("
@@ -192,6 +199,19 @@ def build_infringement(tables, config) -> FeatureResult:
     return FeatureResult(applicant=applicant, severity=severity.astype("float64"), flags=flags, details=details)
 
 
+def _public_texts(tables, config, T: pd.DataFrame) -> np.ndarray:
+    """Per distinct text of ``T``: its core is a listed public term or an unlisted trend, decided by
+    the squatting builder's own functions (the same terms and trends it flags)."""
+    from features.squatting import TRENDS_KEY, mark_core, squatting_apps, term_table, trend_terms
+
+    terms = term_table(tables.public_terms if len(tables.public_terms) else None)
+    trends = tables.extras.get(TRENDS_KEY)
+    if trends is None:
+        trends = trend_terms(squatting_apps(tables), terms.index, config.squatting)
+    core = mark_core(T["text"])
+    return np.asarray(isin(core, terms.index) | isin(core, trends.index))
+
+
 def _own_name(cand: pd.DataFrame, apps: pd.DataFrame, T: pd.DataFrame, cfg) -> pd.DataFrame:
     """Down-weight house marks: the applicant's own name contains the application's mark core."""
     a = apps.set_index("row").loc[cand["row"].to_numpy(), ["tid", "applicant_name"]].reset_index(drop=True)
@@ -218,23 +238,33 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     base = q_apps[["row", "tid", "applicant_key", "group_id", "applicant_name", "filing_date", "nice_classes"]]
     cls = _classes(base, "nice_classes", "row").merge(base.drop(columns="nice_classes"), on="row")
     units = [("same_class", cls.rename(columns={"nice_class": "unit"}).assign(unit=lambda d: d["unit"].astype("str")))]
+    if cfg.class_weight_related_class > 0:
+        rel = related_classes(cls[["applicant_key", "nice_class"]], cfg)
+        # the application's class -> each related class, where the earlier owner's filing sits
+        qrel = cls.merge(rel[["nice_class", "related_class"]], on="nice_class").drop(columns="nice_class")
+        units.append(("related_class", qrel.rename(columns={"related_class": "unit"})
+                      .assign(unit=lambda d: d["unit"].astype("str"))))
     groups = _similar_groups(apps[apps["tid"] >= 0], cfg)
     # established use: filings of each (owner, mark) in date order
     use = q_apps[["tid", "applicant_key", "filing_date"]].sort_values("filing_date", kind="stable")
     use = use.assign(n_use=use.groupby(["tid", "applicant_key"]).cumcount() + 1)
     first_use = use.groupby(["tid", "applicant_key"])["filing_date"].min().rename("first_use").reset_index()
 
+    # references: per (mark, class) the K earliest other owners
+    ref = (units[0][1].groupby(["tid", "unit", "applicant_key"], sort=False)
+           .agg(r_date=("filing_date", "min"), r_group=("group_id", "first"), r_name=("applicant_name", "first"))
+           .reset_index())
+    ref = ref.sort_values(["tid", "unit", "r_date"], kind="stable")
+    ref = ref[ref.groupby(["tid", "unit"]).cumcount() < int(cfg.max_earlier_owners)]
+    ref = ref.rename(columns={"tid": "r", "applicant_key": "r_key"})
     out = []
     for relation, u in units:
-        # references: per (mark, unit) the K earliest other owners
-        ref = (u.groupby(["tid", "unit", "applicant_key"], sort=False)
-               .agg(r_date=("filing_date", "min"), r_group=("group_id", "first"), r_name=("applicant_name", "first"))
-               .reset_index())
-        ref = ref.sort_values(["tid", "unit", "r_date"], kind="stable")
-        ref = ref[ref.groupby(["tid", "unit"]).cumcount() < int(cfg.max_earlier_owners)]
-        ref = ref.rename(columns={"tid": "r", "applicant_key": "r_key"})
         qu = u.rename(columns={"tid": "q"})
         pairs = qu.merge(directed, on="q").merge(ref, on=["r", "unit"])
+        if relation == "related_class":
+            # Dictionary words (OASIS, CLOVER) coexist across markets; a coined mark reappearing in a
+            # related market is no coincidence.
+            pairs = pairs[~T["dict"].to_numpy()[pairs["q"].to_numpy()] & ~T["dict"].to_numpy()[pairs["r"].to_numpy()]]
         pairs = pairs[(pairs["r_date"] <= pairs["filing_date"] - margin) & (pairs["r_key"] != pairs["applicant_key"])
                       & (pairs["r_group"] != pairs["group_id"])]
         if pairs.empty:
@@ -270,7 +300,8 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     u_n = 1 - np.exp(-n_use / float(cfg.established_n_scale))
     u_y = np.minimum(1.0, years / float(cfg.established_years_scale))
     est = cfg.established_base + (1 - cfg.established_base) * u_n * u_y
-    cw = np.where(p["class_relation"] == "same_group", cfg.class_weight_same_group, cfg.class_weight_same)
+    cw = np.select([p["class_relation"] == "same_group", p["class_relation"] == "related_class"],
+                   [cfg.class_weight_same_group, cfg.class_weight_related_class], cfg.class_weight_same)
     p["strength"] = (p["similarity"] * cw * cfg.source_weight_earlier * est).clip(0, 1)
     return pd.DataFrame({
         "row": p["row"].to_numpy(),
@@ -310,8 +341,10 @@ def _protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows: set) -> 
                           config)
     # Protected (well-known) marks get a wider scope of protection (Trademark Law art. 13): a
     # lower edit-similarity bar than ordinary earlier marks.
-    wide = config.with_overrides({"infringement": {"min_edit_latin": cfg.min_edit_latin_protected,
-                                                   "min_edit_han": cfg.min_edit_han_protected}})
+    wide = config.with_overrides({"infringement": {
+        "min_edit_latin": cfg.min_edit_latin_protected, "min_edit_han": cfg.min_edit_han_protected,
+        "letter_two_edits_len": cfg.letter_two_edits_len_protected,
+        "min_len_shape_han": cfg.min_len_shape_han_protected}})
     m = sim.match_prepared(T, P, wide)
     if m.empty:
         return None

@@ -24,14 +24,16 @@ import time
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from features import textsim as ts
 from features.reasons import Reason
 from pipeline.tables import isin
 
-KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "phonetic", "del1", "hsub", "hdel", "prefix", "suffix")
-# Identity-like keys (one value per mark) vs fuzzy neighbourhood keys (many per mark).
-EXACT_KEYS = frozenset({"norm", "core", "skeleton", "sorted", "pinyin"})
+KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "hshape", "phonetic", "del1", "hsub", "hdel", "prefix",
+             "suffix")
+# Identity-like keys (one or two values per mark) vs fuzzy neighbourhood keys (many per mark).
+EXACT_KEYS = frozenset({"norm", "core", "skeleton", "sorted", "pinyin", "hshape"})
 # Coarse blocks (first / last letters of the Latin core or pinyin, metaphone key) verified inside
 # the block with rapidfuzz: they catch the multi-edit pairs that deletion neighbourhoods miss.
 CDIST_KEYS = frozenset({"prefix", "suffix", "phonetic"})
@@ -72,7 +74,8 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     """Keys of each mark. ``frame`` needs ``id`` and ``text``; it is not modified.
 
     Columns: id, text, han (bool), norm, comp (compact norm), core (compact distinctive core),
-    core_sp (core with spaces), clen, ntok, sorted, pinyin, phon, skel, distinctive, fuzzy.
+    core_sp (core with spaces), clen, ntok, sorted, pinyin (of the core), pinfull (of the whole mark:
+    李锦记 keeps its 记 there), phon, skel, hshape (shape-folded Han core), distinctive, fuzzy.
     """
     _check_frame(frame, "prepare_marks")
     cfg = _section(config)
@@ -103,8 +106,10 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     out["sorted"] = ts.token_sort(core_sp).to_numpy()
     pin = ts.pinyin_key(core)
     out["pinyin"] = pin.to_numpy()
+    out["pinfull"] = ts.pinyin_key(comp).to_numpy()
     out["phon"] = ts.phonetic_key(pin).to_numpy()
     out["skel"] = _fold(core).to_numpy()
+    out["hshape"] = np.where(han, ts.shape_fold(core).to_numpy(), "")
     out["dict"] = ts.all_dictionary_words(core_sp.reset_index(drop=True)).to_numpy()
     distinctive = (clen >= min_len) & ~ts.is_common_core(core)
     out["distinctive"] = distinctive.to_numpy()
@@ -174,7 +179,13 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         m = d & np.where(han, prep["clen"].to_numpy() >= cfg.min_len_reorder_han, prep["ntok"].to_numpy() >= 2)
         return sel(m, "sorted")
     if kind == "pinyin":
-        return sel(d, "pinyin")
+        # the core's pinyin, and the whole mark's when a generic word was cut (LIJINJI ~ 李锦记)
+        pos, s = sel(d, "pinyin")
+        full = d & (prep["pinfull"] != prep["pinyin"]).to_numpy()
+        fpos, fs = sel(full, "pinfull")
+        return np.concatenate([pos, fpos]), pd.concat([s, fs], ignore_index=True)
+    if kind == "hshape":
+        return sel(d & han & (prep["clen"].to_numpy() >= cfg.min_len_shape_han), "hshape")
     if kind == "phonetic":
         # metaphone key + length bucket (two overlapping buckets: lengths differing by one meet)
         m = f & (prep["phon"].str.len().to_numpy() >= 2)
@@ -187,8 +198,10 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         # Latin core / Han pinyin and their one-letter deletions (edits, near-homophones, and
         # near transliterations meet here: the Latin core and the pinyin share one key space).
         # Look-alike letters are folded first, so "N1KE" and "NIKEE" are one deletion apart.
-        pos, s = sel(f, "pinyin")
-        return _deletions(_fold(s, multi=False), pos, 5)
+        # (3-letter Latin cores join as themselves only: KFAC -> KFC, for the letter-edit rule)
+        short_latin = d & ~han & (prep["clen"].to_numpy() >= 3)
+        pos, s = sel(f | short_latin, "pinyin")
+        return _deletions(_fold(s, multi=False), pos, int(cfg.letter_edit_min_len))
     if kind == "hsub":
         pos, s = sel(f & han, "core")
         return _wildcards(s, pos)
@@ -391,6 +404,22 @@ def _shape(qc: pd.Series, rc: pd.Series, max_diff: int) -> tuple[np.ndarray, np.
     return ok & (ndiff >= 1) & (ndiff <= max_diff), detail.str.strip().to_numpy()
 
 
+def _letter_edits(qcore, rcore, qclen, rclen, cand, cfg) -> tuple[np.ndarray, np.ndarray]:
+    """CNIPA examination guideline for Latin marks: four or more letters differing in only one or a
+    few letters are similar, unless the first letter differs or the meanings do (``cand`` excludes
+    pairs of dictionary words). Budget: one edit (substitution,
+    insertion, deletion or swap of neighbours, OSA distance), two from ``letter_two_edits_len``."""
+    n = len(qcore)
+    longer = np.maximum(qclen, rclen)
+    m = cand & (longer >= cfg.letter_edit_min_len) & (np.minimum(qclen, rclen) >= 3)
+    m &= pd.Series(qcore, dtype="str").str.slice(0, 1).to_numpy() == pd.Series(rcore, dtype="str").str.slice(0, 1).to_numpy()
+    dist = np.full(n, 99, dtype="int64")
+    if m.any():
+        dist[m] = process.cpdist(qcore[m], rcore[m], scorer=OSA.distance, workers=1)
+    budget = np.where(longer >= cfg.letter_two_edits_len, 2, 1)
+    return m & (dist >= 1) & (dist <= budget), dist
+
+
 def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cfg) -> pd.DataFrame:
     """Similarity, kind and detail of position pairs (q[i], r[i]); kind '' = no match."""
     n = len(q)
@@ -420,7 +449,8 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
     qskel, rskel = col(qp, "skel", q), col(rp, "skel", r)
     skel_eq = qskel == rskel
     sorted_eq = col(qp, "sorted", q) == col(rp, "sorted", r)
-    pin_eq = qpin == rpin
+    qfull, rfull = col(qp, "pinfull", q), col(rp, "pinfull", r)
+    pin_eq = (qpin == rpin) | (qfull == rfull)
     phon_eq = (qphon == rphon) & (pd.Series(qphon, dtype="str").str.len().to_numpy() >= 2)
     multi = (col(qp, "ntok", q) >= 2) | (col(rp, "ntok", r) >= 2)
 
@@ -440,9 +470,12 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
     r_pin = np.where(latin, r_core, r_pin)
     r_edit = np.maximum(np.maximum(r_full, r_core), r_skel)
 
+    # (the guideline's exception "different meanings": two dictionary words — MINT vs MIND)
+    letters_ok, n_edits = _letter_edits(qcore, rcore, qclen, rclen, latin & ~words & ~core_eq, cfg)
+
     shape_ok = np.zeros(n, dtype=bool)
     shape_detail = np.array([""] * n, dtype=object)
-    sm = hanh & (qclen == rclen) & fuzzy & ~core_eq
+    sm = hanh & (qclen == rclen) & (qclen >= cfg.min_len_shape_han) & ~core_eq
     if sm.any():
         ok, det = _shape(pd.Series(qcore[sm], dtype="str"), pd.Series(rcore[sm], dtype="str"), cfg.max_shape_diff)
         shape_ok[sm] = ok
@@ -462,14 +495,15 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
         hanh & fuzzy & (qclen == rclen) & (r_pin >= cfg.min_homophone_ratio),
         hanh & fuzzy & (r_core >= cfg.min_edit_han),
         latin & fuzzy & ~words & phon_eq & (r_core >= cfg.min_phonetic_ratio),
+        letters_ok,
     ]
     kinds = ["exact", "affix", "confusable", "homophone", "shape", "reorder", "reorder", "transliteration",
-             "transliteration", "edit", "homophone", "edit", "phonetic"]
+             "transliteration", "edit", "homophone", "edit", "phonetic", "edit"]
     sims = [
         np.full(n, score.exact), np.full(n, score.affix), np.full(n, score.confusable),
         np.full(n, score.homophone), np.full(n, score.shape), np.full(n, score.reorder), np.full(n, score.reorder),
         np.full(n, score.transliteration), score.transliteration * r_pin, r_edit, score.homophone * r_pin,
-        r_core, 0.5 + 0.5 * r_core,
+        r_core, 0.5 + 0.5 * r_core, np.maximum(r_edit, score.letter_edit),
     ]
     which = np.select(conds, np.arange(1, len(conds) + 1), default=0)
     sim = np.select(conds, sims, default=0.0)
@@ -477,14 +511,16 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
     # details only for the matched rows
     detail = np.full(n, "", dtype=object)
     rsorted = col(rp, "sorted", r)
+    pin_shown = np.where(qpin == rpin, rpin, rfull)
     sources = {
         1: lambda i: np.full(len(i), "same after normalisation", dtype=object), 2: lambda i: rcore[i],
-        3: lambda i: col(rp, "skel", r[i]), 4: lambda i: rpin[i], 5: lambda i: shape_detail[i],
-        6: lambda i: rsorted[i], 7: lambda i: rsorted[i], 8: lambda i: rpin[i], 9: lambda i: rpin[i],
+        3: lambda i: col(rp, "skel", r[i]), 4: lambda i: pin_shown[i], 5: lambda i: shape_detail[i],
+        6: lambda i: rsorted[i], 7: lambda i: rsorted[i], 8: lambda i: pin_shown[i], 9: lambda i: rpin[i],
         10: lambda i: np.array([f"edit similarity {x:.2f}" for x in r_edit[i]], dtype=object),
         11: lambda i: rpin[i],
         12: lambda i: np.array([f"edit similarity {x:.2f}" for x in r_core[i]], dtype=object),
         13: lambda i: rphon[i],
+        14: lambda i: np.array([f"{k} letter{'s' if k > 1 else ''} changed" for k in n_edits[i]], dtype=object),
     }
     for k, fn in sources.items():
         i = np.flatnonzero(which == k)

@@ -89,6 +89,32 @@ def shape_pairs() -> frozenset[str]:
 
 
 @functools.cache
+def _shape_fold_table() -> dict[int, str]:
+    """Each shape-similar character -> one representative of its connected group (groups sharing a
+    character are merged), so marks differing only by shape-similar characters fold to one key."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    t = pd.read_csv(DATA_DIR / "shape_similar.csv", dtype=str, keep_default_na=False)
+    groups = [[c for c in chars.split() if c] for chars in t["chars"]]
+    chars = sorted({c for g in groups for c in g})
+    ix = {c: i for i, c in enumerate(chars)}
+    rows = [ix[g[0]] for g in groups for _ in g[1:]]
+    cols = [ix[c] for g in groups for c in g[1:]]
+    graph = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(chars), len(chars)))
+    _, label = connected_components(graph, directed=False)
+    rep = {}
+    for c in chars:  # sorted: the smallest character of each group represents it
+        rep.setdefault(int(label[ix[c]]), c)
+    return {ord(c): rep[int(label[ix[c]])] for c in chars}
+
+
+def shape_fold(s: pd.Series) -> pd.Series:
+    """Han text with every shape-similar character replaced by its group's representative."""
+    return _as_str(s).str.translate(_shape_fold_table())
+
+
+@functools.cache
 def transliterations() -> pd.DataFrame:
     """Curated Latin <-> Chinese brand names: latin (latin_norm form), han (han_norm form), kind."""
     t = pd.read_csv(DATA_DIR / "transliterations.csv", dtype=str, keep_default_na=False)

@@ -200,3 +200,54 @@ def test_chance_resemblances_of_a_large_portfolio_count_less():
     cc = base.applicant.loc["cc"]
     assert base.severity["cc"] >= base.flags.loc[base.flags["application_id"] == "A7", "strength"].item()
     assert cc["infringement_n_protected"] >= 1
+
+
+def _apps(rows) -> pd.DataFrame:
+    apps = pd.DataFrame(rows, columns=["application_id", "mark_text", "applicant_name", "applicant_key", "group_id",
+                                       "filing_date", "nice_classes"])
+    apps["filing_date"] = pd.to_datetime(apps["filing_date"])
+    apps["goods_services"] = ""
+    apps["status"] = "filed"
+    return apps
+
+
+def test_related_class_copy_of_a_coined_mark_but_not_of_a_dictionary_word():
+    """Classes 30 and 43 are co-filed by five of twenty coherent applicants (and never with 9 / 12):
+    lift 5 x 20 / (5 x 5) = 4, so they are related; a coined mark filed by another owner in 30 before is a copy in 43 at weight
+    class_weight_related_class. The same for a dictionary word (OASIS) is coexistence, not copying."""
+    rows = [(f"K{i}{c}", f"CAFEMARK{i}", f"Cafe {i}", f"k{i}", f"g_k{i}", "2015-01-01", c)
+            for i in range(5) for c in ("30", "43")]
+    rows += [(f"T{i}{c}", f"TECHMARK{i}", f"Tech {i}", f"t{i}", f"g_t{i}", "2015-01-01", c)
+             for i in range(15) for c in ("9", "12")]
+    rows += [("O1", "ZORVANTIQ", "Owner", "o", "g_o", "2016-01-01", "30"),
+             ("O2", "OASIS", "Owner", "o", "g_o", "2016-01-01", "30"),
+             ("N1", "ZORVANTIQ", "Newcomer", "n", "g_n", "2019-01-01", "43"),
+             ("N2", "OASIS", "Newcomer", "n", "g_n", "2019-01-01", "43"),
+             ("N3", "ZORVANTIQ", "Other", "x", "g_x", "2019-01-01", "9")]
+    cfg = load_config()
+    r = build_infringement(Tables(_apps(rows), pd.DataFrame(), pd.DataFrame(),
+                                  pd.DataFrame(columns=["mark_text", "owner_name", "nice_classes"]), pd.DataFrame()),
+                           cfg)
+    d = r.details.set_index("application_id")
+    assert "N1" in d.index and d.loc["N1", "class_relation"] == "related_class" and d.loc["N1", "matched_class"] == "30"
+    # strength by hand: exact 1.0 x related 0.75 x earlier 0.9 x established use of one filing 3 years before
+    i = cfg.infringement
+    est = i.established_base + (1 - i.established_base) * (1 - np.exp(-1 / i.established_n_scale)) * min(
+        1.0, (pd.Timestamp("2019-01-01") - pd.Timestamp("2016-01-01")).days / 365.25 / i.established_years_scale)
+    assert d.loc["N1", "strength"] == pytest.approx(1.0 * i.class_weight_related_class * i.source_weight_earlier * est)
+    assert "related class 30" in d.loc["N1", "evidence"]
+    assert "N2" not in d.index          # dictionary word in a related class
+    assert "N3" not in d.index          # class 9 is not related to 30
+
+
+def test_public_terms_are_no_ones_mark():
+    """Filing a place name after someone else filed it is squatting, not copying that someone."""
+    rows = [("P1", "黄山", "First", "f", "g_f", "2015-01-01", "30"),
+            ("P2", "黄山", "Second", "s", "g_s", "2019-01-01", "30"),
+            ("C1", "瑞麒兰", "First", "f", "g_f", "2015-01-01", "30"),
+            ("C2", "瑞麒兰", "Second", "s", "g_s", "2019-01-01", "30")]
+    terms = pd.DataFrame({"term": ["黄山"], "category": ["place"]})
+    r = build_infringement(Tables(_apps(rows), pd.DataFrame(), pd.DataFrame(),
+                                  pd.DataFrame(columns=["mark_text", "owner_name", "nice_classes"]), terms),
+                           load_config())
+    assert set(r.flags["application_id"]) == {"C2"}

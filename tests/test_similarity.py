@@ -225,8 +225,33 @@ def test_self_join_returns_each_unordered_pair_once(config):
 
 
 def test_thresholds_come_from_config(config):
-    strict = config.with_overrides({"infringement": {"min_edit_latin": 0.99, "min_phonetic_ratio": 0.99}})
+    strict = config.with_overrides({"infringement": {"min_edit_latin": 0.99, "min_phonetic_ratio": 0.99,
+                                                     "letter_edit_min_len": 99}})
     assert sim.explain_pair("LIVERMORE", "LIVE MORE", config)[0] is R.INFRINGEMENT_EDIT
     assert sim.explain_pair("LIVERMORE", "LIVE MORE", strict)[0] is None
     loose = config.with_overrides({"infringement": {"min_len_latin": 2}})
     assert sim.explain_pair("AB", "A.B.", loose)[0] is R.INFRINGEMENT_EXACT
+
+
+@pytest.mark.parametrize("a,b,reason", [
+    ("KFAC", "KFC", R.INFRINGEMENT_EDIT),            # one letter inserted, four letters
+    ("EAY", "EBAY", R.INFRINGEMENT_EDIT),            # one letter deleted
+    ("LIJINJI", "李锦记", R.INFRINGEMENT_TRANSLITERATION),  # the whole mark's pinyin (记 is a shop suffix)
+    ("李锦基", "李锦记", R.INFRINGEMENT_HOMOPHONE),
+    ("SICS", "ASICS", None),                         # guideline exception: the first letter differs
+    ("BGW", "BMW", None),                            # three letters: only a reordering would be similar
+    ("喜荼", "喜茶", None),                            # two characters: only against protected marks
+])
+def test_letter_edits_full_pinyin_and_short_shapes(a, b, reason, config):
+    assert sim.explain_pair(a, b, config)[0] is reason
+
+
+def test_two_character_shape_copies_of_protected_marks(config):
+    wide = config.with_overrides({"infringement": {"min_len_shape_han": 2}})
+    got, _, text = sim.explain_pair("喜荼", "喜茶", wide)
+    assert got is R.INFRINGEMENT_SHAPE and "茶/荼" in text
+    # the candidate stage finds it too: shape-folded keys join the pair
+    m = sim.match_marks(pd.DataFrame({"id": [1], "text": ["喜荼"]}), pd.DataFrame({"id": [2], "text": ["喜茶"]}), wide)
+    assert m[["qid", "rid", "kind"]].values.tolist() == [[1, 2, "INFRINGEMENT_SHAPE"]]
+    m = sim.match_marks(pd.DataFrame({"id": [1], "text": ["KFAC"]}), pd.DataFrame({"id": [2], "text": ["KFC"]}), config)
+    assert m["kind"].tolist() == ["INFRINGEMENT_EDIT"]
