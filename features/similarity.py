@@ -187,13 +187,15 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
     if kind == "hshape":
         return sel(d & han & (prep["clen"].to_numpy() >= cfg.min_len_shape_han), "hshape")
     if kind == "phonetic":
-        # metaphone key + length bucket (two overlapping buckets: lengths differing by one meet)
+        # metaphone key + length bucket (three overlapping buckets of width 3: lengths differing by up
+        # to two meet — a transliteration's letters rarely match the pinyin's count exactly)
         m = f & (prep["phon"].str.len().to_numpy() >= 2)
         pos, s = sel(m, "phon")
         n = prep["pinyin"][m].str.len().reset_index(drop=True)
-        return (np.concatenate([pos, pos]),
-                pd.concat([s + "#" + (n // 2).astype("str"), s + "#" + ((n + 1) // 2).astype("str")],
-                          ignore_index=True))
+        keys = pd.DataFrame({"pos": np.concatenate([pos, pos, pos]),
+                             "key": pd.concat([s + "#" + ((n + k) // 3).astype("str") for k in range(3)],
+                                              ignore_index=True)}).drop_duplicates()
+        return keys["pos"].to_numpy(), keys["key"].reset_index(drop=True)
     if kind == "del1":
         # Latin core / Han pinyin and their one-letter deletions (edits, near-homophones, and
         # near transliterations meet here: the Latin core and the pinyin share one key space).
@@ -203,7 +205,10 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         pos, s = sel(f | short_latin, "pinyin")
         return _deletions(_fold(s, multi=False), pos, int(cfg.letter_edit_min_len))
     if kind == "hsub":
-        pos, s = sel(f & han, "core")
+        # One substituted character is an edit match only from ceil(1 / (1 - min_edit_han)) characters
+        # (7 at 0.85); shorter substitutions are homophones (pinyin / del1 keys) or shapes (hshape).
+        long_han = prep["clen"].to_numpy() >= int(np.ceil(1.0 / (1.0 - cfg.min_edit_han) - 1e-9))
+        pos, s = sel(f & han & long_han, "core")
         return _wildcards(s, pos)
     if kind == "hdel":
         pos, s = sel(f & han, "core")
@@ -215,7 +220,11 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         # the shortest such pair is lengths (s, s + 2) with 2 insertions, 1 - 2/(2s + 2) >= t.
         t = _edit_cutoff(cfg)
         min_len = int(np.ceil(1.0 / (1.0 - t) - 1.0 - 1e-9)) if t < 1 else 10**9
-        pos, s = sel(f & (prep["pinyin"].str.len().to_numpy() >= min_len), "pinyin")
+        # Latin cores only: the multi-edit misspellings these blocks exist for. Chinese marks meet
+        # Latin ones on the phonetic key (transliterations) and each other on pinyin / del1 / hsub;
+        # Chinese-Chinese pinyin neighbours two letters apart were 80 % of this stage's cost and
+        # rarely a copy.
+        pos, s = sel(f & ~han & (prep["pinyin"].str.len().to_numpy() >= min_len), "pinyin")
         k = int(cfg.block_affix_len)
         if kind == "suffix":
             s = s.str[::-1]
