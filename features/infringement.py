@@ -202,12 +202,12 @@ def build_infringement(tables, config) -> FeatureResult:
 def _public_texts(tables, config, T: pd.DataFrame) -> np.ndarray:
     """Per distinct text of ``T``: its core is a listed public term or an unlisted trend, decided by
     the squatting builder's own functions (the same terms and trends it flags)."""
-    from features.squatting import TRENDS_KEY, mark_core, squatting_apps, term_table, trend_terms
+    from features.squatting import TRENDS_KEY, global_trends, mark_core, term_table
 
     terms = term_table(tables.public_terms if len(tables.public_terms) else None)
     trends = tables.extras.get(TRENDS_KEY)
     if trends is None:
-        trends = trend_terms(squatting_apps(tables), terms.index, config.squatting)
+        trends = global_trends(tables, config)
     core = mark_core(T["text"])
     return np.asarray(isin(core, terms.index) | isin(core, trends.index))
 

@@ -97,13 +97,31 @@ def trend_terms(apps: pd.DataFrame, listed: pd.Index, cfg) -> pd.DataFrame:
     return trends_from_first(trend_first_filings(apps, listed, cfg), cfg)
 
 
+def global_trends(tables: Tables, config: Config) -> pd.DataFrame:
+    """The trend table of the whole dataset (what ``build_squatting`` computes when not given one)."""
+    terms = term_table(tables.public_terms if len(tables.public_terms) else None)
+    return trend_terms(squatting_apps(tables), terms.index, config.squatting)
+
+
 def squatting_apps(tables: Tables) -> pd.DataFrame:
     """Applications with the mark core and whether the applicant's own name contains it."""
     apps = tables.applications[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
                                 "applicant_name"]].copy()
-    apps["core"] = mark_core(apps["mark_text"]) if "mark_core" not in tables.applications else \
-        tables.applications["mark_core"]
-    apps["own_name"] = _own_name_contains(apps, apps["core"]) & (apps["core"].str.len() >= 2)
+    if "mark_core" in tables.applications:
+        apps["core"] = tables.applications["mark_core"]
+    else:
+        # once per distinct mark text: half the rows at national scale, where the text work dominates
+        codes, uniq = pd.factorize(apps["mark_text"].astype("str").fillna(""))
+        apps["core"] = mark_core(pd.Series(uniq, dtype="str")).to_numpy()[codes] if len(uniq) else ""
+    # and once per distinct (name, core) pair
+    pair = apps[["applicant_name", "core"]].astype("str")
+    name_c, _ = pd.factorize(pair["applicant_name"])
+    core_c, core_u = pd.factorize(pair["core"])
+    codes, combos = pd.factorize(name_c.astype("int64") * max(len(core_u), 1) + core_c)
+    _, first = np.unique(codes, return_index=True)
+    uniq = pair.iloc[first].reset_index(drop=True)
+    own = (_own_name_contains(uniq, uniq["core"]) & (uniq["core"].str.len() >= 2)).to_numpy()
+    apps["own_name"] = own[codes] if len(codes) else np.zeros(0, dtype=bool)
     return apps
 
 

@@ -11,7 +11,7 @@ import logging
 import resource
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +67,13 @@ class ScoreResult:
 
 def run_builders(tables: Tables, config: Config, timer: StageTimer | None = None) -> dict[str, FeatureResult]:
     timer = timer or StageTimer()
+    from features.squatting import TRENDS_KEY, global_trends
+
+    if TRENDS_KEY not in tables.extras:
+        # Unlisted trends are read by two builders (squatting flags them; infringement treats them as
+        # no one's mark): computed once here.
+        with timer.stage("features.trends"):
+            tables = replace(tables, extras={**tables.extras, TRENDS_KEY: global_trends(tables, config)})
     results = {}
     for dim in Dimension:
         builder = load_builders().get(dim)
