@@ -159,6 +159,13 @@ def _wildcards(strings: pd.Series, pos: np.ndarray) -> tuple[np.ndarray, pd.Seri
     return np.concatenate(pos_parts), pd.concat(key_parts, ignore_index=True)
 
 
+def _unique_keys(pos_parts: list, key_parts: list) -> tuple[np.ndarray, pd.Series]:
+    """Concatenated (position, key) parts with repeated pairs removed (a mark in a block once)."""
+    keys = pd.DataFrame({"pos": np.concatenate(pos_parts), "key": pd.concat(key_parts, ignore_index=True)})
+    keys = keys.drop_duplicates()
+    return keys["pos"].to_numpy(), keys["key"].reset_index(drop=True)
+
+
 def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
     """(row positions, key strings) of one key kind for a prepared frame."""
     pos_all = np.arange(len(prep))
@@ -192,10 +199,7 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         m = f & (prep["phon"].str.len().to_numpy() >= 2)
         pos, s = sel(m, "phon")
         n = prep["pinyin"][m].str.len().reset_index(drop=True)
-        keys = pd.DataFrame({"pos": np.concatenate([pos, pos, pos]),
-                             "key": pd.concat([s + "#" + ((n + k) // 3).astype("str") for k in range(3)],
-                                              ignore_index=True)}).drop_duplicates()
-        return keys["pos"].to_numpy(), keys["key"].reset_index(drop=True)
+        return _unique_keys([pos, pos, pos], [s + "#" + ((n + k) // 3).astype("str") for k in range(3)])
     if kind == "del1":
         # Latin core / Han pinyin and their one-letter deletions (edits, near-homophones, and
         # near transliterations meet here: the Latin core and the pinyin share one key space).
@@ -234,9 +238,7 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
             si = s[long_enough]
             parts_pos.append(pos[long_enough])
             parts_key.append((si.str.slice(0, i) + si.str.slice(i + 1)).str.slice(0, k))
-        keys = pd.DataFrame({"pos": np.concatenate(parts_pos), "key": pd.concat(parts_key, ignore_index=True)})
-        keys = keys.drop_duplicates()
-        return keys["pos"].to_numpy(), keys["key"].reset_index(drop=True)
+        return _unique_keys(parts_pos, parts_key)
     raise ValueError(f"key kind must be one of {list(KEY_KINDS)}; received {kind!r}")
 
 

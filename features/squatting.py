@@ -117,7 +117,7 @@ def squatting_apps(tables: Tables) -> pd.DataFrame:
     pair = apps[["applicant_name", "core"]].astype("str")
     name_c, _ = pd.factorize(pair["applicant_name"])
     core_c, core_u = pd.factorize(pair["core"])
-    codes, combos = pd.factorize(name_c.astype("int64") * max(len(core_u), 1) + core_c)
+    codes, _ = pd.factorize(name_c.astype("int64") * max(len(core_u), 1) + core_c)
     _, first = np.unique(codes, return_index=True)
     uniq = pair.iloc[first].reset_index(drop=True)
     own = (_own_name_contains(uniq, uniq["core"]) & (uniq["core"].str.len() >= 2)).to_numpy()
