@@ -246,15 +246,50 @@ def trade_names(keys: pd.Series) -> pd.Series:
 
 
 def _short_hash(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: hashlib.sha1(v.encode()).hexdigest()[:8])
+    """First 8 hex digits of each value's SHA-1, hashed once per distinct value."""
+    codes, uniques = pd.factorize(s)
+    hashed = pd.Series([hashlib.sha1(v.encode()).hexdigest()[:8] for v in uniques], dtype="str")
+    return pd.Series(hashed.array.take(codes), index=s.index, dtype="str")
+
+
+# --------------------------------------------------------------------------- integer codes
+def _distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``frame``: (code of each row, position of each distinct row's first row).
+
+    Codes number the distinct rows in order of first appearance (NaN is a value of its own), so
+    ``frame.iloc[first]`` lists them in that order and 'first per group' on it matches the frame.
+    """
+    code = np.zeros(len(frame), dtype=np.int64)
+    for col in frame.columns:
+        c, uniques = pd.factorize(frame[col], use_na_sentinel=False)
+        # Re-number after each column so the combined code stays below len(frame).
+        code = pd.factorize(code * len(uniques) + c)[0].astype(np.int64)
+    return code, np.unique(code, return_index=True)[1]
+
+
+def _value_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer code of each value and the distinct values; empty and missing values get -1."""
+    codes, uniques = pd.factorize(values)
+    empty = np.flatnonzero(np.asarray(uniques == ""))
+    if len(empty):
+        codes = np.where(codes == empty[0], -1, codes)
+    return codes, pd.Index(uniques)
 
 
 def resolve_keys(records: pd.DataFrame, addrs: pd.DataFrame | None = None) -> pd.Series:
     """applicant_key for rows with columns name, address, type, country (any may be empty).
 
     Deterministic and independent of row order: equal inputs always get equal keys. ``addrs`` may
-    carry ``normalize_addresses`` of these addresses, already computed.
+    carry ``normalize_addresses`` of these addresses, already computed. Each distinct record is
+    resolved once (filings repeat their applicant a lot).
     """
+    row, first = _distinct_rows(records[["name", "address", "type", "country"]])
+    keys = _resolve_distinct(records.iloc[first].reset_index(drop=True), addrs)
+    return pd.Series(keys.array.take(row), index=records.index, dtype="str")
+
+
+def _resolve_distinct(records: pd.DataFrame, addrs: pd.DataFrame | None) -> pd.Series:
+    """``resolve_keys`` for records without repeats (the qualifier fill only needs distinct ones)."""
     names = normalize_names(records["name"]).set_index("name")
     addrs = (addrs if addrs is not None else normalize_addresses(records["address"])).set_index("address")
     r = pd.DataFrame(index=records.index)
@@ -289,7 +324,8 @@ def resolve_keys(records: pd.DataFrame, addrs: pd.DataFrame | None = None) -> pd
     # out a person's home address; companies keep their readable city/country.
     q = r["qualifier"].astype("str")
     hashed = (r["kind"] == "individual") | latin_company
-    q = q.where(~hashed | (q == ""), _short_hash(q))
+    to_hash = hashed.to_numpy() & (q != "").to_numpy()
+    q[to_hash] = _short_hash(q[to_hash])
     return (r["base"] + "|" + q).astype("str")
 
 
@@ -300,15 +336,22 @@ def _party_records(apps: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _match_by_name(names: pd.Series, known: pd.DataFrame) -> pd.Series:
-    """Map bare names (no address) to known applicant keys: exact name first, then a unique
-    normalised base (name core without qualifier). Unknown names get a key of their own."""
+def _name_lookup(known: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """From (name, applicant_key) rows in filing order: the key of each name's first row, and the
+    key of each base (key without qualifier) held by exactly one key. Built once, used by
+    ``_match_by_name`` for transfers, decisions and protected marks."""
     exact = known.drop_duplicates("name").set_index("name")["applicant_key"]
-    key = names.map(exact)
-    base = key_base(known["applicant_key"])
-    by_base = pd.DataFrame({"base": base, "key": known["applicant_key"]}).drop_duplicates()
+    keys = pd.Series(pd.unique(known["applicant_key"]))
+    by_base = pd.DataFrame({"base": key_base(keys), "key": keys})
     unique_base = by_base.groupby("base")["key"].agg(["nunique", "first"])
-    unique_base = unique_base.loc[unique_base["nunique"] == 1, "first"]
+    return exact, unique_base.loc[unique_base["nunique"] == 1, "first"]
+
+
+def _match_by_name(names: pd.Series, lookup: tuple[pd.Series, pd.Series]) -> pd.Series:
+    """Map bare names (no address) to known applicant keys (``_name_lookup``): exact name first,
+    then a unique normalised base (name core without qualifier). Unknown names get a key of their own."""
+    exact, unique_base = lookup
+    key = names.map(exact)
     missing = key.isna()
     if missing.any():
         rec = pd.DataFrame({"name": names[missing], "address": "", "type": "", "country": ""})
@@ -319,15 +362,37 @@ def _match_by_name(names: pd.Series, known: pd.DataFrame) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- related parties
-def _pairs_within(keys: pd.Series, values: pd.Series, hub_size: int) -> pd.DataFrame:
-    """All key pairs sharing a value, for values held by 2..hub_size distinct keys."""
-    df = pd.DataFrame({"k": keys.to_numpy(), "v": values.to_numpy()})
-    df = df[df["v"] != ""].drop_duplicates()
+def _pairs_within(keys: np.ndarray, values: np.ndarray, hub_size: int) -> pd.DataFrame:
+    """All key pairs sharing a value, for values held by 2..hub_size distinct keys.
+
+    ``keys`` and ``values`` are integer codes per filing (value -1: none); a key's code is its
+    rank in string order, so ``a < b`` orders the pair as the keys themselves would be ordered.
+    """
+    df = pd.DataFrame({"k": keys, "v": values})
+    df = df[df["v"] >= 0].drop_duplicates()
     size = df.groupby("v")["k"].transform("size")
     df = df[(size >= 2) & (size <= hub_size)]
     pairs = df.merge(df, on="v", suffixes=("_a", "_b"))
     pairs = pairs[pairs["k_a"] < pairs["k_b"]]
     return pairs.rename(columns={"k_a": "a", "k_b": "b"})[["a", "b", "v"]]
+
+
+def _address_value_codes(apps: pd.DataFrame, addrs: pd.DataFrame) -> dict[str, tuple[np.ndarray, pd.Index]]:
+    """Per filing, integer codes of its address's addr_key, phone and building_key (-1: none).
+
+    Coded once per distinct address, then spread to filings by address code. A declared shared
+    registration address (集群注册, incubator) has no addr_key here: it links nobody strongly.
+    """
+    addr_code, addresses = pd.factorize(apps["applicant_address"].fillna("").astype("str"))
+    at = pd.Index(addrs["address"]).get_indexer(addresses)[addr_code]  # filing → row of addrs
+    hub = addrs["hub_marked"].astype(bool).to_numpy()
+    columns = {"addr_key": addrs["addr_key"].where(~hub, ""), "phone": addrs["phone"],
+               "building_key": addrs["building_key"]}
+    out = {}
+    for name, col in columns.items():
+        codes, uniques = _value_codes(col)
+        out[name] = (np.where(at >= 0, codes[at], -1), uniques)
+    return out
 
 
 def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Config,
@@ -336,34 +401,44 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
     cfg = config.entities
     if addrs is None:
         addrs = normalize_addresses(apps["applicant_address"], tuple(cfg.hub_address_words))
-    addr = addrs.set_index("address")
-    a = addr.reindex(apps["applicant_address"].fillna("").astype("str").to_numpy())
-    # A declared shared registration address (集群注册, incubator) links nobody strongly.
-    a["addr_key"] = a["addr_key"].where(~a["hub_marked"].astype(bool), "")
-    keys = apps["applicant_key"]
-    parts = []
-
-    def add(pairs: pd.DataFrame, link: str, strong: bool, what: str) -> None:
-        if len(pairs):
-            pairs = pairs.assign(link=link, strong=strong, evidence=what + " '" + pairs["v"].astype("str") + "'")
-            parts.append(pairs[["a", "b", "link", "strong", "evidence"]])
-
-    add(_pairs_within(keys, pd.Series(a["addr_key"].to_numpy()), cfg.address_hub_size), "address", True,
-        "same address")
-    add(_pairs_within(keys, pd.Series(a["phone"].to_numpy()), cfg.contact_hub_size), "phone", True,
-        "same phone")
-    add(_pairs_within(keys, pd.Series(a["building_key"].to_numpy()), cfg.address_hub_size), "building", False,
-        "same building")
-    add(_pairs_within(keys, apps["agent_name"].fillna("").str.strip(), cfg.agent_hub_size), "agent", False,
-        "same agent")
-    add(_pairs_within(keys, trade_names(keys), cfg.address_hub_size), "trade_name", False, "same trade name")
+    t = pd.DataFrame(columns=["assignor_key", "assignee_key", "application_id"])
     if len(transfers) and "assignor_key" in transfers:
         t = transfers[["assignor_key", "assignee_key", "application_id"]].dropna()
         t = t[t["assignor_key"] != t["assignee_key"]]
-        lo = np.minimum(t["assignor_key"].to_numpy(), t["assignee_key"].to_numpy())
-        hi = np.maximum(t["assignor_key"].to_numpy(), t["assignee_key"].to_numpy())
-        tp = pd.DataFrame({"a": lo, "b": hi, "v": t["application_id"].to_numpy()}).drop_duplicates(["a", "b"])
-        add(tp, "transfer", False, "transfer of application")
+    # Keys become their rank in string order: pairs are built and filtered on integers, and
+    # turned back into strings only for the edges that survive.
+    n = len(apps)
+    codes, universe = pd.factorize(pd.concat([apps["applicant_key"], t["assignor_key"], t["assignee_key"]],
+                                             ignore_index=True).astype("str"), sort=True)
+    keys = codes[:n]
+    parts = []
+
+    def add(pairs: pd.DataFrame, values, link: str, strong: bool, what: str) -> None:
+        """``values``: the shared value of each pair (evidence text)."""
+        if len(pairs):
+            evidence = what + " '" + pd.Series(values, index=pairs.index).astype("str") + "'"
+            parts.append(pairs[["a", "b"]].assign(link=link, strong=strong, evidence=evidence))
+
+    def add_shared(values: tuple[np.ndarray, pd.Index], hub_size: int, link: str, strong: bool,
+                   what: str) -> None:
+        codes, uniques = values
+        pairs = _pairs_within(keys, codes, hub_size)
+        add(pairs, uniques.take(pairs["v"].to_numpy()), link, strong, what)
+
+    at_address = _address_value_codes(apps, addrs)
+    add_shared(at_address["addr_key"], cfg.address_hub_size, "address", True, "same address")
+    add_shared(at_address["phone"], cfg.contact_hub_size, "phone", True, "same phone")
+    add_shared(at_address["building_key"], cfg.address_hub_size, "building", False, "same building")
+    add_shared(_value_codes(apps["agent_name"].fillna("").str.strip()), cfg.agent_hub_size, "agent", False,
+               "same agent")
+    # The trade name is a function of the key: computed once per distinct key.
+    trade_codes, trades = _value_codes(trade_names(pd.Series(universe)))
+    add_shared((trade_codes[keys], trades), cfg.address_hub_size, "trade_name", False, "same trade name")
+    if len(t):
+        assignor, assignee = codes[n:n + len(t)], codes[n + len(t):]
+        tp = pd.DataFrame({"a": np.minimum(assignor, assignee), "b": np.maximum(assignor, assignee),
+                           "v": t["application_id"].to_numpy()}).drop_duplicates(["a", "b"])
+        add(tp, tp["v"].to_numpy(), "transfer", False, "transfer of application")
     if not parts:
         return pd.DataFrame(columns=["a", "b", "link", "strong", "evidence"])
     edges = pd.concat(parts, ignore_index=True).drop_duplicates(["a", "b", "link"])
@@ -372,7 +447,10 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
     per_pair = edges.groupby(["a", "b"]).agg(n_weak=("weak", "sum"), any_strong=("strong", "any"))
     edges = edges.drop(columns="weak")
     ok = per_pair[(per_pair["any_strong"]) | (per_pair["n_weak"] >= cfg.weak_links_needed)].index
-    return edges.set_index(["a", "b"]).loc[lambda e: e.index.isin(ok)].reset_index()
+    edges = edges.set_index(["a", "b"]).loc[lambda e: e.index.isin(ok)].reset_index()
+    for end in ("a", "b"):
+        edges[end] = pd.Series(universe.take(edges[end].to_numpy()), index=edges.index, dtype="str")
+    return edges
 
 
 def assign_groups(keys: pd.Index, edges: pd.DataFrame) -> pd.Series:
@@ -390,48 +468,62 @@ def assign_groups(keys: pd.Index, edges: pd.DataFrame) -> pd.Series:
     return pd.Series(("g:" + first).to_numpy(), index=keys, name="group_id")
 
 
+def _key_of_application(apps: pd.DataFrame, ids: pd.Series) -> pd.Series:
+    """applicant_key of the applications ``ids`` name (NaN where none does), by one index look-up."""
+    at = pd.Index(apps["application_id"]).get_indexer(ids)
+    keys = apps["applicant_key"].array.take(at, allow_fill=True)
+    return pd.Series(keys, index=ids.index, dtype="str")
+
+
 def resolve_entities(tables: Tables, config: Config) -> Tables:
     """Add applicant_key / group_id (and party keys on the other tables). Inputs are not mutated."""
     apps = tables.applications.copy()
     addrs = normalize_addresses(apps["applicant_address"], tuple(config.entities.hub_address_words))
-    apps["applicant_key"] = resolve_keys(_party_records(apps), addrs).to_numpy()
-    known = apps[["applicant_name", "applicant_key"]].rename(columns={"applicant_name": "name"})
+    # Applicants repeat across filings: everything per applicant is done once per distinct party
+    # record (in order of first filing) and spread to the filings by record code.
+    records = _party_records(apps)
+    row, first = _distinct_rows(records)
+    distinct = records.iloc[first].reset_index(drop=True)
+    distinct["applicant_key"] = resolve_keys(distinct, addrs).to_numpy()
+    apps["applicant_key"] = pd.Series(distinct["applicant_key"].array.take(row), index=apps.index, dtype="str")
+    lookup = _name_lookup(distinct[["name", "applicant_key"]])
 
     transfers = tables.transfers.copy()
     if len(transfers):
-        owner = apps.set_index("application_id")["applicant_key"]
         transfers["assignee_key"] = resolve_keys(pd.DataFrame({
             "name": transfers["assignee_name"], "address": transfers["assignee_address"], "type": "",
             "country": ""})).to_numpy()
-        by_name = _match_by_name(transfers["assignor_name"].fillna(""), known)
+        by_name = _match_by_name(transfers["assignor_name"].fillna(""), lookup)
         # An unnamed assignor is the application's applicant of record.
         transfers["assignor_key"] = by_name.where(transfers["assignor_name"].fillna("").str.strip() != "",
-                                                  transfers["application_id"].map(owner))
+                                                  _key_of_application(apps, transfers["application_id"]))
     else:
         transfers["assignee_key"] = pd.Series(dtype="str")
         transfers["assignor_key"] = pd.Series(dtype="str")
 
     decisions = tables.decisions.copy()
     if len(decisions):
-        subject = _match_by_name(decisions["subject_name"], known)
+        subject = _match_by_name(decisions["subject_name"], lookup)
         # When the decision names an application, the subject is that application's applicant if
         # the names agree after normalisation (a name variant); this separates namesakes.
-        owner = apps.set_index("application_id")["applicant_key"]
-        via_app = decisions["application_id"].fillna("").map(owner)
+        via_app = _key_of_application(apps, decisions["application_id"].fillna(""))
         same_base = key_base(via_app.fillna("")) == key_base(subject)
         decisions["subject_key"] = via_app.where(via_app.notna() & same_base, subject).astype("str")
     else:
         decisions["subject_key"] = pd.Series(dtype="str")
 
     protected = tables.protected_marks.copy()
-    protected["owner_key"] = (_match_by_name(protected["owner_name"], known) if len(protected)
+    protected["owner_key"] = (_match_by_name(protected["owner_name"], lookup) if len(protected)
                               else pd.Series(dtype="str"))
 
     edges = related_party_edges(apps, transfers, config, addrs)
-    groups = assign_groups(pd.Index(apps["applicant_key"]), edges)
-    apps["group_id"] = apps["applicant_key"].map(groups).to_numpy()
+    groups = assign_groups(pd.Index(distinct["applicant_key"]), edges)
+    group_of_record = distinct["applicant_key"].map(groups)
+    apps["group_id"] = pd.Series(group_of_record.array.take(row), index=apps.index, dtype="str")
 
-    entities = (apps.groupby(["applicant_name", "applicant_address"], dropna=False)["applicant_key"].first()
+    # Distinct records keep first-filing order, so 'first' per (name, address) matches the filings.
+    entities = (distinct.rename(columns={"name": "applicant_name", "address": "applicant_address"})
+                .groupby(["applicant_name", "applicant_address"], dropna=False)["applicant_key"].first()
                 .reset_index())
     members = groups.reset_index().rename(columns={"index": "applicant_key"})
     ev = edges.assign(text=edges["a"] + " ~ " + edges["b"] + ": " + edges["evidence"])
