@@ -13,6 +13,8 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.config import Config
 from pipeline.tables import isin
@@ -20,6 +22,38 @@ from pipeline.tables import isin
 GRADES = ("A", "B", "C", "D")
 BAND_DIMENSIONS = ("hoarding", "infringement", "squatting", "transfer")
 BAD_FAITH_KINDS = ("bad_faith_refusal", "invalidation", "administrative_penalty", "infringement_judgment")
+
+
+def arrow_strings(text: pd.Series) -> pa.Array:
+    """``text`` as one contiguous Arrow large_string array (str columns may hold several chunks)."""
+    arr = pa.array(text, type=pa.large_string(), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def join_grouped(keys: pd.Series, text: pd.Series, sep: str) -> pd.Series:
+    """``sep``-joined ``text`` per key, in row order; the rows of a key must be contiguous.
+
+    The vectorised form of ``groupby(keys, sort=False)[text].agg(sep.join)``: Arrow joins the
+    lists (a Python join per group took seconds at 1M applications). Indexed by key, dtype str.
+    """
+    codes, uniq = pd.factorize(keys)  # contiguous groups: codes are non-decreasing
+    offsets = np.searchsorted(codes, np.arange(len(uniq) + 1)).astype("int64")
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), arrow_strings(text))
+    joined = pc.binary_join(lists, pa.scalar(sep, type=pa.large_string()))
+    return pd.Series(pd.array(joined, dtype="str"), index=uniq)
+
+
+def _deduction_json(item: pd.Series, points: pd.Series) -> pd.Series:
+    """``json.dumps({"item": i, "points": round(p, 2)}, ensure_ascii=False)`` per row, as str.
+
+    json.dumps runs once per distinct item and per distinct points value (a few thousand at 1M
+    applicants: band items repeat, points are config values), so the text is json's own."""
+    item_codes, items = pd.factorize(item, use_na_sentinel=False)
+    item_js = pd.array([json.dumps(i, ensure_ascii=False) for i in items], dtype="str")
+    pts_codes, pts = pd.factorize(points, use_na_sentinel=False)
+    pts_js = pd.array([json.dumps(round(float(p), 2)) for p in pts], dtype="str")
+    return ('{"item": ' + pd.Series(item_js.take(item_codes), index=item.index) + ', "points": '
+            + pd.Series(pts_js.take(pts_codes), index=item.index) + "}")
 
 
 def band_deductions(scores: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -73,9 +107,7 @@ def grade_applicants(scores: pd.DataFrame, decisions: pd.DataFrame, config: Conf
                                     f"{cfg.hard_rule_years:g}y: grade D", f"bad-faith decision within "
                                     f"{cfg.hard_rule_years:g}y: at most C"), "")
     table = ded.sort_values(["applicant_key", "points", "item"], ascending=[True, False, True])
-    table["js"] = pd.Series([json.dumps({"item": i, "points": round(float(p), 2)}, ensure_ascii=False)
-                             for i, p in zip(table["item"], table["points"])], index=table.index, dtype="str")
-    as_json = "[" + table.groupby("applicant_key")["js"].agg(", ".join) + "]"
+    as_json = "[" + join_grouped(table["applicant_key"], _deduction_json(table["item"], table["points"]), ", ") + "]"
     return pd.DataFrame({
         "points": points, "grade": final, "hard_rule": hard,
         "deductions": as_json.reindex(scores.index).fillna("[]"),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -37,12 +38,35 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _joined_string_lists(col: pd.Series) -> pd.Series | None:
+    """'; '-joined text of a column whose cells are all lists of strings (or missing), joined by Arrow
+    rather than a Python call per row; None when the column holds anything else."""
+    try:
+        arr = pa.array(col, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if not pa.types.is_list(arr.type) or not pa.types.is_string(arr.type.value_type) or arr.flatten().null_count:
+        return None
+    return pd.Series(pc.binary_join(arr, "; ").to_numpy(zero_copy_only=False), index=col.index, dtype=object)
+
+
+def _lists_as_text(col: pd.Series) -> pd.Series:
+    """A column with list cells as '; '-joined text (other cells unchanged); other columns as they are."""
+    if not len(col) or not (col.dtype == object or isinstance(col.dtype, pd.ArrowDtype)):
+        return col  # str, numeric, bool and date columns cannot hold lists
+    joined = _joined_string_lists(col) if col.dtype == object else None
+    if joined is not None:
+        return joined
+    if col.map(lambda v: isinstance(v, list)).any():  # rare mixed columns: the general path
+        return col.map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
+    return col
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """CSV for people and spreadsheets: UTF-8 with BOM (Excel opens Chinese correctly), formulas neutralised."""
     safe = neutralise_formulas(frame)
     for col in safe.columns:  # lists → '; '-joined text
-        if len(safe) and safe[col].map(lambda v: isinstance(v, list)).any():
-            safe[col] = safe[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
+        safe[col] = _lists_as_text(safe[col])
     with open(path, "wb") as fh:
         fh.write("\ufeff".encode())
         pacsv.write_csv(pa.Table.from_pandas(safe, preserve_index=False), fh)
