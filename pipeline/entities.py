@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -93,44 +95,91 @@ def _city_short(s: pd.Series) -> pd.Series:
     return s.str.replace(r"(特别行政区|自治州|地区|市|省|盟)$", "", regex=True)
 
 
-def _strip_one(text: str, names: frozenset, cities: frozenset, by_head: dict) -> tuple[str, str]:
-    """Strip leading division names from one string; returns (rest, most specific city).
+@lru_cache(maxsize=1)
+def _place_prefix_arrays() -> tuple[pa.Array, pa.Array, pa.Array, np.ndarray]:
+    """``_place_prefixes`` as Arrow value sets: (names, cities, heads, has_length).
 
-    ``by_head`` maps a name's first two characters to the lengths of the names starting with them
-    (longest first), so a string that starts with no place costs one dict look-up."""
-    city = ""
-    for _ in range(4):
-        for length in by_head.get(text[:2], ()):
-            head = text[:length]
-            if len(text) >= length + 2 and head in names:
-                if head in cities:
-                    city = head
-                text = text[length:]
-                break
-        else:
-            break
-    return text, city
+    ``heads`` are the names' distinct first two characters; ``has_length[h, n]`` says whether some
+    name starting with head h has n characters, so a string is only looked up at the lengths of
+    the names it could start with."""
+    names, cities, longest = _place_prefixes()
+    heads = sorted({n[:2] for n in names})
+    has_length = np.zeros((len(heads), longest + 1), dtype=bool)
+    at = {h: i for i, h in enumerate(heads)}
+    for n in names:
+        has_length[at[n[:2]], len(n)] = True
+    return (pa.array(sorted(names), pa.large_string()), pa.array(sorted(cities), pa.large_string()),
+            pa.array(heads, pa.large_string()), has_length)
+
+
+def _bool(arr) -> np.ndarray:
+    return arr.to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _strip_place_prefixes(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Remove leading division names (province, city, district), keeping >= 2 characters.
 
-    Returns (rest, most specific city found). Runs once per distinct string with set look-ups
-    (a handful per string), which is faster than repeated vectorised slicing over all lengths.
+    Returns (rest, most specific city found). Up to four rounds; in each, a string loses its
+    longest leading division name that leaves >= 2 characters, and only strings that lost one go
+    on to the next. Vectorised in Arrow: per round, one set look-up per name length, over the
+    strings whose first two characters begin some division name.
     """
-    names, cities, longest = _place_prefixes()
-    if not names:
+    names, cities, heads, has_length = _place_prefix_arrays()
+    if not len(names):
         return s.copy(), pd.Series("", index=s.index, dtype="str")
-    by_head: dict[str, set] = {}
-    for n in names:
-        by_head.setdefault(n[:2], set()).add(len(n))
-    by_head = {h: tuple(sorted(v, reverse=True)) for h, v in by_head.items()}
-    uniq = pd.unique(s.astype("str"))
-    stripped = [_strip_one(u, names, cities, by_head) for u in uniq]
-    rest = pd.Series([r for r, _ in stripped], index=uniq, dtype="str")
-    city = pd.Series([c for _, c in stripped], index=uniq, dtype="str")
-    return (pd.Series(rest.reindex(s.to_numpy()).to_numpy(), index=s.index, dtype="str"),
-            _city_short(pd.Series(city.reindex(s.to_numpy()).to_numpy(), index=s.index, dtype="str")))
+    text = _arrow(s)
+    city = pa.array(np.full(len(text), ""), pa.large_string())
+    todo = np.arange(len(text))
+    for _ in range(4):
+        if not len(todo):
+            break
+        rows, head, rest = _strip_longest_prefix(text.take(todo), names, heads, has_length)
+        rows = todo[rows]
+        text = pc.replace_with_mask(text, _mask(len(text), rows), rest)
+        is_city = _bool(pc.is_in(head, cities))
+        city = pc.replace_with_mask(city, _mask(len(city), rows[is_city]), head.filter(is_city))
+        todo = rows
+    return pd.Series(text, index=s.index, dtype="str"), _city_short(pd.Series(city, index=s.index, dtype="str"))
+
+
+def _arrow(s: pd.Series) -> pa.Array:
+    """The strings of ``s`` as one contiguous Arrow array."""
+    arr = pa.array(s.astype("str"), pa.large_string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _mask(n: int, rows: np.ndarray) -> pa.Array:
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return pa.array(mask)
+
+
+def _strip_longest_prefix(text: pa.Array, names: pa.Array, heads: pa.Array, has_length: np.ndarray
+                          ) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """One round of ``_strip_place_prefixes``: (positions that start with a name, that name, the
+    rest), positions ascending. Tries lengths longest first, each string keeping its first hit."""
+    head = pc.index_in(pc.utf8_slice_codeunits(text, 0, 2), heads).fill_null(-1).to_numpy()
+    size = pc.utf8_length(text).to_numpy()
+    possible = np.where(head[:, None] >= 0, has_length[head], False)  # string × name length
+    done = np.zeros(len(text), dtype=bool)
+    found = []
+    for length in range(has_length.shape[1] - 1, 1, -1):
+        at = np.flatnonzero(~done & possible[:, length] & (size >= length + 2))
+        if not len(at):
+            continue
+        cand = text.take(at)
+        head = pc.utf8_slice_codeunits(cand, 0, length)
+        hit = _bool(pc.is_in(head, names))
+        if hit.any():
+            done[at[hit]] = True
+            found.append((at[hit], head.filter(hit), pc.utf8_slice_codeunits(cand.filter(hit), length)))
+    if not found:
+        return np.zeros(0, dtype=np.int64), pa.array([], pa.large_string()), pa.array([], pa.large_string())
+    rows = np.concatenate([f[0] for f in found])
+    order = pa.array(np.argsort(rows, kind="stable"))
+    head = pa.concat_arrays([f[1] for f in found]).take(order)
+    rest = pa.concat_arrays([f[2] for f in found]).take(order)
+    return rows[order.to_numpy()], head, rest
 
 
 def _nfkc(s: pd.Series) -> pd.Series:
