@@ -232,91 +232,113 @@ def _own_name(cand: pd.DataFrame, apps: pd.DataFrame, T: pd.DataFrame, cfg) -> p
     return out
 
 
+def _days(dates: pd.Series) -> np.ndarray:
+    """Filing dates as whole days since 1970 (int64): the joins below carry integers only."""
+    return pd.to_datetime(dates).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
 def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
-    """Candidate (application, earlier mark of another owner) rows with their strength."""
-    margin = pd.Timedelta(days=int(cfg.earlier_margin_days))
-    base = q_apps[["row", "tid", "applicant_key", "group_id", "applicant_name", "filing_date", "nice_classes"]]
-    cls = _classes(base, "nice_classes", "row").merge(base.drop(columns="nice_classes"), on="row")
-    units = [("same_class", cls.rename(columns={"nice_class": "unit"}).assign(unit=lambda d: d["unit"].astype("str")))]
+    """Candidate (application, earlier mark of another owner) rows with their strength.
+
+    The (application, class) x (matched mark) x (earlier owner) joins are the largest tables of a
+    run (tens of millions of rows at 1M applications), so they carry integer codes only — owner,
+    group, day, class, match number — and strings are looked up for the surviving rows at the end."""
+    margin = int(cfg.earlier_margin_days)
+    a_code, a_keys = pd.factorize(q_apps["applicant_key"])
+    g_code, _ = pd.factorize(q_apps["group_id"])
+    slim = pd.DataFrame({"row": q_apps["row"].to_numpy(), "tid": q_apps["tid"].to_numpy(), "a": a_code,
+                         "g": g_code, "day": _days(q_apps["filing_date"])})
+    cls = _classes(q_apps, "nice_classes", "row").merge(slim, on="row")
+    units = [("same_class", cls.rename(columns={"nice_class": "unit"}))]
     if cfg.class_weight_related_class > 0:
-        rel = related_classes(cls[["applicant_key", "nice_class"]], cfg)
+        rel = related_classes(cls[["a", "nice_class"]].rename(columns={"a": "applicant_key"}), cfg)
         # the application's class -> each related class, where the earlier owner's filing sits
         qrel = cls.merge(rel[["nice_class", "related_class"]], on="nice_class").drop(columns="nice_class")
-        units.append(("related_class", qrel.rename(columns={"related_class": "unit"})
-                      .assign(unit=lambda d: d["unit"].astype("str"))))
+        units.append(("related_class", qrel.rename(columns={"related_class": "unit"})))
     groups = _similar_groups(apps[apps["tid"] >= 0], cfg)
     # established use: filings of each (owner, mark) in date order
-    use = q_apps[["tid", "applicant_key", "filing_date"]].sort_values("filing_date", kind="stable")
-    use = use.assign(n_use=use.groupby(["tid", "applicant_key"]).cumcount() + 1)
-    first_use = use.groupby(["tid", "applicant_key"])["filing_date"].min().rename("first_use").reset_index()
+    use = slim[["tid", "a", "day"]].sort_values("day", kind="stable")
+    use = use.assign(n_use=use.groupby(["tid", "a"]).cumcount() + 1)
+    first_use = use.groupby(["tid", "a"])["day"].min().rename("first_day").reset_index()
 
-    # references: per (mark, class) the K earliest other owners
-    ref = (units[0][1].groupby(["tid", "unit", "applicant_key"], sort=False)
-           .agg(r_date=("filing_date", "min"), r_group=("group_id", "first"), r_name=("applicant_name", "first"))
-           .reset_index())
-    ref = ref.sort_values(["tid", "unit", "r_date"], kind="stable")
+    # references: per (mark, class) the K earliest other owners (r_row: the owner's first filing
+    # of it, for the owner's name)
+    ref = (units[0][1].groupby(["tid", "unit", "a"], sort=False)
+           .agg(r_day=("day", "min"), r_g=("g", "first"), r_row=("row", "first")).reset_index())
+    ref = ref.sort_values(["tid", "unit", "r_day"], kind="stable")
     ref = ref[ref.groupby(["tid", "unit"]).cumcount() < int(cfg.max_earlier_owners)]
-    ref = ref.rename(columns={"tid": "r", "applicant_key": "r_key"})
+    ref = ref.rename(columns={"tid": "r", "a": "r_a"})
+    ref["ru"] = ref["r"].to_numpy(np.int64) * 64 + ref["unit"].to_numpy(np.int64)
+    ref = ref.drop(columns=["r", "unit"])
+    links = pd.DataFrame({"q": directed["q"].to_numpy(), "r": directed["r"].to_numpy(),
+                          "m": np.arange(len(directed))})
+    is_dict = T["dict"].to_numpy()
     out = []
     for relation, u in units:
-        qu = u.rename(columns={"tid": "q"})
-        pairs = qu.merge(directed, on="q").merge(ref, on=["r", "unit"])
+        pairs = u.rename(columns={"tid": "q"}).merge(links, on="q")
         if relation == "related_class":
             # Dictionary words (OASIS, CLOVER) coexist across markets; a coined mark reappearing in a
             # related market is no coincidence.
-            pairs = pairs[~T["dict"].to_numpy()[pairs["q"].to_numpy()] & ~T["dict"].to_numpy()[pairs["r"].to_numpy()]]
-        pairs = pairs[(pairs["r_date"] <= pairs["filing_date"] - margin) & (pairs["r_key"] != pairs["applicant_key"])
-                      & (pairs["r_group"] != pairs["group_id"])]
+            pairs = pairs[~is_dict[pairs["q"].to_numpy()] & ~is_dict[pairs["r"].to_numpy()]]
+        pairs = pairs.assign(ru=pairs["r"].to_numpy(np.int64) * 64 + pairs["unit"].to_numpy(np.int64))
+        pairs = pairs.drop(columns="q").merge(ref, on="ru").drop(columns="ru")
+        pairs = pairs[(pairs["r_day"] <= pairs["day"] - margin) & (pairs["r_a"] != pairs["a"])
+                      & (pairs["r_g"] != pairs["g"])]
         if pairs.empty:
             continue
-        # best unit per (application, reference owner, mark)
-        pairs = pairs.sort_values("r_date", kind="stable").drop_duplicates(["row", "r", "r_key"])
-        pairs["class_relation"] = relation
-        pairs["matched_class"] = pairs["unit"].astype("str")
+        # best unit per (application, reference owner, mark): the earliest reference, then the lowest class
+        pairs = pairs.sort_values(["r_day", "unit"], kind="stable").drop_duplicates(["row", "r", "r_a"])
+        pairs["relation"] = np.int8(0 if relation == "same_class" else 2)  # 1: same similar group, below
         out.append(pairs)
     if not out:
         return None
     p = pd.concat(out, ignore_index=True)
+    p["matched_class"] = p["unit"].astype("str")
     if groups is not None and len(groups):
         # same 类似群 similar group: the application's goods and the reference owner's goods for that mark
-        ref_groups = (groups.merge(q_apps[["row", "tid", "applicant_key"]], on="row")
-                      .rename(columns={"tid": "r", "applicant_key": "r_key"})[["r", "r_key", "sgroup"]].drop_duplicates())
+        sg_code, sg_names = pd.factorize(groups["sgroup"], sort=True)  # lowest group code shown
+        groups = pd.DataFrame({"row": groups["row"].to_numpy(), "sg": sg_code})
+        ref_groups = (groups.merge(slim[["row", "tid", "a"]], on="row")
+                      .rename(columns={"tid": "r", "a": "r_a"})[["r", "r_a", "sg"]].drop_duplicates())
         p["pair"] = np.arange(len(p))
-        shared = (p[["pair", "row", "r", "r_key"]].merge(groups, on="row")
-                  .merge(ref_groups, on=["r", "r_key", "sgroup"]).drop_duplicates("pair"))
-        sg = pd.Series(shared["sgroup"].to_numpy(), index=shared["pair"].to_numpy())
-        hit = p["pair"].isin(sg.index).to_numpy()
-        p.loc[hit, "class_relation"] = "same_group"
-        p.loc[hit, "matched_class"] = p.loc[hit, "pair"].map(sg).astype("str").to_numpy()
+        shared = (p[["pair", "row", "r", "r_a"]].merge(groups, on="row")
+                  .merge(ref_groups, on=["r", "r_a", "sg"]).sort_values(["pair", "sg"], kind="stable")
+                  .drop_duplicates("pair"))
+        hit = np.zeros(len(p), dtype=bool)
+        hit[shared["pair"].to_numpy()] = True
+        p.loc[hit, "relation"] = np.int8(1)
+        p.loc[hit, "matched_class"] = np.asarray(sg_names, dtype=object)[shared["sg"].to_numpy()]
     # established use of the reference owner before the application
-    p = p.sort_values("filing_date", kind="stable")
-    look = use.rename(columns={"tid": "r", "applicant_key": "r_key", "filing_date": "use_date"})
-    look = look.sort_values("use_date", kind="stable")
-    p = pd.merge_asof(p, look, left_on="filing_date", right_on="use_date", by=["r", "r_key"],
+    p = p.sort_values("day", kind="stable")
+    look = use.rename(columns={"tid": "r", "a": "r_a", "day": "use_day"}).sort_values("use_day", kind="stable")
+    p = pd.merge_asof(p, look, left_on="day", right_on="use_day", by=["r", "r_a"],
                       allow_exact_matches=False, direction="backward")
-    p = p.merge(first_use.rename(columns={"tid": "r", "applicant_key": "r_key"}), on=["r", "r_key"], how="left")
+    p = p.merge(first_use.rename(columns={"tid": "r", "a": "r_a"}), on=["r", "r_a"], how="left")
     n_use = p["n_use"].fillna(1).astype("float64")
-    years = ((p["filing_date"] - p["first_use"]).dt.days / 365.25).clip(lower=0).fillna(0)
+    years = ((p["day"] - p["first_day"]) / 365.25).clip(lower=0).fillna(0)
     u_n = 1 - np.exp(-n_use / float(cfg.established_n_scale))
     u_y = np.minimum(1.0, years / float(cfg.established_years_scale))
     est = cfg.established_base + (1 - cfg.established_base) * u_n * u_y
-    cw = np.select([p["class_relation"] == "same_group", p["class_relation"] == "related_class"],
-                   [cfg.class_weight_same_group, cfg.class_weight_related_class], cfg.class_weight_same)
-    p["strength"] = (p["similarity"] * cw * cfg.source_weight_earlier * est).clip(0, 1)
+    relation = p["relation"].to_numpy()
+    cw = np.select([relation == 1, relation == 2], [cfg.class_weight_same_group, cfg.class_weight_related_class],
+                   cfg.class_weight_same)
+    m = p["m"].to_numpy()
+    similarity = directed["similarity"].to_numpy(np.float64)[m]
+    names = apps["applicant_name"].astype("str").to_numpy(dtype=object)
     return pd.DataFrame({
         "row": p["row"].to_numpy(),
         "matched_text": T["text"].to_numpy()[p["r"].to_numpy()],
-        "matched_owner": p["r_name"].astype("str").to_numpy(),
-        "owner_id": ("a:" + p["r_key"].astype("str")).to_numpy(),
+        "matched_owner": names[p["r_row"].to_numpy()],
+        "owner_id": "a:" + np.asarray(a_keys, dtype=object)[p["r_a"].to_numpy()].astype(str),
         "matched_source": "earlier",
-        "matched_filing_date": p["r_date"].to_numpy(),
-        "kind": p["kind"].to_numpy(),
-        "similarity": p["similarity"].astype("float64").to_numpy(),
-        "detail": p["detail"].astype("str").to_numpy(),
-        "class_relation": p["class_relation"].to_numpy(),
-        "matched_class": p["matched_class"].to_numpy(),
-        "gap_days": (p["filing_date"] - p["r_date"]).dt.days.astype("float64").to_numpy(),
-        "strength": p["strength"].astype("float64").to_numpy(),
+        "matched_filing_date": p["r_day"].to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
+        "kind": directed["kind"].to_numpy()[m],
+        "similarity": similarity,
+        "detail": directed["detail"].astype("str").to_numpy()[m],
+        "class_relation": np.array(["same_class", "same_group", "related_class"], dtype=object)[relation],
+        "matched_class": p["matched_class"].astype("str").to_numpy(),
+        "gap_days": (p["day"] - p["r_day"]).astype("float64").to_numpy(),
+        "strength": (similarity * cw * cfg.source_weight_earlier * est).clip(0, 1),
     })
 
 
@@ -343,8 +365,8 @@ def _protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows: set) -> 
     # lower edit-similarity bar than ordinary earlier marks.
     wide = config.with_overrides({"infringement": {
         "min_edit_latin": cfg.min_edit_latin_protected, "min_edit_han": cfg.min_edit_han_protected,
-        "letter_two_edits_len": cfg.letter_two_edits_len_protected,
-        "min_len_shape_han": cfg.min_len_shape_han_protected}})
+        "min_len_shape_han": cfg.min_len_shape_han_protected,
+        "dictionary_words_differ": cfg.dictionary_words_differ_protected}})
     m = sim.match_prepared(T, P, wide)
     if m.empty:
         return None

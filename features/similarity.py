@@ -20,6 +20,7 @@ returned once (qid of the smaller row position first); a row is never paired wit
 from __future__ import annotations
 
 import time
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -30,8 +31,8 @@ from features import textsim as ts
 from features.reasons import Reason
 from pipeline.tables import isin
 
-KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "hshape", "phonetic", "del1", "hsub", "hdel", "prefix",
-             "suffix")
+KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "hshape", "phonetic", "del1", "del2", "hsub", "hdel",
+             "prefix", "suffix")
 # Identity-like keys (one or two values per mark) vs fuzzy neighbourhood keys (many per mark).
 EXACT_KEYS = frozenset({"norm", "core", "skeleton", "sorted", "pinyin", "hshape"})
 # Coarse blocks (first / last letters of the Latin core or pinyin, metaphone key) verified inside
@@ -159,6 +160,58 @@ def _wildcards(strings: pd.Series, pos: np.ndarray) -> tuple[np.ndarray, pd.Seri
     return np.concatenate(pos_parts), pd.concat(key_parts, ignore_index=True)
 
 
+_HASH_BASE = np.uint64(1_000_003)
+
+
+def _anchored_deletions2(strings: pd.Series, pos: np.ndarray, min_len: int,
+                         max_len: int) -> tuple[np.ndarray, pd.Series]:
+    """Hashes of each string (length >= min_len) and of every string left after deleting one or two
+    of its characters after the first: two strings within OSA distance 2 that share their first
+    letter share one of these keys (symmetric deletion neighbourhood; an optimal alignment of two
+    strings with the same first letter keeps it, so deleting it is never needed).
+
+    Keys are 64-bit polynomial hashes computed with numpy from prefix hashes (no Python loop over
+    strings, no key strings in memory); a rare hash collision only adds a candidate that the
+    verification then rejects."""
+    lens = strings.str.len().to_numpy()
+    keep = (lens >= min_len) & (lens <= max_len)
+    if not keep.any():
+        return np.array([], dtype="int64"), pd.Series([], dtype="uint64")
+    s, pos, lens = strings[keep], pos[keep], lens[keep].astype("int64")
+    width = int(lens.max())
+    codes = np.array(s.tolist(), dtype=f"<U{width}").view(np.uint32).reshape(len(s), width).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        powers = np.ones(width + 1, dtype=np.uint64)
+        for k in range(1, width + 1):
+            powers[k] = powers[k - 1] * _HASH_BASE
+        prefix = np.zeros((len(s), width + 1), dtype=np.uint64)
+        for k in range(width):
+            prefix[:, k + 1] = prefix[:, k] * _HASH_BASE + codes[:, k]
+        rows = np.arange(len(s))
+
+        def key(h, n):  # mix the remaining length in, so different lengths never share a key
+            return h * _HASH_BASE + n.astype(np.uint64)
+
+        pos_parts, key_parts = [pos], [key(prefix[rows, lens], lens)]
+        for i in range(1, width):
+            m1 = lens > i
+            r1, L1 = rows[m1], lens[m1]
+            h1 = (prefix[r1, i] * powers[L1 - i - 1]
+                  + prefix[r1, L1] - prefix[r1, i + 1] * powers[L1 - i - 1])
+            pos_parts.append(pos[m1])
+            key_parts.append(key(h1, L1 - 1))
+            for j in range(i + 1, width):
+                m2 = lens > j
+                r2, L2 = rows[m2], lens[m2]
+                left = prefix[r2, i]
+                mid = prefix[r2, j] - prefix[r2, i + 1] * powers[j - i - 1]
+                right = prefix[r2, L2] - prefix[r2, j + 1] * powers[L2 - j - 1]
+                h2 = (left * powers[j - i - 1] + mid) * powers[L2 - j - 1] + right
+                pos_parts.append(pos[m2])
+                key_parts.append(key(h2, L2 - 2))
+    return _unique_keys(pos_parts, [pd.Series(k) for k in key_parts])
+
+
 def _unique_keys(pos_parts: list, key_parts: list) -> tuple[np.ndarray, pd.Series]:
     """Concatenated (position, key) parts with repeated pairs removed (a mark in a block once)."""
     keys = pd.DataFrame({"pos": np.concatenate(pos_parts), "key": pd.concat(key_parts, ignore_index=True)})
@@ -208,6 +261,17 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         short_latin = d & ~han & (prep["clen"].to_numpy() >= 3)
         pos, s = sel(f | short_latin, "pinyin")
         return _deletions(_fold(s, multi=False), pos, int(cfg.letter_edit_min_len))
+    if kind == "del2":
+        # The letter-edit rule's two-letter budget (OSA distance 2 from letter_two_edits_len letters:
+        # TENCNEH ~ TENCENT for a protected mark, DAOTNGZEI ~ DAOTONGWEI): Latin cores long enough for
+        # a partner that long, first letter kept (the rule requires the same first letter).
+        # Longer cores are left to the prefix/suffix blocks: two substitutions in L letters keep an
+        # Indel ratio of 1 - 2/L, above their cutoff from L = ceil(2 / (1 - cutoff)) (14 at 0.85).
+        two = int(cfg.letter_two_edits_len)
+        t = _edit_cutoff(cfg)
+        longest = int(np.ceil(2.0 / (1.0 - t) - 1e-9)) if t < 1 else 64
+        pos, s = sel(d & ~han, "core")
+        return _anchored_deletions2(s, pos, max(two - 2, 3), longest + 2)
     if kind == "hsub":
         # One substituted character is an edit match only from ceil(1 / (1 - min_edit_han)) characters
         # (7 at 0.85); shorter substitutions are homophones (pinyin / del1 keys) or shapes (hshape).
@@ -242,15 +306,71 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
     raise ValueError(f"key kind must be one of {list(KEY_KINDS)}; received {kind!r}")
 
 
-def _join(qpos, qkey, rpos, rkey, max_pairs: int, self_join: bool) -> tuple[np.ndarray, np.ndarray, int]:
+# Key parameters per key kind: the cache below reuses a frame's keys only under the same values.
+_KEY_PARAMS = {
+    "sorted": ("min_len_reorder_han",), "hshape": ("min_len_shape_han",), "del1": ("letter_edit_min_len",),
+    "del2": ("letter_two_edits_len", "min_edit_latin", "min_edit_han", "min_translit_ratio", "min_homophone_ratio"),
+    "hsub": ("min_edit_han",),
+    "prefix": ("min_edit_latin", "min_edit_han", "min_translit_ratio", "min_homophone_ratio", "block_affix_len",
+               "block_affix_deletions"),
+}
+_KEY_PARAMS["suffix"] = _KEY_PARAMS["prefix"]
+# id(prepared frame) -> {(kind, params): (positions, codes, key index)}; entries leave with their frame.
+_KEY_CACHE: dict[int, dict] = {}
+
+
+def _frame_cache(prep: pd.DataFrame) -> dict:
+    per_frame = _KEY_CACHE.get(id(prep))
+    if per_frame is None:
+        per_frame = _KEY_CACHE[id(prep)] = {}
+        weakref.finalize(prep, _KEY_CACHE.pop, id(prep), None)
+    return per_frame
+
+
+def _key_index(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """(positions, key codes, index of the distinct keys) of one key kind, computed once per frame:
+    the infringement builder matches the same marks against themselves, the protected list and the
+    transliteration aliases, and building the keys of half a million marks is the costly part."""
+    tag = (kind, tuple(cfg[name] for name in _KEY_PARAMS.get(kind, ())))
+    per_frame = _frame_cache(prep)
+    if tag not in per_frame:
+        pos, key = _keys(prep, kind, cfg)
+        codes, uniq = pd.factorize(key)
+        per_frame[tag] = (pos, codes.astype(np.int64), pd.Index(uniq))
+    return per_frame[tag]
+
+
+def _column(prep: pd.DataFrame, name: str) -> np.ndarray:
+    """A prepared frame's column as a numpy array, converted once per frame (string columns are
+    Arrow-backed; converting half a million values on every verification call was a hot spot)."""
+    per_frame = _frame_cache(prep)
+    tag = ("column", name)
+    if tag not in per_frame:
+        col = prep[name]
+        per_frame[tag] = col.to_numpy(dtype=object) if col.dtype == "str" else col.to_numpy()
+    return per_frame[tag]
+
+
+def _coded(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Both sides' positions and key codes in one code space: (qpos, qc, rpos, rc, n_codes).
+    Reference keys no query mark has are dropped (they cannot pair)."""
+    qpos, qc, index = _key_index(qp, kind, cfg)
+    if self_join:
+        return qpos, qc, qpos, qc, len(index)
+    rpos, rkey = _keys(rp, kind, cfg)
+    rc = index.get_indexer(rkey) if len(rkey) else np.array([], dtype=np.int64)
+    hit = rc >= 0
+    return qpos, qc, rpos[hit], rc[hit].astype(np.int64), len(index)
+
+
+def _join(qp, rp, kind, cfg, max_pairs: int, self_join: bool) -> tuple[np.ndarray, np.ndarray, int]:
     """Pairs of positions sharing a key; blocks with more than max_pairs pairs are skipped."""
+    qpos, qc, rpos, rc, n_codes = _coded(qp, rp, kind, cfg, self_join)
     if len(qpos) == 0 or len(rpos) == 0:
         e = np.array([], dtype="int64")
         return e, e, 0
-    codes, uniq = pd.factorize(pd.concat([qkey, rkey], ignore_index=True))
-    qc, rc = codes[: len(qpos)], codes[len(qpos):]
-    qcount = np.bincount(qc, minlength=len(uniq))
-    rcount = np.bincount(rc, minlength=len(uniq))
+    qcount = np.bincount(qc, minlength=n_codes)
+    rcount = np.bincount(rc, minlength=n_codes)
     size = qcount.astype("int64") * rcount
     keep = (size > 0) & (size <= max_pairs)
     if self_join:
@@ -277,24 +397,21 @@ def _block_cdist(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.nda
     threshold. Small blocks: all their pairs at once with ``cpdist``; large ones: one ``cdist``
     each (a loop over the few large blocks only). Blocks above ``max_block_pairs_verify`` are skipped.
     """
-    qpos, qkey = _keys(qp, kind, cfg)
-    rpos, rkey = (qpos, qkey) if self_join else _keys(rp, kind, cfg)
+    qpos, qc, rpos, rc, n_codes = _coded(qp, rp, kind, cfg, self_join)
     e = np.array([], dtype="int64")
     if len(qpos) == 0 or len(rpos) == 0:
         return e, e, 0
     cutoff = 100.0 * (cfg.min_phonetic_ratio if kind == "phonetic" else _edit_cutoff(cfg))
-    codes, uniq = pd.factorize(pd.concat([qkey, rkey], ignore_index=True))
-    qc, rc = codes[: len(qpos)], codes[len(qpos):]
-    qn = np.bincount(qc, minlength=len(uniq)).astype("int64")
-    rn = np.bincount(rc, minlength=len(uniq)).astype("int64")
+    qn = np.bincount(qc, minlength=n_codes).astype("int64")
+    rn = np.bincount(rc, minlength=n_codes).astype("int64")
     size = qn * rn
     if self_join:
         size = np.where(qn >= 2, size, 0)
     small = (size > 0) & (size <= int(cfg.block_small_pairs))
     big = (size > int(cfg.block_small_pairs)) & (size <= int(cfg.max_block_pairs_verify))
     skipped = int((size > int(cfg.max_block_pairs_verify)).sum())
-    qtext = qp["pinyin"].to_numpy(dtype=object)
-    rtext = rp["pinyin"].to_numpy(dtype=object)
+    qtext = _column(qp, "pinyin")
+    rtext = _column(rp, "pinyin")
     out_q, out_r = [], []
     # small blocks: enumerate pairs, verify in one vectorised call
     qm, rm = small[qc], small[rc]
@@ -340,13 +457,8 @@ def _candidates(qp: pd.DataFrame, rp: pd.DataFrame, cfg, self_join: bool,
         if kind in CDIST_KEYS:
             q, r, sk = _block_cdist(qp, rp, kind, cfg, self_join)
         else:
-            qpos, qkey = _keys(qp, kind, cfg)
-            if self_join:
-                rpos, rkey = qpos, qkey
-            else:
-                rpos, rkey = _keys(rp, kind, cfg)
             cap = cfg.max_block_pairs_exact if kind in EXACT_KEYS else cfg.max_block_pairs_fuzzy
-            q, r, sk = _join(qpos, qkey, rpos, rkey, cap, self_join)
+            q, r, sk = _join(qp, rp, kind, cfg, cap, self_join)
         skipped[kind] = sk
         if len(q):
             code = q.astype("int64") * nr + r
@@ -437,7 +549,7 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
     score = cfg.kind_score
 
     def col(frame, name, idx):
-        return frame[name].to_numpy()[idx]
+        return _column(frame, name)[idx]
 
     qh, rh = col(qp, "han", q), col(rp, "han", r)
     qd, rd = col(qp, "distinctive", q), col(rp, "distinctive", r)
@@ -449,7 +561,7 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
     qclen, rclen = col(qp, "clen", q), col(rp, "clen", r)
     both = qd & rd
     # two different dictionary-word marks are different words, not a misspelt copy
-    words = col(qp, "dict", q) & col(rp, "dict", r)
+    words = col(qp, "dict", q) & col(rp, "dict", r) & bool(cfg.dictionary_words_differ)
     latin = both & ~qh & ~rh
     hanh = both & qh & rh
     cross = both & (qh != rh)

@@ -255,3 +255,72 @@ def test_two_character_shape_copies_of_protected_marks(config):
     assert m[["qid", "rid", "kind"]].values.tolist() == [[1, 2, "INFRINGEMENT_SHAPE"]]
     m = sim.match_marks(pd.DataFrame({"id": [1], "text": ["KFAC"]}), pd.DataFrame({"id": [2], "text": ["KFC"]}), config)
     assert m["kind"].tolist() == ["INFRINGEMENT_EDIT"]
+
+
+def test_two_letter_edits_found_by_del2_like_brute_force(config):
+    """Every pair of Latin marks (6-16 letters) within OSA distance 2 that shares its first letter
+    must share a `del2` key — checked against brute force (rapidfuzz OSA over all pairs) on random
+    strings from a small alphabet, where such pairs are frequent."""
+    from rapidfuzz.distance import OSA
+
+    rng = np.random.default_rng(3)
+    base = ["".join(rng.choice(list("abcde"), rng.integers(6, 12))) for _ in range(150)]
+    marks = []
+    for b in base:  # each base string with one or two random edits, so close pairs exist
+        s = list(b)
+        for _ in range(int(rng.integers(1, 3))):
+            i = int(rng.integers(1, len(s)))
+            op = rng.integers(0, 4)
+            if op == 0:
+                s[i] = rng.choice(list("abcde"))
+            elif op == 1 and len(s) > 6:
+                del s[i]
+            elif op == 2:
+                s.insert(i, rng.choice(list("abcde")))
+            elif i + 1 < len(s):
+                s[i], s[i + 1] = s[i + 1], s[i]
+        marks += [b.upper(), "".join(s).upper()]
+    marks = sorted(set(marks))
+    prep = sim.prepare_marks(pd.DataFrame({"id": np.arange(len(marks)), "text": marks}), config)
+    cfg = config.infringement
+    q, r, _ = sim._join(prep, prep, "del2", cfg, 10**9, True)
+    found = set(zip(q.tolist(), r.tolist()))
+    core = prep["core"].tolist()
+    lens = np.array([len(c) for c in core])
+    expect = set()
+    for i in range(len(core)):
+        for j in range(i + 1, len(core)):
+            if (core[i][0] == core[j][0] and min(lens[i], lens[j]) >= cfg.letter_two_edits_len - 2
+                    and OSA.distance(core[i], core[j]) <= 2):
+                expect.add((i, j))
+    assert len(expect) > 50
+    assert expect <= found
+    # and the letter rule then matches the ones it should: two edits from 8 letters
+    two = [(i, j) for i, j in expect if max(lens[i], lens[j]) >= cfg.letter_two_edits_len
+           and OSA.distance(core[i], core[j]) == 2]
+    assert two
+    got = sim.match_marks(prep[["id", "text"]], None, config)
+    pairs = set(zip(got["qid"], got["rid"])) | set(zip(got["rid"], got["qid"]))
+    assert all((prep["id"][i], prep["id"][j]) in pairs for i, j in two)
+
+
+def test_dictionary_words_differ_except_against_protected_marks(config):
+    assert sim.explain_pair("RED BULK", "RED BULL", config)[0] is None  # two different phrases
+    wide = config.with_overrides({"infringement": {"dictionary_words_differ": False}})
+    assert sim.explain_pair("RED BULK", "RED BULL", wide)[0] is R.INFRINGEMENT_EDIT
+    assert config.infringement.dictionary_words_differ_protected is False
+
+
+def test_query_keys_are_built_once_per_frame(config, monkeypatch):
+    """Matching the same prepared marks against a second reference reuses their keys."""
+    prep = sim.prepare_marks(pd.DataFrame({"id": [1, 2], "text": ["STARBUCKS", "星巴克"]}), config)
+    ref = sim.prepare_marks(pd.DataFrame({"id": [9], "text": ["STARBUKS"]}), config)
+    calls = []
+    real = sim._keys
+    monkeypatch.setattr(sim, "_keys", lambda p, kind, cfg: calls.append((id(p), kind)) or real(p, kind, cfg))
+    first = sim.match_prepared(prep, ref, config)
+    n_query = sum(1 for i, _ in calls if i == id(prep))
+    calls.clear()
+    second = sim.match_prepared(prep, ref, config)
+    assert n_query > 0 and not any(i == id(prep) for i, _ in calls)
+    pd.testing.assert_frame_equal(first, second)
