@@ -36,6 +36,14 @@ def mark_core(marks: pd.Series) -> pd.Series:
     return core.where(core != "", textsim.compact(norm))
 
 
+def distinct_mark_cores(marks: pd.Series) -> pd.Series:
+    """``mark_core`` of every mark, computed once per distinct text (half the rows at national scale,
+    where the text work dominates). pipeline.score.compute stores it as the ``mark_core`` column."""
+    codes, uniq = pd.factorize(marks.astype("str").fillna(""))
+    core = mark_core(pd.Series(uniq, dtype="str")).to_numpy()[codes] if len(uniq) else np.array([], dtype=object)
+    return pd.Series(core, index=marks.index, dtype="str")
+
+
 def term_table(extra: pd.DataFrame | None) -> pd.DataFrame:
     """Public terms keyed by the same core as marks; one row per core (highest-priority category)."""
     terms = lexicons.public_terms(extra)
@@ -46,9 +54,15 @@ def term_table(extra: pd.DataFrame | None) -> pd.DataFrame:
     return terms.set_index("core")[["term", "category", "date", "source"]]
 
 
-def _own_name_contains(apps: pd.DataFrame, core: pd.Series) -> pd.Series:
-    names = textsim.compact(textsim.mark_norm(apps["applicant_name"])).to_numpy().astype("U")
-    return pd.Series(np.char.find(names, core.to_numpy().astype("U")) >= 0, index=apps.index)
+def _own_name_contains(names: pd.Series, cores: pd.Series) -> np.ndarray:
+    """Row-wise: the normalised applicant name contains the mark core (cores of >= 2 characters).
+
+    Rows are distinct (name, core) pairs; a name recurs with each of its cores, so names are
+    normalised once per distinct name."""
+    name_codes, uniq_names = pd.factorize(names, use_na_sentinel=False)
+    norm = textsim.compact(textsim.mark_norm(pd.Series(uniq_names, dtype="str"))).to_numpy().astype("U")
+    found = np.char.find(norm[name_codes], cores.to_numpy().astype("U")) >= 0
+    return found & (cores.str.len() >= 2).to_numpy()
 
 
 TRENDS_KEY = "squatting_trends"  # Tables.extras key of a precomputed global trend table (pipeline.engines)
@@ -110,9 +124,7 @@ def squatting_apps(tables: Tables) -> pd.DataFrame:
     if "mark_core" in tables.applications:
         apps["core"] = tables.applications["mark_core"]
     else:
-        # once per distinct mark text: half the rows at national scale, where the text work dominates
-        codes, uniq = pd.factorize(apps["mark_text"].astype("str").fillna(""))
-        apps["core"] = mark_core(pd.Series(uniq, dtype="str")).to_numpy()[codes] if len(uniq) else ""
+        apps["core"] = distinct_mark_cores(apps["mark_text"])
     # and once per distinct (name, core) pair
     pair = apps[["applicant_name", "core"]].astype("str")
     name_c, _ = pd.factorize(pair["applicant_name"])
@@ -120,7 +132,7 @@ def squatting_apps(tables: Tables) -> pd.DataFrame:
     codes, _ = pd.factorize(name_c.astype("int64") * max(len(core_u), 1) + core_c)
     _, first = np.unique(codes, return_index=True)
     uniq = pair.iloc[first].reset_index(drop=True)
-    own = (_own_name_contains(uniq, uniq["core"]) & (uniq["core"].str.len() >= 2)).to_numpy()
+    own = _own_name_contains(uniq["applicant_name"], uniq["core"])
     apps["own_name"] = own[codes] if len(codes) else np.zeros(0, dtype=bool)
     return apps
 

@@ -144,10 +144,13 @@ def compute(tables: Tables, config: Config, timer: StageTimer | None = None, mod
     timer = timer or StageTimer()
     with timer.stage("entities"):
         tables = resolve_entities(tables, config)
-        # 类似群 groups of every application's goods, computed once for all builders.
+        # 类似群 groups of every application's goods and the distinctive core of every mark, computed
+        # once for all builders (the squatting trend table and the squatting builder both read cores).
         from features.lexicons import similar_groups_of
+        from features.squatting import distinct_mark_cores
 
-        tables.applications = tables.applications.assign(similar_groups=similar_groups_of(tables.applications))
+        tables.applications = tables.applications.assign(similar_groups=similar_groups_of(tables.applications),
+                                                         mark_core=distinct_mark_cores(tables.applications["mark_text"]))
     from pipeline.engines import run_builders_on  # engine: pandas | dask | dask-local (pipeline.engines)
 
     results = run_builders_on(engine, tables, config, timer, scheduler=scheduler)
