@@ -504,7 +504,7 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
 
 def assign_groups(keys: pd.Index, edges: pd.DataFrame) -> pd.Series:
     """group_id per applicant key: connected components; id = 'g:' + smallest member key."""
-    keys = pd.Index(sorted(pd.unique(keys)))
+    keys = pd.Index(pd.unique(keys)).sort_values()  # Arrow sorts str by code point, as sorted() does
     pos = pd.Series(np.arange(len(keys)), index=keys)
     if len(edges):
         i = pos.reindex(edges["a"]).to_numpy()
@@ -513,8 +513,10 @@ def assign_groups(keys: pd.Index, edges: pd.DataFrame) -> pd.Series:
         _, labels = connected_components(graph, directed=False)
     else:
         labels = np.arange(len(keys))
-    first = pd.Series(keys, index=keys).groupby(labels).transform("min")  # keys sorted → min = first
-    return pd.Series(("g:" + first).to_numpy(), index=keys, name="group_id")
+    # Keys are sorted, so a component's smallest key is the one at its first position.
+    first = np.unique(labels, return_index=True)[1]  # labels are 0 .. n_components - 1
+    smallest = pd.Series(keys.take(first[labels]), index=keys, dtype="str")
+    return ("g:" + smallest).rename("group_id")
 
 
 def _key_of_application(apps: pd.DataFrame, ids: pd.Series) -> pd.Series:
@@ -579,7 +581,8 @@ def resolve_entities(tables: Tables, config: Config) -> Tables:
     ev["group_id"] = ev["a"].map(groups)
     ev_by_group = ev.groupby("group_id")["text"].agg(list)
     # Most groups are singletons: build their member lists directly, aggregate only the others.
-    size = members["group_id"].map(members["group_id"].value_counts())
+    group_code = pd.factorize(members["group_id"])[0]
+    size = np.bincount(group_code)[group_code]
     single = members[size == 1]
     multi = members[size > 1].groupby("group_id")["applicant_key"].agg(list)
     grp = pd.concat([pd.Series([[k] for k in single["applicant_key"]], index=single["group_id"].to_numpy()),
