@@ -12,10 +12,12 @@ A house mark swept across all classes is a defensive filing and is excluded from
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from features import lexicons
 from features.common import applicant_index, concat_flags, entropy, make_flags, ratio, window_counts
@@ -25,17 +27,25 @@ from pipeline.config import Config
 from pipeline.tables import Tables, explode_classes
 
 
+def _per_distinct(values: pd.Series, fn) -> pd.Series:
+    """``fn`` (an element-wise text function) applied once per distinct value, spread back to rows."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=False)
+    out = fn(pd.Series(uniq, dtype=values.dtype)).to_numpy()
+    return pd.Series(out[codes], index=values.index, dtype="str")
+
+
 def mark_norm(marks: pd.Series) -> pd.Series:
     """Casefolded NFKC mark text without spaces or punctuation (for equality and containment)."""
-    uniq = pd.Series(pd.unique(marks.fillna("").astype("str")))
-    norm = uniq.map(lambda v: unicodedata.normalize("NFKC", v)).str.casefold()
-    norm = norm.str.replace(r"[^\w\u4e00-\u9fff]|_", "", regex=True)
-    return marks.fillna("").astype("str").map(pd.Series(norm.to_numpy(), index=uniq.to_numpy()))
+    def norm(uniq: pd.Series) -> pd.Series:
+        n = uniq.map(lambda v: unicodedata.normalize("NFKC", v)).str.casefold()
+        return n.str.replace(r"[^\w\u4e00-\u9fff]|_", "", regex=True)
+
+    return _per_distinct(marks.fillna("").astype("str"), norm)
 
 
 def name_core(applicant_key: pd.Series) -> pd.Series:
     """The normalised trade-name core carried in the key ('c:华科明电子科技|深圳' → '华科明电子科技')."""
-    return applicant_key.str.split("|").str[0].str.slice(2).str.replace(" ", "", regex=False)
+    return _per_distinct(applicant_key, lambda k: k.str.split("|").str[0].str.slice(2).str.replace(" ", "", regex=False))
 
 
 def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
@@ -46,9 +56,13 @@ def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
     """
     m = marks_norm.fillna("").astype("str").to_numpy().astype("U")
     c = cores.fillna("").astype("str")
-    is_latin = c.str.match(r"^[a-z0-9]")
-    head = c.str.slice(0, 2).where(~is_latin, c.str.extract(r"^([a-z0-9]{3,})", expand=False).fillna("\uffff"))
-    head = head.where(head.str.len() >= 2, "\uffff").to_numpy().astype("U")
+
+    def name_head(c: pd.Series) -> pd.Series:
+        is_latin = c.str.match(r"^[a-z0-9]")
+        head = c.str.slice(0, 2).where(~is_latin, c.str.extract(r"^([a-z0-9]{3,})", expand=False).fillna("\uffff"))
+        return head.where(head.str.len() >= 2, "\uffff")
+
+    head = _per_distinct(c, name_head).to_numpy().astype("U")  # an applicant's rows share one core
     c_arr = c.to_numpy().astype("U")
     contains_head = np.char.find(m, head) >= 0
     name_has_mark = (np.char.find(c_arr, m) >= 0) & (np.char.str_len(m) >= 2)
@@ -56,25 +70,45 @@ def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
 
 
 def outside_core_share(pairs: pd.DataFrame, core: int) -> pd.Series:
-    """Per applicant, the share of (applicant_key, item) rows outside its ``core`` most used items."""
-    item = pairs.columns[1]
-    per_item = pairs.groupby(["applicant_key", item]).size()
-    pc = per_item.rename("n").reset_index().sort_values(["applicant_key", "n", item], ascending=[True, False, True])
-    top = pc[pc.groupby("applicant_key").cumcount() < core].groupby("applicant_key")["n"].sum()
-    return 1.0 - ratio(top, per_item.groupby(level=0).sum())
+    """Per key (first column), the share of (key, item) rows outside its ``core`` most used items.
+
+    On integer codes with numpy (string group-bys and sorts were seconds at 1M); the key may itself
+    be an integer code. Which of two equally used items counts as "top" does not change the sum,
+    so ties need no order."""
+    pairs = pairs.dropna()
+    key_codes, keys = pd.factorize(pairs.iloc[:, 0], sort=True)
+    item_codes, items = pd.factorize(pairs[pairs.columns[1]])
+    cell, n = np.unique(key_codes.astype("int64") * max(len(items), 1) + item_codes, return_counts=True)
+    cell_key = cell // max(len(items), 1)
+    order = np.lexsort((-n, cell_key))  # by key, most used item first
+    cell_key, n = cell_key[order], n[order]
+    rank = np.arange(len(n)) - np.searchsorted(cell_key, cell_key, side="left")
+    top = np.bincount(cell_key[rank < core], weights=n[rank < core], minlength=len(keys))
+    total = np.bincount(key_codes, minlength=len(keys))
+    return pd.Series(1.0 - top / total, index=pd.Index(keys, name=pairs.columns[0]))
 
 
-def _group_dispersion(src: pd.DataFrame, apps: pd.DataFrame, sweep_rows: set, cfg) -> tuple[pd.Series, pd.Series]:
-    """Dispersion over 类似群 groups of non-sweep filings, and the share of them whose goods map."""
+def key_labels(by_code: pd.Series, apps: pd.DataFrame) -> pd.Series:
+    """A series indexed by ``apps["key"]`` codes, re-indexed by the applicant_key they stand for."""
+    labels = apps.drop_duplicates("key").set_index("key")["applicant_key"]
+    return by_code.set_axis(pd.Index(labels.reindex(by_code.index).to_numpy(), name="applicant_key"))
+
+
+def _group_dispersion(src: pd.DataFrame, apps: pd.DataFrame, sweep_rows: np.ndarray, cfg) -> tuple[pd.Series, pd.Series]:
+    """Dispersion over 类似群 groups of non-sweep filings (``sweep_rows``: a mask over ``apps``), and
+    the share of them whose goods map."""
     empty = pd.Series(dtype="float64")
-    rows = apps.loc[~apps.index.isin(list(sweep_rows)), ["applicant_key"]]
+    rows = apps.loc[~sweep_rows, ["applicant_key", "key"]]
     groups = lexicons.similar_groups_of(src).loc[rows.index]
-    if not groups.map(len).any():
+    n_groups = np.fromiter(map(len, groups), dtype="int64", count=len(groups))
+    if not n_groups.any():
         return empty, empty
-    rows = rows.assign(sgroup=groups.to_numpy(), mapped=groups.map(len).to_numpy() > 0)
-    mapped_share = rows.groupby("applicant_key")["mapped"].mean()
-    pairs = rows[rows["mapped"]].explode("sgroup")[["applicant_key", "sgroup"]]
-    return outside_core_share(pairs, cfg.core_groups), mapped_share
+    mapped_share = rows.assign(mapped=n_groups > 0).groupby("applicant_key")["mapped"].mean()
+    # one row per (filing, group), as explode would give, without a Python list per row
+    pairs = pd.DataFrame({"key": np.repeat(rows["key"].to_numpy(), n_groups),
+                          "sgroup": pd.array(pa.array(itertools.chain.from_iterable(groups), type=pa.string()),
+                                             dtype="str")})
+    return key_labels(outside_core_share(pairs, cfg.core_groups), apps), mapped_share
 
 
 @register(Dimension.HOARDING)
@@ -87,25 +121,27 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     apps["house"] = house_related(apps["mark_norm"], name_core(apps["applicant_key"]))
     apps["has_mark"] = apps["mark_norm"] != ""
     apps["coined"] = apps["has_mark"] & ~apps["house"]
-    apps["n_win"] = window_counts(apps["applicant_key"], apps["filing_date"], cfg.window_days)
-    apps["n_burst"] = window_counts(apps["applicant_key"], apps["filing_date"], cfg.burst_days)
+    # integer codes of the keys, factorised once: the window counts and group-bys below run on them
+    apps["key"] = key = pd.Series(pd.factorize(apps["applicant_key"])[0], index=apps.index)
+    mark = pd.Series(pd.factorize(apps["mark_norm"])[0], index=apps.index)
+    apps["n_win"] = window_counts(key, apps["filing_date"], cfg.window_days)
+    apps["n_burst"] = window_counts(key, apps["filing_date"], cfg.burst_days)
     apps["g_win"] = window_counts(apps["group_id"], apps["filing_date"], cfg.window_days)
     # A filing is in a burst when a window of burst_days starting or ending at it holds enough filings.
-    ahead = window_counts(apps["applicant_key"], apps["filing_date"], cfg.burst_days, forward=True)
+    ahead = window_counts(key, apps["filing_date"], cfg.burst_days, forward=True)
     apps["in_burst"] = np.maximum(apps["n_burst"].to_numpy(), ahead) >= cfg.burst_min_filings
     apps["refused"] = apps["status"].isin(["refused", "withdrawn", "invalidated"])
 
     # Classes: one row per (application, class). A mark filed by one applicant in at least
     # sweep_min_classes classes is a sweep; coined sweeps are all-class hoarding, house sweeps are
     # defensive and excluded from dispersion.
-    cls = explode_classes(apps[["applicant_key", "mark_norm", "house", "nice_classes"]])
-    mark_span = cls.groupby(["applicant_key", "mark_norm"])["nice_class"].nunique().rename("mark_classes")
-    cls = cls.join(mark_span, on=["applicant_key", "mark_norm"])
+    cls = explode_classes(apps[["applicant_key", "key", "mark_norm", "house", "nice_classes"]].assign(mark=mark))
+    cls["mark_classes"] = cls.groupby(["key", "mark"])["nice_class"].transform("nunique")
     sweep = (cls["mark_classes"] >= cfg.sweep_min_classes) & (cls["mark_norm"] != "")
-    class_dispersion = outside_core_share(cls.loc[~sweep, ["applicant_key", "nice_class"]], cfg.core_classes)
+    class_dispersion = key_labels(outside_core_share(cls.loc[~sweep, ["key", "nice_class"]], cfg.core_classes), apps)
     # Similar groups (类似群) say more than class numbers (class 9 holds both computers and
     # spectacles): where goods texts map to groups for most filings, dispersion is measured on them.
-    sweep_apps = set(cls.index[sweep])
+    sweep_apps = apps.index.isin(cls.index[sweep])
     group_dispersion, mapped_share = _group_dispersion(tables.applications, apps, sweep_apps, cfg)
     use_groups = mapped_share.reindex(idx, fill_value=0.0) >= cfg.min_mapped_share
     dispersion = class_dispersion.reindex(idx, fill_value=0.0).where(
