@@ -182,6 +182,74 @@ def _strip_longest_prefix(text: pa.Array, names: pa.Array, heads: pa.Array, has_
     return rows[order.to_numpy()], head, rest
 
 
+# --------------------------------------------------------------------------- Python regexes in Arrow
+# pandas runs a regex in Arrow (RE2) only when RE2 would match the same; patterns with \d or \s
+# (ASCII-only in RE2, Unicode in Python) fall back to a Python call per value. The helpers below
+# keep Python's meaning in RE2 by spelling \d and \s as the characters of the data at hand that
+# Python's classes match: exact for those strings, whatever the Unicode versions.
+_NOTHING = r"[^\x00-\x{10FFFF}]"  # an RE2 class that matches no character
+
+
+def _chars(arr: pa.Array) -> list[str]:
+    """The distinct characters of an Arrow string array."""
+    arr = arr.cast(pa.large_binary())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    if not len(arr) or offsets[0] == offsets[-1]:
+        return []
+    text = arr.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]].decode("utf-8")
+    points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+    return [chr(c) for c in np.flatnonzero(np.bincount(points))]
+
+
+def _class_body(arr: pa.Array, python_class: str) -> str:
+    """The characters of ``arr`` that the Python regex class matches, as an RE2 class body."""
+    return "".join(f"\\x{{{ord(c):x}}}" for c in _chars(arr) if re.fullmatch(python_class, c))
+
+
+def _to_re2(pattern: str, arr: pa.Array) -> str:
+    r"""``pattern`` with \d and \s replaced by the characters of ``arr`` they match in Python."""
+    bodies = {tok: _class_body(arr, tok) for tok in (r"\d", r"\s") if tok in pattern}
+    out, in_class, i = [], False, 0
+    while i < len(pattern):
+        tok = pattern[i:i + 2]
+        if tok in bodies:
+            body = bodies[tok]
+            out.append(body if in_class else f"[{body}]" if body else _NOTHING)
+            i += 2
+            continue
+        if pattern[i] == "\\":
+            out.append(tok)
+            i += 2
+            continue
+        if pattern[i] == "[" and not in_class:
+            in_class = True
+        elif pattern[i] == "]" and in_class:
+            in_class = False
+        out.append(pattern[i])
+        i += 1
+    return "".join(out)
+
+
+def _replace(s: pd.Series, pattern: str, repl: str) -> pd.Series:
+    """``s.str.replace(pattern, repl, regex=True)`` with Python's meaning, run in Arrow.
+
+    RE2's ``$`` is only the end of the text, Python's also the place before a final newline:
+    strings with a newline keep the pandas path."""
+    arr = _arrow(s)
+    if not len(arr) or pc.any(pc.match_substring(arr, "\n")).as_py():
+        return s.str.replace(pattern, repl, regex=True)
+    return pd.Series(pc.replace_substring_regex(arr, _to_re2(pattern, arr), repl), index=s.index, dtype="str")
+
+
+def _delete_chars(s: pd.Series, python_class: str) -> pd.Series:
+    """``s.str.replace(python_class, "", regex=True)`` for a one-character Python class, in Arrow."""
+    arr = _arrow(s)
+    body = _class_body(arr, python_class)
+    if not body:
+        return s.astype("str")
+    return pd.Series(pc.replace_substring_regex(arr, f"[{body}]+", ""), index=s.index, dtype="str")
+
+
 def _nfkc(s: pd.Series) -> pd.Series:
     return s.fillna("").astype("str").map(lambda v: unicodedata.normalize("NFKC", v))
 
@@ -196,14 +264,14 @@ def normalize_names(names: pd.Series) -> pd.DataFrame:
     is_han = n.str.contains(_HAN_RE)
     out = pd.DataFrame({"name": uniq, "script": np.where(is_han, "han", "latin")})
     # Chinese: city in brackets, place prefixes, legal form, spaces and punctuation.
-    han = n[is_han].str.replace(r"\s+", "", regex=True)
+    han = _delete_chars(n[is_han], r"\s")
     bracket = han.str.extract(_BRACKETS_RE, expand=False).fillna("")
     _, cities, _ = _place_prefixes()
     han_wo = han.str.replace(_BRACKETS_RE, "", regex=True)
     company_like = han_wo.str.contains(_COMPANY_HINT_RE)
     core, city = _strip_place_prefixes(han_wo.str.replace(_HAN_FORM_RE, "", regex=True))
     city = city.where(city != "", _city_short(bracket.where(bracket.isin(cities), "")))
-    core = core.str.replace(r"[^\w\u4e00-\u9fff]", "", regex=True)
+    core = _delete_chars(core, r"[^\w\u4e00-\u9fff]")
     # Latin: case, punctuation, "the", legal forms.
     lat = n[~is_han].str.casefold().str.replace(r"[&+]", " and ", regex=True)
     lat = lat.str.replace(r"[^\w\s]", " ", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
@@ -229,19 +297,25 @@ def normalize_addresses(addresses: pd.Series, hub_words: tuple[str, ...] = ()) -
     a = _nfkc(uniq).str.strip()
     low = a.str.casefold()
     hub = pd.Series(False, index=uniq.index)
-    for word in hub_words:
-        hub |= low.str.contains(word.casefold(), regex=False)
-    found = a.str.extract(_PHONE_RE)
+    if hub_words:  # one pass over the strings for all the words, each matched literally (\Q..\E)
+        any_word = "|".join(rf"\Q{word.casefold()}\E" for word in hub_words)
+        hub = pd.Series(_bool(pc.match_substring_regex(_arrow(low), any_word)), index=uniq.index)
+    # The phone pattern needs Python (look-behind); it runs only on the strings with 7 digits,
+    # dashes or spaces in a row, which every phone number it accepts has.
+    arr = _arrow(a)
+    maybe = _bool(pc.match_substring_regex(arr, _to_re2(r"[\d -]{7}", arr)))
+    found = a[maybe].str.extract(_PHONE_RE).reindex(a.index)
     digits = found[0].fillna(found[1]).fillna("").str.replace(r"\D", "", regex=True)
     phone = digits.str.slice(0, 7).where(digits.str.len() >= 7, "")
-    a = a.str.replace(_PHONE_RE, "", regex=True)
+    a = a.copy()
+    a[maybe] = a[maybe].str.replace(_PHONE_RE, "", regex=True)
     is_han = a.str.contains(_HAN_RE)
-    han = a[is_han].str.replace(r"\s+", "", regex=True).str.replace(r"[(（][^)）]*[)）]", "", regex=True)
+    han = _delete_chars(a[is_han], r"\s").str.replace(r"[(（][^)）]*[)）]", "", regex=True)
     han = han.str.replace(r"[()（）,，.。:：]", "", regex=True)
     han, _ = _strip_place_prefixes(han)
     for word, repl in ADDRESS_UNIT_WORDS.items():
         han = han.str.replace(word, repl, regex=False)
-    han = han.str.replace(r"之[一二三四五六七八九十\d]+$", "", regex=True).str.replace(r"(\d)[号房]$", r"\1", regex=True)
+    han = _replace(_replace(han, r"之[一二三四五六七八九十\d]+$", ""), r"(\d)[号房]$", r"\1")
     han = han.str.replace(r"[-－—]", "-", regex=True)
     lat = a[~is_han].str.casefold().str.replace(r"[^\w\s]", " ", regex=True)
     for word, abbrev in LATIN_ADDRESS_ABBREV.items():
@@ -249,7 +323,7 @@ def normalize_addresses(addresses: pd.Series, hub_words: tuple[str, ...] = ()) -
     lat = lat.str.replace(r"\s+", " ", regex=True).str.strip()
     key = pd.concat([han, lat]).reindex(uniq.index).fillna("")
     # Building = the address without its last unit number (room / suite / floor): a weak link only.
-    building = key.str.replace(r"(\d+[a-z]?[楼层]?|ste \d+|fl \d+)\s*$", "", regex=True).str.strip(" -")
+    building = _replace(key, r"(\d+[a-z]?[楼层]?|ste \d+|fl \d+)\s*$", "").str.strip(" -")
     building = building.where(building != key, "")
     return pd.DataFrame({"address": uniq, "addr_key": key, "building_key": building, "phone": phone,
                          "hub_marked": hub})
