@@ -609,7 +609,7 @@ def resolve_entities(tables: Tables, config: Config) -> Tables:
     records = _party_records(apps)
     row, first = _distinct_rows(records)
     distinct = records.iloc[first].reset_index(drop=True)
-    distinct["applicant_key"] = resolve_keys(distinct, addrs).to_numpy()
+    distinct["applicant_key"] = _resolve_distinct(distinct, addrs).to_numpy()
     apps["applicant_key"] = pd.Series(distinct["applicant_key"].array.take(row), index=apps.index, dtype="str")
     lookup = _name_lookup(distinct[["name", "applicant_key"]])
 
@@ -658,13 +658,18 @@ def resolve_entities(tables: Tables, config: Config) -> Tables:
     group_code = pd.factorize(members["group_id"])[0]
     size = np.bincount(group_code)[group_code]
     single = members[size == 1]
-    multi = members[size > 1].groupby("group_id")["applicant_key"].agg(list)
-    grp = pd.concat([pd.Series([[k] for k in single["applicant_key"]], index=single["group_id"].to_numpy()),
-                     multi]).sort_index().rename("members").to_frame()
+    multi = members[size > 1].groupby("group_id")["applicant_key"]
+    grp = pd.concat([
+        pd.DataFrame({"members": [[k] for k in single["applicant_key"].tolist()], "size": 1},
+                     index=single["group_id"].to_numpy()),
+        pd.DataFrame({"members": multi.agg(list), "size": multi.size()}),
+    ]).sort_index()
     grp.index.name = "group_id"
-    grp["size"] = grp["members"].map(len)
-    grp["evidence"] = ev_by_group.reindex(grp.index)
-    grp["evidence"] = grp["evidence"].map(lambda v: v if isinstance(v, list) else [])
+    # Groups without evidence (singletons) get an empty list; only the few with edges are looked up.
+    evidence = [[] for _ in range(len(grp))]
+    for at, texts in zip(grp.index.get_indexer(ev_by_group.index), ev_by_group.tolist()):
+        evidence[at] = texts
+    grp["evidence"] = evidence
     return Tables(
         applications=apps, transfers=transfers, decisions=decisions, protected_marks=protected,
         public_terms=tables.public_terms, entities=entities, groups=grp.reset_index(), as_of=tables.as_of,
