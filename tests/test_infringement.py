@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -180,9 +182,18 @@ def test_owner_filing_its_own_protected_brand_after_a_copycat_is_not_flagged():
     assert "B1" in set(r.flags["application_id"])  # the copycat still copies the protected mark
 
 
+def _poisson_at_least(k: int, lam: float) -> float:
+    return 1.0 - sum(math.exp(-lam) * lam ** i / math.factorial(i) for i in range(k))
+
+
 def test_chance_resemblances_of_a_large_portfolio_count_less():
-    """Owner Two's LIVE MORE copies an earlier mark (1 copy in 2 filings: full weight). With 20 more
-    unrelated filings the copy is 1 in 22 filings: dilution = (1/22) / chance_share_ref (0.3)."""
+    """Owner Two's LIVE MORE copies an earlier mark. Weight = min(1, -log10 P(X >= k) / 3) with
+    X ~ Poisson(n * p0), n = its distinct marks, k = those resembling an earlier mark, p0 = the
+    dataset's share of resembling (applicant, mark) pairs. Worked out by hand from the table:
+    distinct (applicant, mark) pairs with text — sb: 星巴克; cc: 星巴客, 太白兔; sbcn: 星巴克咖啡店;
+    sq: G00GLE; cd: 大白兔; o1: LIVERMORE; o3: LIVEMORE; o2: LIVE MORE; nc: 星巴克 = 10, of which
+    earlier-mark resemblances: 星巴客 (cc) and LIVE MORE (o2) = 2, so p0 = 0.2 and o2 (n = 1, k = 1)
+    gets -log10(1 - e^-0.2) / 3. With 20 more unrelated marks: 30 pairs, p0 = 2/30, o2 has n = 21."""
     t = make_tables()
     base = build_infringement(t, load_config())
     extra = pd.DataFrame([(f"X{i}", f"QZWX{i:02d}", "Owner Two", "o2", "g_o2", "2021-01-01", "5")
@@ -192,10 +203,16 @@ def test_chance_resemblances_of_a_large_portfolio_count_less():
     extra["status"] = "filed"
     apps = pd.concat([t.applications, extra], ignore_index=True)
     big = build_infringement(Tables(apps, t.transfers, t.decisions, t.protected_marks, t.public_terms), load_config())
-    assert base.applicant.loc["o2", "infringement_chance_dilution"] == pytest.approx(1.0)
-    assert big.applicant.loc["o2", "infringement_chance_dilution"] == pytest.approx((1 / 22) / 0.3)
+    earlier = base.details[base.details["matched_source"] == "earlier"]
+    assert sorted(earlier["applicant_key"]) == ["cc", "o2"]
+    w_small = min(1.0, -math.log10(_poisson_at_least(1, 1 * 2 / 10)) / 3.0)
+    w_big = min(1.0, -math.log10(_poisson_at_least(1, 21 * 2 / 30)) / 3.0)
+    assert base.applicant.loc["o2", "infringement_chance_dilution"] == pytest.approx(w_small)
+    assert big.applicant.loc["o2", "infringement_chance_dilution"] == pytest.approx(w_big)
+    assert w_big < w_small < 1
     s_small = base.applicant.loc["o2", "infringement_strength_sum"]
-    assert big.severity["o2"] == pytest.approx(s_small * (1 / 22) / 0.3)
+    assert base.severity["o2"] == pytest.approx(s_small * w_small)
+    assert big.severity["o2"] == pytest.approx(s_small * w_big)
     # protected-mark copies are never diluted: the shape copy of 大白兔 keeps its full strength
     cc = base.applicant.loc["cc"]
     assert base.severity["cc"] >= base.flags.loc[base.flags["application_id"] == "A7", "strength"].item()
