@@ -372,7 +372,7 @@ def _short_hash(s: pd.Series) -> pd.Series:
     """First 8 hex digits of each value's SHA-1, hashed once per distinct value."""
     codes, uniques = pd.factorize(s)
     hashed = pd.Series([hashlib.sha1(v.encode()).hexdigest()[:8] for v in uniques], dtype="str")
-    return pd.Series(hashed.array.take(codes), index=s.index, dtype="str")
+    return pd.Series(hashed.array.take(codes, allow_fill=True), index=s.index, dtype="str")
 
 
 # --------------------------------------------------------------------------- integer codes
@@ -413,30 +413,37 @@ def resolve_keys(records: pd.DataFrame, addrs: pd.DataFrame | None = None) -> pd
 
 def _resolve_distinct(records: pd.DataFrame, addrs: pd.DataFrame | None) -> pd.Series:
     """``resolve_keys`` for records without repeats (the qualifier fill only needs distinct ones)."""
-    names = normalize_names(records["name"]).set_index("name")
-    addrs = (addrs if addrs is not None else normalize_addresses(records["address"])).set_index("address")
-    r = pd.DataFrame(index=records.index)
-    nm = names.reindex(records["name"].fillna("").astype("str").to_numpy())
-    ad = addrs.reindex(records["address"].fillna("").astype("str").to_numpy())
-    r["core"] = nm["core"].to_numpy()
-    r["script"] = nm["script"].to_numpy()
-    declared = records["type"].fillna("").astype("str").str.lower().to_numpy()
-    inferred = np.where(nm["company_like"].to_numpy(), "company", np.where(
-        (nm["script"].to_numpy() == "han") & (nm["core"].str.len().to_numpy() <= 4), "individual", "company"))
-    kind = np.where(declared == "individual", "individual",
-                    np.where(np.isin(declared, ["company", "other"]), "company", inferred))
-    r["kind"] = kind
-    country = records["country"].fillna("").astype("str").str.upper().to_numpy()
+    idx = records.index
+    # Names and addresses are normalised once per distinct value and spread by integer code.
+    name_code, names = pd.factorize(records["name"].fillna("").astype("str"))
+    nm = normalize_names(pd.Series(names)).iloc[name_code].set_index(idx)  # rows follow ``names``
+    addr_code, addresses = pd.factorize(records["address"].fillna("").astype("str"))
+    if addrs is None:
+        addrs, at = normalize_addresses(pd.Series(addresses)), np.arange(len(addresses))
+    else:
+        at = pd.Index(addrs["address"]).get_indexer(addresses)
+    at = at[addr_code]
+
+    def address_column(name: str) -> pd.Series:  # NaN where ``addrs`` lacks the address
+        return pd.Series(addrs[name].array.take(at, allow_fill=True), index=idx, dtype="str")
+
+    core, script = nm["core"], nm["script"]
+    declared = records["type"].fillna("").astype("str").str.lower()
+    individual_by_name = ~nm["company_like"].astype(bool) & (script == "han") & (core.str.len() <= 4)
+    individual = (declared == "individual") | (
+        (declared != "company") & (declared != "other") & individual_by_name)
+    country = records["country"].fillna("").astype("str").str.upper()
     # Latin company names are not unique the way Chinese ones are per region: "Aster Sports LLC"
     # in Seattle and "Aster Sports Corp." in Austin are usually different companies. They are keyed
     # by name + country + address (without the unit); the related-party graph re-links a company
     # that moved (same trade name + agent or transfers).
-    latin_company = (kind != "individual") & (r["script"].to_numpy() != "han")
-    site = np.where(ad["building_key"].to_numpy() != "", ad["building_key"].to_numpy(), ad["addr_key"].to_numpy())
-    qualifier = np.where(kind == "individual", ad["addr_key"].to_numpy(),
-                         np.where(latin_company, site, nm["city"].to_numpy()))
-    r["qualifier"] = qualifier
-    r["base"] = np.where(kind == "individual", "p:", "c:") + r["core"] + np.where(latin_company, "|" + country, "")
+    latin_company = ~individual & (script != "han")
+    addr_key, building = address_column("addr_key"), address_column("building_key")
+    site = building.where(building != "", addr_key)
+    r = pd.DataFrame(index=idx)
+    r["qualifier"] = addr_key.where(individual, site.where(latin_company, nm["city"]))
+    r["base"] = (pd.Series(np.where(individual, "p:", "c:"), index=idx, dtype="str") + core
+                 + ("|" + country).where(latin_company, ""))
     # A record with no qualifier joins the only qualified variant of the same base, when unique.
     qualified = r.loc[r["qualifier"] != "", ["base", "qualifier"]].drop_duplicates()
     counts = qualified.groupby("base")["qualifier"].agg(["nunique", "first"])
@@ -446,8 +453,7 @@ def _resolve_distinct(records: pd.DataFrame, addrs: pd.DataFrame | None) -> pd.S
     # Individuals' addresses are hashed: keys are shown in the review app and should not spell
     # out a person's home address; companies keep their readable city/country.
     q = r["qualifier"].astype("str")
-    hashed = (r["kind"] == "individual") | latin_company
-    to_hash = hashed.to_numpy() & (q != "").to_numpy()
+    to_hash = (individual | latin_company).to_numpy() & (q != "").to_numpy()
     q[to_hash] = _short_hash(q[to_hash])
     return (r["base"] + "|" + q).astype("str")
 
