@@ -412,14 +412,19 @@ def _block_cdist(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.nda
     skipped = int((size > int(cfg.max_block_pairs_verify)).sum())
     qtext = _column(qp, "pinyin")
     rtext = _column(rp, "pinyin")
+    # Sound-alike rules need a Latin side (PHONETIC is Latin-Latin, TRANSLITERATION Latin-Chinese):
+    # two Chinese marks meeting on a metaphone key are left out before any scoring.
+    latin_side = kind == "phonetic"
+    qhan, rhan = _column(qp, "han"), _column(rp, "han")
     out_q, out_r = [], []
     # small blocks: enumerate pairs, verify in one vectorised call
     qm, rm = small[qc], small[rc]
     j = pd.DataFrame({"c": qc[qm], "q": qpos[qm]}).merge(pd.DataFrame({"c": rc[rm], "r": rpos[rm]}), on="c")
     q, r = j["q"].to_numpy(), j["r"].to_numpy()
+    keep = ~(qhan[q] & rhan[r]) if latin_side else np.ones(len(q), dtype=bool)
     if self_join:
-        keep = q < r
-        q, r = q[keep], r[keep]
+        keep &= q < r
+    q, r = q[keep], r[keep]
     if len(q):
         sc = process.cpdist(qtext[q], rtext[r], scorer=fuzz.ratio, score_cutoff=cutoff, workers=1)
         ok = sc >= cutoff
@@ -433,6 +438,11 @@ def _block_cdist(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.nda
         for b in np.flatnonzero(big):
             qi = qpos[qo[np.searchsorted(qs, b):np.searchsorted(qs, b, side="right")]]
             ri = rpos[ro[np.searchsorted(rs, b):np.searchsorted(rs, b, side="right")]]
+            if latin_side:  # Chinese rows only against the block's Latin rows (and the reverse)
+                m = _latin_pairs(qi, ri, qhan, rhan, qtext, rtext, cutoff, self_join)
+                out_q.append(m[0])
+                out_r.append(m[1])
+                continue
             m = process.cdist(qtext[qi], rtext[ri], scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8,
                               workers=1)
             a, c = np.nonzero(m)
@@ -445,6 +455,30 @@ def _block_cdist(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.nda
     if not out_q:
         return e, e, skipped
     return np.concatenate(out_q), np.concatenate(out_r), skipped
+
+
+def _latin_pairs(qi, ri, qhan, rhan, qtext, rtext, cutoff, self_join: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of one large block with at least one Latin side whose ratio reaches ``cutoff``."""
+    outs_q, outs_r = [], []
+    ql, rl = qi[~qhan[qi]], ri[~rhan[ri]]
+    for a, b in ((ql, ri), (qi[qhan[qi]], rl)):  # Latin query rows x all; Chinese query rows x Latin
+        if not len(a) or not len(b):
+            continue
+        m = process.cdist(qtext[a], rtext[b], scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8, workers=1)
+        x, y = np.nonzero(m)
+        outs_q.append(a[x])
+        outs_r.append(b[y])
+    if not outs_q:
+        e = np.array([], dtype="int64")
+        return e, e
+    q, r = np.concatenate(outs_q).astype(np.int64), np.concatenate(outs_r).astype(np.int64)
+    if self_join and len(q):  # each unordered pair once, whichever side found it
+        lo, hi = np.minimum(q, r), np.maximum(q, r)
+        width = int(hi.max()) + 1
+        code = np.unique(lo * width + hi)
+        lo, hi = code // width, code % width
+        return lo[lo != hi], hi[lo != hi]
+    return q, r
 
 
 def _candidates(qp: pd.DataFrame, rp: pd.DataFrame, cfg, self_join: bool,
@@ -598,7 +632,9 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
 
     shape_ok = np.zeros(n, dtype=bool)
     shape_detail = np.array([""] * n, dtype=object)
+    # (shape groups are merged, so a shape copy always has the same shape-folded key: test only those)
     sm = hanh & (qclen == rclen) & (qclen >= cfg.min_len_shape_han) & ~core_eq
+    sm &= col(qp, "hshape", q) == col(rp, "hshape", r)
     if sm.any():
         ok, det = _shape(pd.Series(qcore[sm], dtype="str"), pd.Series(rcore[sm], dtype="str"), cfg.max_shape_diff)
         shape_ok[sm] = ok
