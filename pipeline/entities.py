@@ -113,6 +113,7 @@ def _place_prefix_arrays() -> tuple[pa.Array, pa.Array, pa.Array, np.ndarray]:
 
 
 def _bool(arr) -> np.ndarray:
+    """An Arrow boolean array as a numpy mask."""
     return arr.to_numpy(zero_copy_only=False).astype(bool)
 
 
@@ -149,6 +150,7 @@ def _arrow(s: pd.Series) -> pa.Array:
 
 
 def _mask(n: int, rows: np.ndarray) -> pa.Array:
+    """Arrow mask of length n, True at ``rows`` (for ``pc.replace_with_mask``)."""
     mask = np.zeros(n, dtype=bool)
     mask[rows] = True
     return pa.array(mask)
