@@ -264,6 +264,47 @@ def _days(dates: pd.Series) -> np.ndarray:
     return pd.to_datetime(dates).to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
+_CHUNKS = 8
+
+
+def _csr(keys_sorted: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(start, count) per key value 0..size-1 of a sorted non-negative key array."""
+    count = np.bincount(keys_sorted, minlength=size)
+    return np.cumsum(count) - count, count
+
+
+def _gather_join(left: np.ndarray, start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inner join of a key array with a sorted key array given as ``_csr`` (start, count):
+    (left index, right index) of every match — direct look-ups, no hashing or binary search."""
+    lo, n = start[left], count[left]
+    li = np.repeat(np.arange(len(left)), n)
+    ri = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    return li, ri
+
+
+def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, related: bool, margin: int) -> pd.DataFrame:
+    """(application class unit) x (matched mark) x (earlier owner of that mark in the unit), kept
+    when the owner filed clearly earlier and is neither the applicant nor in its group; one row per
+    (application, mark, owner): the earliest reference, then the lowest class. numpy joins on
+    integer codes (pandas merges of these tables took most of the builder's memory)."""
+    li, ki = _gather_join(u["tid"], *links)
+    r = link_r[ki]
+    if related:
+        # Dictionary words (OASIS, CLOVER) coexist across markets; a coined mark reappearing in a
+        # related market is no coincidence.
+        keep = ~is_dict[u["tid"][li]] & ~is_dict[r]
+        li, ki, r = li[keep], ki[keep], r[keep]
+    unit = u["unit"][li]
+    li2, ri = _gather_join(r.astype(np.int64) * 64 + unit, *ref["csr"])
+    li, ki, r, unit = li[li2], ki[li2], r[li2], unit[li2]
+    r_day, r_a = ref["r_day"][ri], ref["r_a"][ri]
+    keep = (r_day <= u["day"][li] - margin) & (r_a != u["a"][li]) & (ref["r_g"][ri] != u["g"][li])
+    p = pd.DataFrame({"row": u["row"][li[keep]], "unit": unit[keep], "a": u["a"][li[keep]], "day": u["day"][li[keep]],
+                      "r": r[keep], "m": link_m[ki[keep]], "r_a": r_a[keep], "r_day": r_day[keep],
+                      "r_row": ref["r_row"][ri[keep]]})
+    return p.sort_values(["r_day", "unit"], kind="stable").drop_duplicates(["row", "r", "r_a"])
+
+
 def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     """Candidate (application, earlier mark of another owner) rows with their strength.
 
@@ -297,26 +338,26 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     ref = ref.rename(columns={"tid": "r", "a": "r_a"})
     ref["ru"] = ref["r"].to_numpy(np.int64) * 64 + ref["unit"].to_numpy(np.int64)
     ref = ref.drop(columns=["r", "unit"])
-    links = pd.DataFrame({"q": directed["q"].to_numpy(), "r": directed["r"].to_numpy(),
-                          "m": np.arange(len(directed))})
+    ref = ref.sort_values("ru", kind="stable")
+    ref_cols = {c: ref[c].to_numpy() for c in ("r_a", "r_day", "r_g", "r_row")}
+    ref_cols["csr"] = _csr(ref["ru"].to_numpy(), len(T) * 64)
+    # links sorted by query mark: q -> (r, match number)
+    order = np.argsort(directed["q"].to_numpy(), kind="stable")
+    links = _csr(directed["q"].to_numpy()[order], len(T))
+    link_r = directed["r"].to_numpy()[order]
     is_dict = T["dict"].to_numpy()
     out = []
     for relation, u in units:
-        pairs = u.rename(columns={"tid": "q"}).merge(links, on="q")
-        if relation == "related_class":
-            # Dictionary words (OASIS, CLOVER) coexist across markets; a coined mark reappearing in a
-            # related market is no coincidence.
-            pairs = pairs[~is_dict[pairs["q"].to_numpy()] & ~is_dict[pairs["r"].to_numpy()]]
-        pairs = pairs.assign(ru=pairs["r"].to_numpy(np.int64) * 64 + pairs["unit"].to_numpy(np.int64))
-        pairs = pairs.drop(columns="q").merge(ref, on="ru").drop(columns="ru")
-        pairs = pairs[(pairs["r_day"] <= pairs["day"] - margin) & (pairs["r_a"] != pairs["a"])
-                      & (pairs["r_g"] != pairs["g"])]
-        if pairs.empty:
-            continue
-        # best unit per (application, reference owner, mark): the earliest reference, then the lowest class
-        pairs = pairs.sort_values(["r_day", "unit"], kind="stable").drop_duplicates(["row", "r", "r_a"])
-        pairs["relation"] = np.int8(0 if relation == "same_class" else 2)  # 1: same similar group, below
-        out.append(pairs)
+        u = u.sort_values("row", kind="stable")
+        cols = {c: u[c].to_numpy() for c in ("row", "tid", "unit", "a", "g", "day")}
+        # chunks of whole applications keep the memory bounded (tens of millions of joined rows at 1M)
+        bounds = np.searchsorted(cols["row"], np.linspace(0, len(apps), _CHUNKS + 1)[1:-1])
+        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(u)], strict=True):
+            part = _earlier_pairs({c: v[lo:hi] for c, v in cols.items()}, links, link_r, order, ref_cols, is_dict,
+                                  related=relation == "related_class", margin=margin)
+            if len(part):
+                part["relation"] = np.int8(0 if relation == "same_class" else 2)  # 1: same similar group, below
+                out.append(part)
     if not out:
         return None
     p = pd.concat(out, ignore_index=True)
