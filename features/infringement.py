@@ -117,23 +117,25 @@ def build_infringement(tables, config) -> FeatureResult:
 
     candidates = []
     own_brand_rows: set = set()
-    # ---- path 1: earlier marks of other owners in the dataset
+    # ---- the marks against themselves (path 1 below) and against the protected list (path 2)
     m = sim.match_prepared(T, None, config)
+    prot = tables.protected_marks
+    if prot is not None and len(prot) and "mark_text" in prot.columns:
+        candidates.append(_protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows))
+    sim.forget_keys(T)  # the blocking keys of half a million marks are not needed any more
+    # ---- path 1: earlier marks of other owners in the dataset
     dist = np.flatnonzero(T["distinctive"].to_numpy())
     ident = pd.DataFrame({"q": dist, "r": dist, "similarity": cfg.kind_score.exact, "kind": "exact",
                           "detail": "same mark"})
     cols_m = ["q", "r", "similarity", "kind", "detail"]
     directed = pd.concat([m[cols_m], m[cols_m].rename(columns={"q": "r", "r": "q"}), ident], ignore_index=True)
+    del m
     # A public term (place, person, event, generic) or an unlisted trend is no one's mark: filing it
     # after someone else is squatting (its own dimension), not copying that someone.
     public = _public_texts(tables, config, T)
     directed = directed[~public[directed["r"].to_numpy()]]
     if len(directed):
         candidates.append(_earlier_path(apps, q_apps, directed, T, cfg))
-    # ---- path 2: protected marks
-    prot = tables.protected_marks
-    if prot is not None and len(prot) and "mark_text" in prot.columns:
-        candidates.append(_protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows))
     candidates = [c for c in candidates if c is not None and len(c)]
     if not candidates:
         return _empty_result(keys)
@@ -264,13 +266,13 @@ def _days(dates: pd.Series) -> np.ndarray:
     return pd.to_datetime(dates).to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
-_CHUNKS = 8
+_CHUNKS = 32
 
 
 def _csr(keys_sorted: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """(start, count) per key value 0..size-1 of a sorted non-negative key array."""
-    count = np.bincount(keys_sorted, minlength=size)
-    return np.cumsum(count) - count, count
+    count = np.bincount(keys_sorted, minlength=size).astype(np.int32)
+    return (np.cumsum(count, dtype=np.int64) - count).astype(np.int32), count
 
 
 def _gather_join(left: np.ndarray, start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -295,7 +297,7 @@ def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, re
         keep = ~is_dict[u["tid"][li]] & ~is_dict[r]
         li, ki, r = li[keep], ki[keep], r[keep]
     unit = u["unit"][li]
-    li2, ri = _gather_join(r.astype(np.int64) * 64 + unit, *ref["csr"])
+    li2, ri = _gather_join(r.astype(np.int64) * 46 + unit, *ref["csr"])
     li, ki, r, unit = li[li2], ki[li2], r[li2], unit[li2]
     r_day, r_a = ref["r_day"][ri], ref["r_a"][ri]
     keep = (r_day <= u["day"][li] - margin) & (r_a != u["a"][li]) & (ref["r_g"][ri] != u["g"][li])
@@ -336,11 +338,11 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     ref = ref.sort_values(["tid", "unit", "r_day"], kind="stable")
     ref = ref[ref.groupby(["tid", "unit"]).cumcount() < int(cfg.max_earlier_owners)]
     ref = ref.rename(columns={"tid": "r", "a": "r_a"})
-    ref["ru"] = ref["r"].to_numpy(np.int64) * 64 + ref["unit"].to_numpy(np.int64)
+    ref["ru"] = ref["r"].to_numpy(np.int64) * 46 + ref["unit"].to_numpy(np.int64)  # classes 1..45
     ref = ref.drop(columns=["r", "unit"])
     ref = ref.sort_values("ru", kind="stable")
     ref_cols = {c: ref[c].to_numpy() for c in ("r_a", "r_day", "r_g", "r_row")}
-    ref_cols["csr"] = _csr(ref["ru"].to_numpy(), len(T) * 64)
+    ref_cols["csr"] = _csr(ref["ru"].to_numpy(), len(T) * 46)
     # links sorted by query mark: q -> (r, match number)
     order = np.argsort(directed["q"].to_numpy(), kind="stable")
     links = _csr(directed["q"].to_numpy()[order], len(T))
@@ -365,17 +367,29 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     if groups is not None and len(groups):
         # same 类似群 similar group: the application's goods and the reference owner's goods for that mark
         sg_code, sg_names = pd.factorize(groups["sgroup"], sort=True)  # lowest group code shown
-        groups = pd.DataFrame({"row": groups["row"].to_numpy(), "sg": sg_code})
-        ref_groups = (groups.merge(slim[["row", "tid", "a"]], on="row")
-                      .rename(columns={"tid": "r", "a": "r_a"})[["r", "r_a", "sg"]].drop_duplicates())
-        p["pair"] = np.arange(len(p))
-        shared = (p[["pair", "row", "r", "r_a"]].merge(groups, on="row")
-                  .merge(ref_groups, on=["r", "r_a", "sg"]).sort_values(["pair", "sg"], kind="stable")
-                  .drop_duplicates("pair"))
-        hit = np.zeros(len(p), dtype=bool)
-        hit[shared["pair"].to_numpy()] = True
-        p.loc[hit, "relation"] = np.int8(1)
-        p.loc[hit, "matched_class"] = np.asarray(sg_names, dtype=object)[shared["sg"].to_numpy()]
+        g_row = groups["row"].to_numpy()
+        order = np.lexsort((sg_code, g_row))
+        g_row, g_sg = g_row[order], sg_code[order].astype(np.int64)
+        # every owner's groups for each of its marks as one sorted int64 code (mark, owner, group)
+        tid_of = np.full(len(apps), -1, dtype=np.int64)
+        a_of = np.full(len(apps), -1, dtype=np.int64)
+        tid_of[slim["row"].to_numpy()] = slim["tid"].to_numpy()
+        a_of[slim["row"].to_numpy()] = slim["a"].to_numpy()
+        n_a, n_sg = len(a_keys) + 1, len(sg_names) + 1
+        mine = tid_of[g_row] >= 0
+        owned = np.unique((tid_of[g_row[mine]] * n_a + a_of[g_row[mine]]) * n_sg + g_sg[mine])
+        # each pair: its application's groups, looked up among the reference owner's groups for the mark
+        li, gi = _gather_join(p["row"].to_numpy(), *_csr(g_row, len(apps)))
+        code = (p["r"].to_numpy(np.int64)[li] * n_a + p["r_a"].to_numpy(np.int64)[li]) * n_sg + g_sg[gi]
+        at = np.minimum(np.searchsorted(owned, code), max(len(owned) - 1, 0))
+        ok = (owned[at] == code) if len(owned) else np.zeros(len(code), dtype=bool)
+        first_pair, first = np.unique(li[ok], return_index=True)  # groups ascend within a row: lowest first
+        relation = p["relation"].to_numpy().copy()
+        relation[first_pair] = 1
+        p["relation"] = relation
+        matched = p["matched_class"].to_numpy(dtype=object).copy()
+        matched[first_pair] = np.asarray(sg_names, dtype=object)[g_sg[gi[ok][first]]]
+        p["matched_class"] = matched
     # established use of the reference owner before the application
     p = p.sort_values("day", kind="stable")
     look = use.rename(columns={"tid": "r", "a": "r_a", "day": "use_day"}).sort_values("use_day", kind="stable")

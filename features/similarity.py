@@ -327,6 +327,11 @@ def _frame_cache(prep: pd.DataFrame) -> dict:
     return per_frame
 
 
+def forget_keys(prep: pd.DataFrame) -> None:
+    """Drop the blocking keys cached for a prepared frame (they otherwise live as long as it)."""
+    _KEY_CACHE.pop(id(prep), None)
+
+
 def _key_index(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     """(positions, key codes, index of the distinct keys) of one key kind, computed once per frame:
     the infringement builder matches the same marks against themselves, the protected list and the
