@@ -10,7 +10,8 @@ from features.reasons import FLAG_COLUMNS, Reason
 
 def applicant_index(apps: pd.DataFrame) -> pd.Index:
     """Every applicant_key of the input, sorted: each builder returns one row per key."""
-    return pd.Index(sorted(pd.unique(apps["applicant_key"])), name="applicant_key")
+    # (Index.sort_values sorts Arrow strings by code point like sorted(), without Python comparisons)
+    return pd.Index(pd.unique(apps["applicant_key"]), name="applicant_key").sort_values()
 
 
 def window_counts(keys: pd.Series, dates: pd.Series, days: int, forward: bool = False) -> np.ndarray:
