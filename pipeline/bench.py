@@ -7,9 +7,11 @@ as a table to docs/benchmarks.md with the machine described.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -23,12 +25,24 @@ def _machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
 
 
+def _generator_stamp() -> str:
+    """Hash of the demo generator's source: a world made by another version is made again."""
+    h = hashlib.sha256()
+    for name in ("demo.py", "demo_terms.py"):
+        h.update((ROOT / "pipeline" / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def run_size(n: int, work: Path) -> dict:
     world = work / f"world-{n}"
+    stamp = world / "GENERATOR"
     start = time.perf_counter()
-    if not (world / "dataset" / "applications.csv").exists():
+    if not (world / "dataset" / "applications.csv").exists() or not stamp.exists() \
+            or stamp.read_text().strip() != _generator_stamp():
+        shutil.rmtree(world, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "pipeline.cli", "demo-data", str(world), "--n-applications", str(n),
                         "--seed", "11"], check=True)
+        stamp.write_text(_generator_stamp() + "\n")
     gen = time.perf_counter() - start
     subprocess.run([sys.executable, "-m", "pipeline.cli", "score", str(world / "dataset"), "--out",
                     str(world / "run"), "--as-of", "2026-01-01", "--top", "0"], check=True)
