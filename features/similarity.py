@@ -163,18 +163,21 @@ def _wildcards(strings: pd.Series, pos: np.ndarray) -> tuple[np.ndarray, pd.Seri
 _HASH_BASE = np.uint64(1_000_003)
 
 
-def _anchored_deletions2(strings: pd.Series, pos: np.ndarray, min_len: int,
+def _anchored_deletions2(strings: pd.Series, pos: np.ndarray, two: int,
                          max_len: int) -> tuple[np.ndarray, pd.Series]:
-    """Hashes of each string (length >= min_len) and of every string left after deleting one or two
-    of its characters after the first: two strings within OSA distance 2 that share their first
-    letter share one of these keys (symmetric deletion neighbourhood; an optimal alignment of two
-    strings with the same first letter keeps it, so deleting it is never needed).
+    """Hashes of each string and of every string left after deleting one or two of its characters
+    after the first: two strings within OSA distance 2 that share their first letter share one of
+    these keys (symmetric deletion neighbourhood; an optimal alignment of two strings with the same
+    first letter keeps it, so deleting it is never needed). Only pairs whose longer string has at
+    least ``two`` letters need it, so the string itself is a key from two - 2 letters, its
+    one-letter deletions from two - 1 and its two-letter deletions from ``two`` (the longer string
+    deletes two, a partner one or two letters shorter deletes one or none).
 
     Keys are 64-bit polynomial hashes computed with numpy from prefix hashes (no Python loop over
     strings, no key strings in memory); a rare hash collision only adds a candidate that the
     verification then rejects."""
     lens = strings.str.len().to_numpy()
-    keep = (lens >= min_len) & (lens <= max_len)
+    keep = (lens >= two - 2) & (lens <= max_len)
     if not keep.any():
         return np.array([], dtype="int64"), pd.Series([], dtype="uint64")
     s, pos, lens = strings[keep], pos[keep], lens[keep].astype("int64")
@@ -194,14 +197,14 @@ def _anchored_deletions2(strings: pd.Series, pos: np.ndarray, min_len: int,
 
         pos_parts, key_parts = [pos], [key(prefix[rows, lens], lens)]
         for i in range(1, width):
-            m1 = lens > i
+            m1 = (lens > i) & (lens >= two - 1)
             r1, L1 = rows[m1], lens[m1]
             h1 = (prefix[r1, i] * powers[L1 - i - 1]
                   + prefix[r1, L1] - prefix[r1, i + 1] * powers[L1 - i - 1])
             pos_parts.append(pos[m1])
             key_parts.append(key(h1, L1 - 1))
             for j in range(i + 1, width):
-                m2 = lens > j
+                m2 = (lens > j) & (lens >= two)
                 r2, L2 = rows[m2], lens[m2]
                 left = prefix[r2, i]
                 mid = prefix[r2, j] - prefix[r2, i + 1] * powers[j - i - 1]
@@ -271,7 +274,7 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         t = _edit_cutoff(cfg)
         longest = int(np.ceil(2.0 / (1.0 - t) - 1e-9)) if t < 1 else 64
         pos, s = sel(d & ~han, "core")
-        return _anchored_deletions2(s, pos, max(two - 2, 3), longest + 2)
+        return _anchored_deletions2(s, pos, max(two, 5), longest + 2)
     if kind == "hsub":
         # One substituted character is an edit match only from ceil(1 / (1 - min_edit_han)) characters
         # (7 at 0.85); shorter substitutions are homophones (pinyin / del1 keys) or shapes (hshape).
