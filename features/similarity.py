@@ -344,7 +344,8 @@ def _key_index(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, np.ndarr
     if tag not in per_frame:
         pos, key = _keys(prep, kind, cfg)
         codes, uniq = pd.factorize(key)
-        per_frame[tag] = (pos, codes.astype(np.int64), pd.Index(uniq))
+        # int32: positions and codes of half a million marks' keys stay in memory for three joins
+        per_frame[tag] = (pos.astype(np.int32), codes.astype(np.int32), pd.Index(uniq))
     return per_frame[tag]
 
 
