@@ -107,7 +107,11 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     out["sorted"] = ts.token_sort(core_sp).to_numpy()
     pin = ts.pinyin_key(core)
     out["pinyin"] = pin.to_numpy()
-    out["pinfull"] = ts.pinyin_key(comp).to_numpy()
+    cut = (comp != core).to_numpy()  # the whole mark's pinyin differs only where a generic word was cut
+    pinfull = pin.copy()
+    if cut.any():
+        pinfull[cut] = ts.pinyin_key(comp[cut]).to_numpy()
+    out["pinfull"] = pinfull.to_numpy()
     out["phon"] = ts.phonetic_key(pin).to_numpy()
     out["skel"] = _fold(core).to_numpy()
     out["hshape"] = np.where(han, ts.shape_fold(core).to_numpy(), "")
