@@ -167,13 +167,11 @@ def _wildcards(strings: pd.Series, pos: np.ndarray) -> tuple[np.ndarray, pd.Seri
 _HASH_BASE = np.uint64(1_000_003)
 
 
-def _anchored_deletions2(strings: pd.Series, pos: np.ndarray, two: int,
-                         max_len: int) -> tuple[np.ndarray, pd.Series]:
-    """Hashes of each string and of every string left after deleting one or two of its characters
-    after the first: two strings within OSA distance 2 that share their first letter share one of
-    these keys (symmetric deletion neighbourhood; an optimal alignment of two strings with the same
-    first letter keeps it, so deleting it is never needed). Only pairs whose longer string has at
-    least ``two`` letters need it, so the string itself is a key from two - 2 letters, its
+def _deletions2(strings: pd.Series, pos: np.ndarray, two: int, max_len: int) -> tuple[np.ndarray, pd.Series]:
+    """Hashes of each string and of every string left after deleting one or two of its characters:
+    two strings within OSA distance 2 — or Indel distance 2, two letters inserted into one of them —
+    share one of these keys (symmetric deletion neighbourhood). Only pairs whose longer string has
+    at least ``two`` letters need it, so the string itself is a key from two - 2 letters, its
     one-letter deletions from two - 1 and its two-letter deletions from ``two`` (the longer string
     deletes two, a partner one or two letters shorter deletes one or none).
 
@@ -200,7 +198,7 @@ def _anchored_deletions2(strings: pd.Series, pos: np.ndarray, two: int,
             return h * _HASH_BASE + n.astype(np.uint64)
 
         pos_parts, key_parts = [pos], [key(prefix[rows, lens], lens)]
-        for i in range(1, width):
+        for i in range(width):
             m1 = (lens > i) & (lens >= two - 1)
             r1, L1 = rows[m1], lens[m1]
             h1 = (prefix[r1, i] * powers[L1 - i - 1]
@@ -278,7 +276,7 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         t = _edit_cutoff(cfg)
         longest = int(np.ceil(2.0 / (1.0 - t) - 1e-9)) if t < 1 else 64
         pos, s = sel(d & ~han, "core")
-        return _anchored_deletions2(s, pos, max(two, 5), longest + 2)
+        return _deletions2(s, pos, max(two, 5), longest + 2)
     if kind == "hsub":
         # One substituted character is an edit match only from ceil(1 / (1 - min_edit_han)) characters
         # (7 at 0.85); shorter substitutions are homophones (pinyin / del1 keys) or shapes (hshape).
@@ -291,10 +289,18 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
     if kind in CDIST_KEYS:
         # first (last) k letters, also after deleting one of the first (last) k+1 letters, so that a
         # pair with at most one edit near that end shares a block
-        # Only strings long enough to have a partner at ratio >= t that one deletion cannot reach:
-        # the shortest such pair is lengths (s, s + 2) with 2 insertions, 1 - 2/(2s + 2) >= t.
+        # Only strings long enough to have a partner at ratio >= t that the deletion keys cannot
+        # reach. del1 + del2 hold every pair at Indel distance 2 whose shorter string has at least
+        # letter_two_edits_len - 2 letters; beyond that, a pair at Indel distance d needs a shorter
+        # string of s letters with 1 - d / (2s + d) >= t: s >= (d / (1 - t) - d) / 2 (d = 2 below
+        # del2's reach, else d = 3: 9 letters at t = 0.85).
         t = _edit_cutoff(cfg)
-        min_len = int(np.ceil(1.0 / (1.0 - t) - 1.0 - 1e-9)) if t < 1 else 10**9
+        if t >= 1:
+            min_len = 10**9
+        else:
+            s2 = int(np.ceil((2.0 / (1.0 - t) - 2.0) / 2.0 - 1e-9))
+            s3 = int(np.ceil((3.0 / (1.0 - t) - 3.0) / 2.0 - 1e-9))
+            min_len = s2 if s2 < int(cfg.letter_two_edits_len) - 2 else s3
         # Latin cores only: the multi-edit misspellings these blocks exist for. Chinese marks meet
         # Latin ones on the phonetic key (transliterations) and each other on pinyin / del1 / hsub;
         # Chinese-Chinese pinyin neighbours two letters apart were 80 % of this stage's cost and
@@ -319,7 +325,7 @@ _KEY_PARAMS = {
     "del2": ("letter_two_edits_len", "min_edit_latin", "min_edit_han", "min_translit_ratio", "min_homophone_ratio"),
     "hsub": ("min_edit_han",),
     "prefix": ("min_edit_latin", "min_edit_han", "min_translit_ratio", "min_homophone_ratio", "block_affix_len",
-               "block_affix_deletions"),
+               "block_affix_deletions", "letter_two_edits_len"),
 }
 _KEY_PARAMS["suffix"] = _KEY_PARAMS["prefix"]
 # id(prepared frame) -> {(kind, params): (positions, codes, key index)}; entries leave with their frame.
@@ -368,6 +374,8 @@ def _coded(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.ndarray, 
     """Both sides' positions and key codes in one code space: (qpos, qc, rpos, rc, n_codes).
     Reference keys no query mark has are dropped (they cannot pair)."""
     qpos, qc, index = _key_index(qp, kind, cfg)
+    # int64 for the callers: searchsorted of an int64 block code in an int32 array copies the array
+    qpos, qc = qpos.astype(np.int64), qc.astype(np.int64)
     if self_join:
         return qpos, qc, qpos, qc, len(index)
     rpos, rkey = _keys(rp, kind, cfg)
@@ -574,6 +582,14 @@ def _shape(qc: pd.Series, rc: pd.Series, max_diff: int) -> tuple[np.ndarray, np.
     return ok & (ndiff >= 1) & (ndiff <= max_diff), detail.str.strip().to_numpy()
 
 
+def _kept_characters(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair of equal-length strings, how many positions hold the same character."""
+    width = max(max((len(x) for x in a), default=1), 1)
+    ca = np.array(a.tolist(), dtype=f"<U{width}").view(np.uint32).reshape(len(a), width)
+    cb = np.array(b.tolist(), dtype=f"<U{width}").view(np.uint32).reshape(len(b), width)
+    return ((ca == cb) & (ca != 0)).sum(axis=1)
+
+
 def _letter_edits(qcore, rcore, qclen, rclen, cand, cfg) -> tuple[np.ndarray, np.ndarray]:
     """CNIPA examination guideline for Latin marks: four or more letters differing in only one or a
     few letters are similar, unless the first letter differs or the meanings do (``cand`` excludes
@@ -653,6 +669,11 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
         shape_ok[sm] = ok
         shape_detail[sm] = det
 
+    # A near-homophone (pinyin close, not equal) must also look alike: at least one character kept
+    # in place (guideline: sound similar *and* appearance similar; 蛮相晾怙 / 娩想凉炬 share none).
+    near_homophone = hanh & fuzzy & (qclen == rclen) & (r_pin >= cfg.min_homophone_ratio)
+    if near_homophone.any():
+        near_homophone[near_homophone] = _kept_characters(qcore[near_homophone], rcore[near_homophone]) >= 1
     conds = [
         both & comp_eq,
         both & ~cross & core_eq & (~words | (qcomp == qcore) | (rcomp == rcore)),
@@ -664,7 +685,7 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
         cross & pin_eq,
         cross & fuzzy & phon_eq & (r_pin >= cfg.min_translit_ratio),
         latin & fuzzy & ~words & (r_edit >= cfg.min_edit_latin),
-        hanh & fuzzy & (qclen == rclen) & (r_pin >= cfg.min_homophone_ratio),
+        near_homophone,
         hanh & fuzzy & (r_core >= cfg.min_edit_han),
         latin & fuzzy & ~words & phon_eq & (r_core >= cfg.min_phonetic_ratio),
         letters_ok,

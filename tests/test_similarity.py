@@ -241,6 +241,8 @@ def test_thresholds_come_from_config(config):
     ("SICS", "ASICS", None),                         # guideline exception: the first letter differs
     ("BGW", "BMW", None),                            # three letters: only a reordering would be similar
     ("喜荼", "喜茶", None),                            # two characters: only against protected marks
+    ("牺缭骗", "肖缭骗", R.INFRINGEMENT_HOMOPHONE),      # xiliaopian ~ xiaoliaopian, two characters kept
+    ("蛮相晾怙", "娩想凉炬", None),                      # near-homophone sharing no character
 ])
 def test_letter_edits_full_pinyin_and_short_shapes(a, b, reason, config):
     assert sim.explain_pair(a, b, config)[0] is reason
