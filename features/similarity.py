@@ -265,7 +265,14 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         # (3-letter Latin cores join as themselves only: KFAC -> KFC, for the letter-edit rule)
         short_latin = d & ~han & (prep["clen"].to_numpy() >= 3)
         pos, s = sel(f | short_latin, "pinyin")
-        return _deletions(_fold(s, multi=False), pos, int(cfg.letter_edit_min_len))
+        p1, k1 = _deletions(_fold(s, multi=False), pos, int(cfg.letter_edit_min_len))
+        # marks with rn / vv also by their skeleton spelling (DROARN reads DROAM: one letter from DROA)
+        multi = _fold(s)
+        two = (multi != _fold(s, multi=False)).to_numpy()
+        if not two.any():
+            return p1, k1
+        p2, k2 = _deletions(multi[two].reset_index(drop=True), pos[two], int(cfg.letter_edit_min_len))
+        return _unique_keys([p1, p2], [k1, k2])
     if kind == "del2":
         # The letter-edit rule's two-letter budget (OSA distance 2 from letter_two_edits_len letters:
         # TENCNEH ~ TENCENT for a protected mark, DAOTNGZEI ~ DAOTONGWEI): Latin cores long enough for
@@ -737,13 +744,27 @@ def _aliases(rp: pd.DataFrame, config) -> pd.DataFrame:
     return prep
 
 
+_VERIFY_CHUNK = 500_000
+
+
+def _verify_matches(qp: pd.DataFrame, rp: pd.DataFrame, cand: pd.DataFrame, cfg) -> pd.DataFrame:
+    """``_verify`` over candidate pairs in chunks, keeping the matches: the per-pair columns of
+    millions of candidates (text arrays, ratios) never exist all at once."""
+    kinds = np.asarray(KEY_KINDS, dtype=object)
+    parts = []
+    for lo in range(0, max(len(cand), 1), _VERIFY_CHUNK):
+        c = cand.iloc[lo:lo + _VERIFY_CHUNK]
+        v = _verify(qp, rp, c["q"].to_numpy(), c["r"].to_numpy(), cfg)
+        v["key_kind"] = kinds[c["k"].to_numpy()]
+        parts.append(v[v["kind"] != ""])
+    return pd.concat(parts, ignore_index=True)
+
+
 def _match_positions(qp: pd.DataFrame, rp: pd.DataFrame | None, cfg, config) -> pd.DataFrame:
     self_join = rp is None
     base = qp if self_join else rp
     cand, skipped = _candidates(qp, base, cfg, self_join)
-    v = _verify(qp, base, cand["q"].to_numpy(), cand["r"].to_numpy(), cfg)
-    v["key_kind"] = np.asarray(KEY_KINDS, dtype=object)[cand["k"].to_numpy()]
-    v = v[v["kind"] != ""]
+    v = _verify_matches(qp, base, cand, cfg)
     al = _aliases(base, config)
     if len(al):
         ac, sk2 = _candidates(qp, al, cfg, False)

@@ -327,3 +327,12 @@ def test_query_keys_are_built_once_per_frame(config, monkeypatch):
     second = sim.match_prepared(prep, ref, config)
     assert n_query > 0 and not any(i == id(prep) for i, _ in calls)
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_skeleton_spelling_edits_are_candidates(config):
+    """DROARN reads DROAM (rn -> m): one letter from DROA, so the skeleton spelling's deletions must
+    bring the pair to verification (the folded edit ratio is 8/9 >= 0.85)."""
+    q = pd.DataFrame({"id": [1], "text": ["DROARN"]})
+    r = pd.DataFrame({"id": [2], "text": ["DROA"]})
+    assert sim.candidate_pairs(q, r, config)["key_kind"].tolist() == ["del1"]
+    assert sim.match_marks(q, r, config)["kind"].tolist() == ["INFRINGEMENT_EDIT"]
