@@ -140,7 +140,7 @@ def build_marks(n: int, source: str, plant: float, seed: int) -> tuple[pd.DataFr
     homophones = pd.Series(pool).groupby(pys).agg(list)
     homophones = {c: homophones[p] for c, p in zip(pool, pys, strict=True)}
     shapes: dict[str, list[str]] = {}
-    for ab in shape_pairs():
+    for ab in sorted(shape_pairs()):  # sorted: the same planted marks in every process
         shapes.setdefault(ab[0], []).append(ab[1])
     src = rng.choice(n_base, size=n_plant, replace=n_plant > n_base)
     planted = [_variant(base[i], rng, homophones, shapes) for i in src]
