@@ -424,6 +424,26 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     })
 
 
+def _brand_extensions(apps, q_apps, T, pm, P) -> list:
+    """Applications whose mark contains a protected mark of their own applicant or group (得力阁 by
+    the owner of 得力): the owner's brand extensions, never copies of a look-alike filed earlier by
+    someone else. Only the owners' own filings are checked (a few per protected mark)."""
+    owned = pm[pm["owner_key"].notna()][["owner_key", "r"]]
+    if owned.empty:
+        return []
+    key_group = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"]
+    owned = owned.assign(group_id=owned["owner_key"].map(key_group))
+    mine = q_apps[["row", "tid", "applicant_key", "group_id"]]
+    pairs = pd.concat([mine.merge(owned[["owner_key", "r"]], left_on="applicant_key", right_on="owner_key"),
+                       mine.merge(owned[["group_id", "r"]].dropna(), on="group_id")], ignore_index=True)
+    if pairs.empty:
+        return []
+    core = T["core"].to_numpy(dtype=object)[pairs["tid"].to_numpy()]
+    brand = P["core"].to_numpy(dtype=object)[pairs["r"].to_numpy()]
+    hit = [len(b) >= 2 and b in c for c, b in zip(core, brand, strict=True)]
+    return pairs.loc[hit, "row"].tolist()
+
+
 def _protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows: set) -> pd.DataFrame | None:
     """Candidate (application, protected mark) rows with their strength; adds to ``own_brand_rows``
     the applications that resemble a protected mark of their own applicant or group."""
@@ -449,6 +469,7 @@ def _protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows: set) -> 
         "min_edit_latin": cfg.min_edit_latin_protected, "min_edit_han": cfg.min_edit_han_protected,
         "min_len_shape_han": cfg.min_len_shape_han_protected,
         "dictionary_words_differ": cfg.dictionary_words_differ_protected}})
+    own_brand_rows.update(_brand_extensions(apps, q_apps, T, pm, P))
     m = sim.match_prepared(T, P, wide)
     if m.empty:
         return None

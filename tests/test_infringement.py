@@ -268,3 +268,16 @@ def test_public_terms_are_no_ones_mark():
                                   pd.DataFrame(columns=["mark_text", "owner_name", "nice_classes"]), terms),
                            load_config())
     assert set(r.flags["application_id"]) == {"C2"}
+
+
+def test_owner_brand_extension_is_not_a_copy_of_an_earlier_look_alike():
+    """大白兔乐园 contains 大白兔, the applicant's own protected mark: filed after someone else's
+    homophone 达白兔乐园 it is the owner's brand extension, not a copy. The same filing by an
+    unrelated newcomer is a copy of the earlier mark (exact homophone, same class)."""
+    t = make_tables()
+    for key, expect in (("cd", False), ("nw", True)):
+        rows = [("B1", "达白兔乐园", "Other Co", "ot", "g_ot", "2015-01-01", "30"),
+                ("B2", "大白兔乐园", "Candy Co" if key == "cd" else "Newco", key, f"g_{key}", "2019-01-01", "30")]
+        apps = pd.concat([t.applications, _apps(rows)], ignore_index=True)
+        r = build_infringement(Tables(apps, t.transfers, t.decisions, t.protected_marks, t.public_terms), load_config())
+        assert ("B2" in set(r.flags["application_id"])) is expect
