@@ -24,6 +24,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import zhconv
 
@@ -379,16 +380,27 @@ def goods_to_groups(goods_text: pd.Series, classes: pd.Series | None = None) -> 
     if len(rest):
         sub = _item_frame(pd.Series(rest["raw"].to_numpy(), index=rest["row"].to_numpy()), _SUB_SEP)
         hits = pd.concat([hits, _match(sub, cls_rows)], ignore_index=True)
-    result = pd.Series([[] for _ in range(len(pos))], index=pos, dtype="object")
-    if len(hits):
-        agg = hits[["row", "groups"]].explode("groups").groupby("row")["groups"].agg(lambda s: sorted(set(s)))
-        result.loc[agg.index] = agg
-    out = (
-        pd.Series(result.to_numpy()[codes], index=goods_text.index, dtype="object")
-        if len(codes)
-        else pd.Series([], index=goods_text.index, dtype="object")
-    )
-    return out.map(list)  # independent list objects per row
+    per_pair = _sorted_unique_lists(hits, len(pos))
+    # independent list objects per row (callers may mutate them)
+    return pd.Series([list(per_pair[c]) for c in codes], index=goods_text.index, dtype="object")
+
+
+def _sorted_unique_lists(hits: pd.DataFrame, n: int) -> list:
+    """Per row 0..n-1 of ``hits`` (columns row, groups: a tuple of codes per matched item), the
+    sorted distinct codes as a tuple — integer sorts instead of a Python aggregation per row."""
+    out = [()] * n
+    if not len(hits):
+        return out
+    e = hits[["row", "groups"]].explode("groups").dropna()
+    g_code, g_names = pd.factorize(e["groups"].astype("str"), sort=True)
+    rows = e["row"].to_numpy(dtype=np.int64)
+    key = np.unique(rows * (len(g_names) + 1) + g_code)  # sorted by row, then group; duplicates gone
+    rows, g_code = key // (len(g_names) + 1), key % (len(g_names) + 1)
+    names = np.asarray(g_names, dtype=object)
+    starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
+    for r, chunk in zip(rows[starts], np.split(names[g_code], starts[1:]), strict=True):
+        out[r] = tuple(chunk.tolist())
+    return out
 
 
 def similar_groups_of(apps: pd.DataFrame) -> pd.Series:
