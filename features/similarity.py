@@ -275,8 +275,8 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         return _unique_keys([p1, p2], [k1, k2])
     if kind == "del2":
         # The letter-edit rule's two-letter budget (OSA distance 2 from letter_two_edits_len letters:
-        # TENCNEH ~ TENCENT for a protected mark, DAOTNGZEI ~ DAOTONGWEI): Latin cores long enough for
-        # a partner that long, first letter kept (the rule requires the same first letter).
+        # DAOTNGZEI ~ DAOTONGWEI), and two letters inserted anywhere (the edit-ratio rule): Latin
+        # cores long enough for a partner that long.
         # Longer cores are left to the prefix/suffix blocks: two substitutions in L letters keep an
         # Indel ratio of 1 - 2/L, above their cutoff from L = ceil(2 / (1 - cutoff)) (14 at 0.85).
         two = int(cfg.letter_two_edits_len)
