@@ -90,7 +90,7 @@ def build_infringement(tables, config) -> FeatureResult:
     src = tables.applications
     keys = applicant_index(src)
     cols = ["application_id", "filing_date", "mark_text", "nice_classes", "applicant_name", "applicant_key"]
-    apps = src[cols + [c for c in ("group_id", "goods_services") if c in src.columns]].copy()
+    apps = src[cols + [c for c in ("group_id", "goods_services", "mark_core") if c in src.columns]].copy()
     apps = apps.reset_index(drop=True)
     apps["row"] = np.arange(len(apps))
     if cfg.use_similar_groups:
@@ -132,7 +132,7 @@ def build_infringement(tables, config) -> FeatureResult:
     del m
     # A public term (place, person, event, generic) or an unlisted trend is no one's mark: filing it
     # after someone else is squatting (its own dimension), not copying that someone.
-    public = _public_texts(tables, config, T)
+    public = _public_texts(tables, config, T, q_apps)
     directed = directed[~public[directed["r"].to_numpy()]]
     if len(directed):
         candidates.append(_earlier_path(apps, q_apps, directed, T, cfg))
@@ -228,7 +228,7 @@ def _chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg) -> pd.Seri
                      index=marks_hit.index)
 
 
-def _public_texts(tables, config, T: pd.DataFrame) -> np.ndarray:
+def _public_texts(tables, config, T: pd.DataFrame, q_apps: pd.DataFrame) -> np.ndarray:
     """Per distinct text of ``T``: its core is a listed public term or an unlisted trend, decided by
     the squatting builder's own functions (the same terms and trends it flags)."""
     from features.squatting import TRENDS_KEY, global_trends, mark_core, term_table
@@ -237,7 +237,12 @@ def _public_texts(tables, config, T: pd.DataFrame) -> np.ndarray:
     trends = tables.extras.get(TRENDS_KEY)
     if trends is None:
         trends = global_trends(tables, config)
-    core = mark_core(T["text"])
+    if "mark_core" in q_apps.columns:  # computed once for all builders (pipeline.score.compute)
+        first = q_apps.drop_duplicates("tid")
+        core = pd.Series(first["mark_core"].to_numpy(), index=first["tid"].to_numpy()).sort_index()
+        core = pd.Series(core.reindex(np.arange(len(T))).to_numpy(), dtype="str")
+    else:
+        core = mark_core(T["text"])
     return np.asarray(isin(core, terms.index) | isin(core, trends.index))
 
 
