@@ -14,6 +14,14 @@ def applicant_index(apps: pd.DataFrame) -> pd.Index:
     return pd.Index(pd.unique(apps["applicant_key"]), name="applicant_key").sort_values()
 
 
+def per_distinct(values: pd.Series, fn) -> pd.Series:
+    """``fn`` (a vectorised, element-wise text function of a Series) applied once per distinct value
+    and spread back to the rows (same index, dtype str): marks, names and keys repeat a lot."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=False)
+    out = fn(pd.Series(uniq, dtype=values.dtype)).to_numpy()
+    return pd.Series(out[codes], index=values.index, dtype="str")
+
+
 def window_counts(keys: pd.Series, dates: pd.Series, days: int, forward: bool = False) -> np.ndarray:
     """For each row, how many rows of the same key fall in [date - days + 1, date]
     (``forward=True``: in [date, date + days - 1]).

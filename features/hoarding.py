@@ -20,18 +20,19 @@ import pandas as pd
 import pyarrow as pa
 
 from features import lexicons
-from features.common import applicant_index, concat_flags, entropy, make_flags, ratio, window_counts
+from features.common import (
+    applicant_index,
+    concat_flags,
+    entropy,
+    make_flags,
+    per_distinct,
+    ratio,
+    window_counts,
+)
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
 from pipeline.config import Config
 from pipeline.tables import Tables, explode_classes
-
-
-def _per_distinct(values: pd.Series, fn) -> pd.Series:
-    """``fn`` (an element-wise text function) applied once per distinct value, spread back to rows."""
-    codes, uniq = pd.factorize(values, use_na_sentinel=False)
-    out = fn(pd.Series(uniq, dtype=values.dtype)).to_numpy()
-    return pd.Series(out[codes], index=values.index, dtype="str")
 
 
 def mark_norm(marks: pd.Series) -> pd.Series:
@@ -40,12 +41,12 @@ def mark_norm(marks: pd.Series) -> pd.Series:
         n = uniq.map(lambda v: unicodedata.normalize("NFKC", v)).str.casefold()
         return n.str.replace(r"[^\w\u4e00-\u9fff]|_", "", regex=True)
 
-    return _per_distinct(marks.fillna("").astype("str"), norm)
+    return per_distinct(marks.fillna("").astype("str"), norm)
 
 
 def name_core(applicant_key: pd.Series) -> pd.Series:
     """The normalised trade-name core carried in the key ('c:华科明电子科技|深圳' → '华科明电子科技')."""
-    return _per_distinct(applicant_key, lambda k: k.str.split("|").str[0].str.slice(2).str.replace(" ", "", regex=False))
+    return per_distinct(applicant_key, lambda k: k.str.split("|").str[0].str.slice(2).str.replace(" ", "", regex=False))
 
 
 def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
@@ -62,7 +63,7 @@ def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
         head = c.str.slice(0, 2).where(~is_latin, c.str.extract(r"^([a-z0-9]{3,})", expand=False).fillna("\uffff"))
         return head.where(head.str.len() >= 2, "\uffff")
 
-    head = _per_distinct(c, name_head).to_numpy().astype("U")  # an applicant's rows share one core
+    head = per_distinct(c, name_head).to_numpy().astype("U")  # an applicant's rows share one core
     c_arr = c.to_numpy().astype("U")
     contains_head = np.char.find(m, head) >= 0
     name_has_mark = (np.char.find(c_arr, m) >= 0) & (np.char.str_len(m) >= 2)

@@ -306,7 +306,7 @@ def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, re
     li, ki, r, unit = li[li2], ki[li2], r[li2], unit[li2]
     r_day, r_a = ref["r_day"][ri], ref["r_a"][ri]
     keep = (r_day <= u["day"][li] - margin) & (r_a != u["a"][li]) & (ref["r_g"][ri] != u["g"][li])
-    p = pd.DataFrame({"row": u["row"][li[keep]], "unit": unit[keep], "a": u["a"][li[keep]], "day": u["day"][li[keep]],
+    p = pd.DataFrame({"row": u["row"][li[keep]], "unit": unit[keep], "day": u["day"][li[keep]],
                       "r": r[keep], "m": link_m[ki[keep]], "r_a": r_a[keep], "r_day": r_day[keep],
                       "r_row": ref["r_row"][ri[keep]]})
     return p.sort_values(["r_day", "unit"], kind="stable").drop_duplicates(["row", "r", "r_a"])
@@ -429,18 +429,13 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     })
 
 
-def _brand_extensions(apps, q_apps, T, pm, P) -> list:
+def _brand_extensions(q_apps, T, pm, P, key_group: pd.Series) -> list:
     """Applications whose mark contains a protected mark of their own applicant or group (得力阁 by
     the owner of 得力): the owner's brand extensions, never copies of a look-alike filed earlier by
-    someone else. Only the owners' own filings are checked (a few per protected mark)."""
-    owned = pm[pm["owner_key"].notna()][["owner_key", "r"]]
-    if owned.empty:
-        return []
-    key_group = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"]
-    owned = owned.assign(group_id=owned["owner_key"].map(key_group))
-    mine = q_apps[["row", "tid", "applicant_key", "group_id"]]
-    pairs = pd.concat([mine.merge(owned[["owner_key", "r"]], left_on="applicant_key", right_on="owner_key"),
-                       mine.merge(owned[["group_id", "r"]].dropna(), on="group_id")], ignore_index=True)
+    someone else. Only the owners' own filings are checked (a few per protected mark). The owner's
+    group holds the owner itself, so one join on the group covers both."""
+    owned = pd.DataFrame({"group_id": pm["owner_key"].map(key_group), "r": pm["r"]}).dropna()
+    pairs = q_apps[["row", "tid", "group_id"]].merge(owned, on="group_id")
     if pairs.empty:
         return []
     core = T["core"].to_numpy(dtype=object)[pairs["tid"].to_numpy()]
@@ -474,7 +469,8 @@ def _protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows: set) -> 
         "min_edit_latin": cfg.min_edit_latin_protected, "min_edit_han": cfg.min_edit_han_protected,
         "min_len_shape_han": cfg.min_len_shape_han_protected,
         "dictionary_words_differ": cfg.dictionary_words_differ_protected}})
-    own_brand_rows.update(_brand_extensions(apps, q_apps, T, pm, P))
+    key_group = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"]
+    own_brand_rows.update(_brand_extensions(q_apps, T, pm, P, key_group))
     m = sim.match_prepared(T, P, wide)
     if m.empty:
         return None
@@ -483,7 +479,6 @@ def _protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows: set) -> 
     if pairs.empty:
         return None
     # exclusions: the owner itself and the owner's related-party group
-    key_group = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"]
     owner_group = pairs["owner_key"].map(key_group)
     own = (pairs["owner_key"] == pairs["applicant_key"]).fillna(False).astype(bool)
     same_group = (owner_group == pairs["group_id"]).fillna(False).astype(bool)

@@ -768,9 +768,8 @@ def _match_positions(qp: pd.DataFrame, rp: pd.DataFrame | None, cfg, config) -> 
     al = _aliases(base, config)
     if len(al):
         ac, sk2 = _candidates(qp, al, cfg, False)
-        av = _verify(qp, al, ac["q"].to_numpy(), ac["r"].to_numpy(), cfg)
+        av = _verify_matches(qp, al, ac, cfg)
         av["key_kind"] = "alias"
-        av = av[av["kind"] != ""].copy()
         av["detail"] = "known transliteration " + al["text"].to_numpy()[av["r"].to_numpy()].astype(str)
         av["r"] = al["alias_of"].to_numpy()[av["r"].to_numpy()]
         av["kind"] = "transliteration"

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features import lexicons, textsim
-from features.common import applicant_index, concat_flags, make_flags, window_counts
+from features.common import applicant_index, concat_flags, make_flags, per_distinct, window_counts
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
 from pipeline.config import Config
@@ -39,9 +39,7 @@ def mark_core(marks: pd.Series) -> pd.Series:
 def distinct_mark_cores(marks: pd.Series) -> pd.Series:
     """``mark_core`` of every mark, computed once per distinct text (half the rows at national scale,
     where the text work dominates). pipeline.score.compute stores it as the ``mark_core`` column."""
-    codes, uniq = pd.factorize(marks.astype("str").fillna(""))
-    core = mark_core(pd.Series(uniq, dtype="str")).to_numpy()[codes] if len(uniq) else np.array([], dtype=object)
-    return pd.Series(core, index=marks.index, dtype="str")
+    return per_distinct(marks.astype("str").fillna(""), mark_core)
 
 
 def term_table(extra: pd.DataFrame | None) -> pd.DataFrame:
@@ -59,9 +57,8 @@ def _own_name_contains(names: pd.Series, cores: pd.Series) -> np.ndarray:
 
     Rows are distinct (name, core) pairs; a name recurs with each of its cores, so names are
     normalised once per distinct name."""
-    name_codes, uniq_names = pd.factorize(names, use_na_sentinel=False)
-    norm = textsim.compact(textsim.mark_norm(pd.Series(uniq_names, dtype="str"))).to_numpy().astype("U")
-    found = np.char.find(norm[name_codes], cores.to_numpy().astype("U")) >= 0
+    norm = per_distinct(names.astype("str"), lambda n: textsim.compact(textsim.mark_norm(n))).to_numpy().astype("U")
+    found = np.char.find(norm, cores.to_numpy().astype("U")) >= 0
     return found & (cores.str.len() >= 2).to_numpy()
 
 

@@ -75,12 +75,17 @@ def _generic_sets() -> dict[str, frozenset]:
 
 
 @functools.cache
+def _shape_groups() -> tuple[tuple[str, ...], ...]:
+    """The groups of shape-similar characters (形近字) of features/data/shape_similar.csv."""
+    t = pd.read_csv(DATA_DIR / "shape_similar.csv", dtype=str, keep_default_na=False)
+    return tuple(tuple(c for c in chars.split() if c) for chars in t["chars"])
+
+
+@functools.cache
 def shape_pairs() -> frozenset[str]:
     """Ordered two-character strings "ab" (a != b) of shape-similar characters (形近字)."""
-    t = pd.read_csv(DATA_DIR / "shape_similar.csv", dtype=str, keep_default_na=False)
     pairs = set()
-    for chars in t["chars"]:
-        group = [c for c in chars.split() if c]
+    for group in _shape_groups():
         for a in group:
             for b in group:
                 if a != b:
@@ -95,8 +100,7 @@ def _shape_fold_table() -> dict[int, str]:
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
 
-    t = pd.read_csv(DATA_DIR / "shape_similar.csv", dtype=str, keep_default_na=False)
-    groups = [[c for c in chars.split() if c] for chars in t["chars"]]
+    groups = _shape_groups()
     chars = sorted({c for g in groups for c in g})
     ix = {c: i for i, c in enumerate(chars)}
     rows = [ix[g[0]] for g in groups for _ in g[1:]]

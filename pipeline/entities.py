@@ -37,7 +37,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.config import Config
-from pipeline.tables import Tables, isin
+from pipeline.tables import Tables, arrow_strings, isin
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "features" / "data"
 
@@ -128,7 +128,7 @@ def _strip_place_prefixes(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     names, cities, heads, has_length = _place_prefix_arrays()
     if not len(names):
         return s.copy(), pd.Series("", index=s.index, dtype="str")
-    text = _arrow(s)
+    text = arrow_strings(s)
     city = pa.array(np.full(len(text), ""), pa.large_string())
     todo = np.arange(len(text))
     for _ in range(4):
@@ -141,12 +141,6 @@ def _strip_place_prefixes(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         city = pc.replace_with_mask(city, _mask(len(city), rows[is_city]), head.filter(is_city))
         todo = rows
     return pd.Series(text, index=s.index, dtype="str"), _city_short(pd.Series(city, index=s.index, dtype="str"))
-
-
-def _arrow(s: pd.Series) -> pa.Array:
-    """The strings of ``s`` as one contiguous Arrow array."""
-    arr = pa.array(s.astype("str"), pa.large_string())
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _mask(n: int, rows: np.ndarray) -> pa.Array:
@@ -237,7 +231,7 @@ def _replace(s: pd.Series, pattern: str, repl: str) -> pd.Series:
 
     RE2's ``$`` is only the end of the text, Python's also the place before a final newline:
     strings with a newline keep the pandas path."""
-    arr = _arrow(s)
+    arr = arrow_strings(s)
     if not len(arr) or pc.any(pc.match_substring(arr, "\n")).as_py():
         return s.str.replace(pattern, repl, regex=True)
     return pd.Series(pc.replace_substring_regex(arr, _to_re2(pattern, arr), repl), index=s.index, dtype="str")
@@ -245,7 +239,7 @@ def _replace(s: pd.Series, pattern: str, repl: str) -> pd.Series:
 
 def _delete_chars(s: pd.Series, python_class: str) -> pd.Series:
     """``s.str.replace(python_class, "", regex=True)`` for a one-character Python class, in Arrow."""
-    arr = _arrow(s)
+    arr = arrow_strings(s)
     body = _class_body(arr, python_class)
     if not body:
         return s.astype("str")
@@ -301,10 +295,10 @@ def normalize_addresses(addresses: pd.Series, hub_words: tuple[str, ...] = ()) -
     hub = pd.Series(False, index=uniq.index)
     if hub_words:  # one pass over the strings for all the words, each matched literally (\Q..\E)
         any_word = "|".join(rf"\Q{word.casefold()}\E" for word in hub_words)
-        hub = pd.Series(_bool(pc.match_substring_regex(_arrow(low), any_word)), index=uniq.index)
+        hub = pd.Series(_bool(pc.match_substring_regex(arrow_strings(low), any_word)), index=uniq.index)
     # The phone pattern needs Python (look-behind); it runs only on the strings with 7 digits,
     # dashes or spaces in a row, which every phone number it accepts has.
-    arr = _arrow(a)
+    arr = arrow_strings(a)
     maybe = _bool(pc.match_substring_regex(arr, _to_re2(r"[\d -]{7}", arr)))
     found = a[maybe].str.extract(_PHONE_RE).reindex(a.index)
     digits = found[0].fillna(found[1]).fillna("").str.replace(r"\D", "", regex=True)

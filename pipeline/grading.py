@@ -13,34 +13,13 @@ import json
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline.config import Config
-from pipeline.tables import isin
+from pipeline.tables import isin, join_grouped
 
 GRADES = ("A", "B", "C", "D")
 BAND_DIMENSIONS = ("hoarding", "infringement", "squatting", "transfer")
 BAD_FAITH_KINDS = ("bad_faith_refusal", "invalidation", "administrative_penalty", "infringement_judgment")
-
-
-def arrow_strings(text: pd.Series) -> pa.Array:
-    """``text`` as one contiguous Arrow large_string array (str columns may hold several chunks)."""
-    arr = pa.array(text, type=pa.large_string(), from_pandas=True)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-def join_grouped(keys: pd.Series, text: pd.Series, sep: str) -> pd.Series:
-    """``sep``-joined ``text`` per key, in row order; the rows of a key must be contiguous.
-
-    The vectorised form of ``groupby(keys, sort=False)[text].agg(sep.join)``: Arrow joins the
-    lists (a Python join per group took seconds at 1M applications). Indexed by key, dtype str.
-    """
-    codes, uniq = pd.factorize(keys)  # contiguous groups: codes are non-decreasing
-    offsets = np.searchsorted(codes, np.arange(len(uniq) + 1)).astype("int64")
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets), arrow_strings(text))
-    joined = pc.binary_join(lists, pa.scalar(sep, type=pa.large_string()))
-    return pd.Series(pd.array(joined, dtype="str"), index=uniq)
 
 
 def _deduction_json(item: pd.Series, points: pd.Series) -> pd.Series:

@@ -24,9 +24,9 @@ from models.scoring import DIMENSIONS, contributions, dimension_scores, noisy_or
 from pipeline.config import Config
 from pipeline.contract import load_dataset
 from pipeline.entities import resolve_entities
-from pipeline.grading import arrow_strings, grade_applicants, join_grouped
+from pipeline.grading import grade_applicants
 from pipeline.runio import RunWriter
-from pipeline.tables import Tables
+from pipeline.tables import Tables, arrow_strings, join_grouped
 
 log = logging.getLogger("tmscreen")
 BUILDER_MODULES = ("features.hoarding", "features.infringement", "features.squatting", "features.transfers",
@@ -144,8 +144,10 @@ def compute(tables: Tables, config: Config, timer: StageTimer | None = None, mod
     timer = timer or StageTimer()
     with timer.stage("entities"):
         tables = resolve_entities(tables, config)
+    with timer.stage("features.shared"):
         # 类似群 groups of every application's goods and the distinctive core of every mark, computed
-        # once for all builders (the squatting trend table and the squatting builder both read cores).
+        # once for all builders (hoarding and infringement read the groups; the squatting trend table,
+        # the squatting builder and infringement read the cores).
         from features.lexicons import similar_groups_of
         from features.squatting import distinct_mark_cores
 

@@ -48,8 +48,8 @@ def isin(values: pd.Series | pd.Index, allowed) -> np.ndarray:
     allowed = pd.Index(allowed)
     if not len(allowed) or not len(values):
         return np.zeros(len(values), dtype=bool)
-    arr = pa.array(pd.Series(values).astype("str").to_numpy(dtype=object), type=pa.string())
-    ref = pa.array(allowed.astype("str").to_numpy(dtype=object), type=pa.string())
+    arr = arrow_strings(pd.Series(values))
+    ref = arrow_strings(pd.Series(allowed))
     return pc.is_in(arr, value_set=ref).to_numpy(zero_copy_only=False).astype(bool)
 
 
@@ -57,7 +57,7 @@ def split_tokens(s: pd.Series, pattern: str = CLASS_SEPARATORS) -> tuple[np.ndar
     """Split each string on a regex (RE2 syntax) in Arrow: (row positions, tokens), empty tokens dropped.
 
     pandas' ``str.split(...).explode()`` builds a Python list per row; this stays vectorised."""
-    arr = pa.array(s.fillna("").astype("str").to_numpy(dtype=object), type=pa.string())
+    arr = arrow_strings(s.fillna(""))
     lists = pc.split_pattern_regex(pc.utf8_trim_whitespace(arr), pattern)
     pos = pc.list_parent_indices(lists).to_numpy()
     tokens = pd.Series(pc.list_flatten(lists).to_pandas(types_mapper=pd.ArrowDtype).astype("str").to_numpy())
@@ -71,3 +71,22 @@ def explode_classes(frame: pd.DataFrame, column: str = "nice_classes") -> pd.Dat
     out = frame.iloc[pos].copy()
     out["nice_class"] = tokens.astype("int64").to_numpy()
     return out
+
+
+def arrow_strings(text: pd.Series) -> pa.Array:
+    """``text`` as one contiguous Arrow large_string array (str columns may hold several chunks)."""
+    arr = pa.array(text.astype("str"), type=pa.large_string(), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def join_grouped(keys: pd.Series, text: pd.Series, sep: str) -> pd.Series:
+    """``sep``-joined ``text`` per key, in row order; the rows of a key must be contiguous.
+
+    The vectorised form of ``groupby(keys, sort=False)[text].agg(sep.join)``: Arrow joins the
+    lists (a Python join per group took seconds at 1M applications). Indexed by key, dtype str.
+    """
+    codes, uniq = pd.factorize(keys)  # contiguous groups: codes are non-decreasing
+    offsets = np.searchsorted(codes, np.arange(len(uniq) + 1)).astype("int64")
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), arrow_strings(text))
+    joined = pc.binary_join(lists, pa.scalar(sep, type=pa.large_string()))
+    return pd.Series(pd.array(joined, dtype="str"), index=uniq)
