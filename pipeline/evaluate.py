@@ -19,6 +19,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from models.labels import truth_owner
 from pipeline.config import Config
+from pipeline.demo import COPY_TRICKS as DEMO_COPY_TRICKS
 from pipeline.runio import read_run
 
 KIND_DIMENSION = {
@@ -28,7 +29,7 @@ KIND_DIMENSION = {
 TRICK_PREFIX = {"copycat": "INFRINGEMENT_", "squatter": "SQUAT_", "trend_squatter": "SQUAT_"}
 
 
-COPY_TRICKS = {"exact", "affix", "confusable", "edit", "homophone", "reorder", "shape", "transliteration"}
+COPY_TRICKS = set(DEMO_COPY_TRICKS)  # the generator's copy tricks; a new one is counted without edits here
 SQUAT_TRICKS = {"event", "generic", "person", "place", "trend"}
 
 
