@@ -12,12 +12,10 @@ A house mark swept across all classes is a defensive filing and is excluded from
 
 from __future__ import annotations
 
-import itertools
 import unicodedata
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from features import lexicons
 from features.common import (
@@ -105,10 +103,8 @@ def _group_dispersion(src: pd.DataFrame, apps: pd.DataFrame, sweep_rows: np.ndar
     if not n_groups.any():
         return empty, empty
     mapped_share = rows.assign(mapped=n_groups > 0).groupby("applicant_key")["mapped"].mean()
-    # one row per (filing, group), as explode would give, without a Python list per row
-    pairs = pd.DataFrame({"key": np.repeat(rows["key"].to_numpy(), n_groups),
-                          "sgroup": pd.array(pa.array(itertools.chain.from_iterable(groups), type=pa.string()),
-                                             dtype="str")})
+    pos, sgroup = lexicons.group_rows(groups)
+    pairs = pd.DataFrame({"key": rows["key"].to_numpy()[pos], "sgroup": sgroup.array})
     return key_labels(outside_core_share(pairs, cfg.core_groups), apps), mapped_share
 
 

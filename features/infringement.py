@@ -32,6 +32,7 @@ import pandas as pd
 from features import similarity as sim
 from features.class_relations import related_classes
 from features.common import applicant_index
+from features.lexicons import group_rows
 from features.reasons import FLAG_COLUMNS, Dimension
 from features.registry import FeatureResult, empty_flags, register
 from pipeline.tables import isin
@@ -58,13 +59,14 @@ def _classes(frame: pd.DataFrame, column: str, row: str) -> pd.DataFrame:
 
 
 def _similar_groups(apps: pd.DataFrame, cfg) -> pd.DataFrame | None:
-    """(row, sgroup) 类似群 codes of the applications' goods, or None when none map."""
-    if not cfg.use_similar_groups or "sgroups" not in apps.columns or not apps["sgroups"].map(len).any():
+    """(row, sgroup) 类似群 codes of the applications' goods, or None when none map. The lists are
+    sorted and distinct per application (``lexicons.goods_to_groups``)."""
+    if not cfg.use_similar_groups or "sgroups" not in apps.columns:
         return None
-    out = apps[["row", "sgroups"]].explode("sgroups").rename(columns={"sgroups": "sgroup"})
-    out = out.dropna(subset=["sgroup"])
-    out["sgroup"] = out["sgroup"].astype("str")
-    return out[out["sgroup"].str.len() > 0].drop_duplicates()
+    pos, sgroup = group_rows(apps["sgroups"])
+    out = pd.DataFrame({"row": apps["row"].to_numpy()[pos], "sgroup": sgroup.array})
+    out = out[out["sgroup"].fillna("").str.len() > 0]
+    return out if len(out) else None
 
 
 def _gap_text(days: pd.Series) -> pd.Series:
@@ -143,9 +145,7 @@ def build_infringement(tables, config) -> FeatureResult:
     # An owner filing its own protected brand is never a copycat, whoever filed a look-alike first.
     cand = cand[~cand["row"].isin(own_brand_rows)]
     cand = _own_name(cand, apps, T, cfg)
-    cand = cand.sort_values(["row", "strength", "similarity", "matched_filing_date"],
-                            ascending=[True, False, False, True], kind="stable", na_position="last")
-    best = cand.drop_duplicates("row", keep="first")
+    best = _best_per_row(cand)
     best = best[best["strength"] >= cfg.min_strength].copy()
     if best.empty:
         return _empty_result(keys)
@@ -217,12 +217,14 @@ def _chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg) -> pd.Seri
     min(1, -log10(p) / chance_surprise_ref): a copycat whose five marks all resemble others' is far
     beyond chance (weight 1), one resemblance among a large portfolio's sixty marks is expected (weight ~0).
     Distinct marks, not applications: one coincidence filed in ten classes is still one coincidence."""
-    from scipy.stats import poisson
+    from scipy.special import (
+        pdtrc,  # P(X > k) of a Poisson; what scipy.stats.poisson.sf calls, without its import cost
+    )
 
     total = float(marks_filed.sum())
     p0 = max(float(cfg.chance_rate_min), float(marks_hit.sum()) / total if total else 0.0)
     k = marks_hit.to_numpy(dtype="float64")
-    p = poisson.sf(k - 1, marks_filed.to_numpy(dtype="float64") * p0)
+    p = pdtrc(np.maximum(k - 1, 0), marks_filed.to_numpy(dtype="float64") * p0)  # P(X >= k)
     surprise = -np.log10(np.clip(p, 1e-300, 1.0))
     return pd.Series(np.where(k > 0, np.minimum(1.0, surprise / float(cfg.chance_surprise_ref)), 0.0),
                      index=marks_hit.index)
@@ -313,11 +315,14 @@ def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, re
 
 
 def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
-    """Candidate (application, earlier mark of another owner) rows with their strength.
+    """Per application and class relation, its strongest candidate earlier mark of another owner.
 
     The (application, class) x (matched mark) x (earlier owner) joins are the largest tables of a
     run (tens of millions of rows at 1M applications), so they carry integer codes only — owner,
-    group, day, class, match number — and strings are looked up for the surviving rows at the end."""
+    group, day, class, match number — run in chunks of whole applications, and each chunk keeps
+    only its best candidate per (application, relation) before the next: the builder only reads
+    an application's best match, and the own-name weight (``_own_name``) scales all earlier
+    candidates of an application alike, so the ranking is the same as over all candidates."""
     margin = int(cfg.earlier_margin_days)
     a_code, a_keys = pd.factorize(q_apps["applicant_key"])
     g_code, _ = pd.factorize(q_apps["group_id"])
@@ -330,11 +335,12 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
         # the application's class -> each related class, where the earlier owner's filing sits
         qrel = cls.merge(rel[["nice_class", "related_class"]], on="nice_class").drop(columns="nice_class")
         units.append(("related_class", qrel.rename(columns={"related_class": "unit"})))
-    groups = _similar_groups(apps[apps["tid"] >= 0], cfg)
-    # established use: filings of each (owner, mark) in date order
-    use = slim[["tid", "a", "day"]].sort_values("day", kind="stable")
-    use = use.assign(n_use=use.groupby(["tid", "a"]).cumcount() + 1)
-    first_use = use.groupby(["tid", "a"])["day"].min().rename("first_day").reset_index()
+    ctx = {"groups": _owner_groups(apps, slim, len(a_keys), cfg), "a_keys": np.asarray(a_keys, dtype=object),
+           "names": apps["applicant_name"].astype("str").to_numpy(dtype=object),
+           "texts": T["text"].to_numpy(dtype=object),
+           "similarity": directed["similarity"].to_numpy(np.float64), "kind": directed["kind"].to_numpy(dtype=object),
+           "detail": directed["detail"].astype("str").to_numpy(dtype=object)}
+    ctx["use"] = _use_index(slim, len(a_keys))
 
     # references: per (mark, class) the K earliest other owners (r_row: the owner's first filing
     # of it, for the owner's name)
@@ -363,29 +369,70 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
             part = _earlier_pairs({c: v[lo:hi] for c, v in cols.items()}, links, link_r, order, ref_cols, is_dict,
                                   related=relation == "related_class", margin=margin)
             if len(part):
-                part["relation"] = np.int8(0 if relation == "same_class" else 2)  # 1: same similar group, below
-                out.append(part)
-    if not out:
+                part["relation"] = np.int8(0 if relation == "same_class" else 2)  # 1: same similar group
+                out.append(_earlier_strength(part, ctx, cfg))
+    return pd.concat(out, ignore_index=True) if out else None
+
+
+def _best_per_row(cand: pd.DataFrame) -> pd.DataFrame:
+    """Each application's strongest candidate (ties: higher similarity, then earlier filing)."""
+    cand = cand.sort_values(["row", "strength", "similarity", "matched_filing_date"],
+                            ascending=[True, False, False, True], kind="stable", na_position="last")
+    return cand.drop_duplicates("row", keep="first")
+
+
+def _owner_groups(apps, slim, n_owners: int, cfg) -> dict | None:
+    """The 类似群 similar groups as integer look-ups: each application's groups (CSR by row) and
+    every owner's groups for each of its marks as one sorted code (mark, owner, group)."""
+    groups = _similar_groups(apps.loc[apps["tid"] >= 0, ["row", "sgroups"]], cfg)
+    if groups is None or not len(groups):
         return None
-    p = pd.concat(out, ignore_index=True)
-    p["matched_class"] = p["unit"].astype("str")
-    if groups is not None and len(groups):
+    sg_code, sg_names = pd.factorize(groups["sgroup"], sort=True)  # lowest group code shown
+    g_row = groups["row"].to_numpy()
+    order = np.lexsort((sg_code, g_row))
+    g_row, g_sg = g_row[order], sg_code[order].astype(np.int64)
+    tid_of = np.full(len(apps), -1, dtype=np.int64)
+    a_of = np.full(len(apps), -1, dtype=np.int64)
+    tid_of[slim["row"].to_numpy()] = slim["tid"].to_numpy()
+    a_of[slim["row"].to_numpy()] = slim["a"].to_numpy()
+    n_a, n_sg = n_owners + 1, len(sg_names) + 1
+    mine = tid_of[g_row] >= 0
+    owned = np.unique((tid_of[g_row[mine]] * n_a + a_of[g_row[mine]]) * n_sg + g_sg[mine])
+    return {"csr": _csr(g_row, len(apps)), "g_sg": g_sg, "owned": owned, "n_a": n_a, "n_sg": n_sg,
+            "names": np.asarray(sg_names, dtype=object)}
+
+
+def _use_index(slim: pd.DataFrame, n_owners: int) -> dict:
+    """Every (mark, owner)'s filing days as one sorted int64 code (pair, day): counts of filings
+    before a day and the first filing day become two binary searches (no merges per chunk)."""
+    day = slim["day"].to_numpy(np.int64)
+    lo, span = int(day.min()), int(day.max() - day.min()) + 2
+    pair = slim["tid"].to_numpy(np.int64) * (n_owners + 1) + slim["a"].to_numpy(np.int64)
+    code = np.sort(pair * span + (day - lo))
+    return {"code": code, "lo": lo, "span": span, "n_a": n_owners + 1}
+
+
+def _use_before(use: dict, mark: np.ndarray, owner: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(number of the owner's filings of the mark strictly before ``day``, at least 1; the owner's
+    first filing day of it). The owner filed the mark (it is a reference), so the pair exists."""
+    base = (mark.astype(np.int64) * use["n_a"] + owner.astype(np.int64)) * use["span"]
+    start = np.searchsorted(use["code"], base)
+    before = np.searchsorted(use["code"], base + np.clip(day.astype(np.int64) - use["lo"], 0, use["span"] - 1))
+    first_day = use["code"][start] - base + use["lo"]
+    return np.maximum(before - start, 1).astype("float64"), first_day.astype("float64")
+
+
+def _earlier_strength(p: pd.DataFrame, ctx: dict, cfg) -> pd.DataFrame:
+    """The best candidate per application of one chunk of ``_earlier_pairs``, with its relation,
+    established use and strength, in the builder's candidate format."""
+    p = p.assign(matched_class=p["unit"].astype("str"))
+    sg = ctx["groups"]
+    if sg is not None:
         # same 类似群 similar group: the application's goods and the reference owner's goods for that mark
-        sg_code, sg_names = pd.factorize(groups["sgroup"], sort=True)  # lowest group code shown
-        g_row = groups["row"].to_numpy()
-        order = np.lexsort((sg_code, g_row))
-        g_row, g_sg = g_row[order], sg_code[order].astype(np.int64)
-        # every owner's groups for each of its marks as one sorted int64 code (mark, owner, group)
-        tid_of = np.full(len(apps), -1, dtype=np.int64)
-        a_of = np.full(len(apps), -1, dtype=np.int64)
-        tid_of[slim["row"].to_numpy()] = slim["tid"].to_numpy()
-        a_of[slim["row"].to_numpy()] = slim["a"].to_numpy()
-        n_a, n_sg = len(a_keys) + 1, len(sg_names) + 1
-        mine = tid_of[g_row] >= 0
-        owned = np.unique((tid_of[g_row[mine]] * n_a + a_of[g_row[mine]]) * n_sg + g_sg[mine])
-        # each pair: its application's groups, looked up among the reference owner's groups for the mark
-        li, gi = _gather_join(p["row"].to_numpy(), *_csr(g_row, len(apps)))
-        code = (p["r"].to_numpy(np.int64)[li] * n_a + p["r_a"].to_numpy(np.int64)[li]) * n_sg + g_sg[gi]
+        li, gi = _gather_join(p["row"].to_numpy(), *sg["csr"])
+        code = (p["r"].to_numpy(np.int64)[li] * sg["n_a"] + p["r_a"].to_numpy(np.int64)[li]) * sg["n_sg"] \
+            + sg["g_sg"][gi]
+        owned = sg["owned"]
         at = np.minimum(np.searchsorted(owned, code), max(len(owned) - 1, 0))
         ok = (owned[at] == code) if len(owned) else np.zeros(len(code), dtype=bool)
         first_pair, first = np.unique(li[ok], return_index=True)  # groups ascend within a row: lowest first
@@ -393,16 +440,11 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
         relation[first_pair] = 1
         p["relation"] = relation
         matched = p["matched_class"].to_numpy(dtype=object).copy()
-        matched[first_pair] = np.asarray(sg_names, dtype=object)[g_sg[gi[ok][first]]]
+        matched[first_pair] = sg["names"][sg["g_sg"][gi[ok][first]]]
         p["matched_class"] = matched
     # established use of the reference owner before the application
-    p = p.sort_values("day", kind="stable")
-    look = use.rename(columns={"tid": "r", "a": "r_a", "day": "use_day"}).sort_values("use_day", kind="stable")
-    p = pd.merge_asof(p, look, left_on="day", right_on="use_day", by=["r", "r_a"],
-                      allow_exact_matches=False, direction="backward")
-    p = p.merge(first_use.rename(columns={"tid": "r", "a": "r_a"}), on=["r", "r_a"], how="left")
-    n_use = p["n_use"].fillna(1).astype("float64")
-    years = ((p["day"] - p["first_day"]) / 365.25).clip(lower=0).fillna(0)
+    n_use, first_day = _use_before(ctx["use"], p["r"].to_numpy(), p["r_a"].to_numpy(), p["day"].to_numpy())
+    years = np.maximum((p["day"].to_numpy() - first_day) / 365.25, 0.0)
     u_n = 1 - np.exp(-n_use / float(cfg.established_n_scale))
     u_y = np.minimum(1.0, years / float(cfg.established_years_scale))
     est = cfg.established_base + (1 - cfg.established_base) * u_n * u_y
@@ -410,22 +452,29 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     cw = np.select([relation == 1, relation == 2], [cfg.class_weight_same_group, cfg.class_weight_related_class],
                    cfg.class_weight_same)
     m = p["m"].to_numpy()
-    similarity = directed["similarity"].to_numpy(np.float64)[m]
-    names = apps["applicant_name"].astype("str").to_numpy(dtype=object)
+    similarity = ctx["similarity"][m]
+    strength = np.clip(similarity * cw * cfg.source_weight_earlier * est, 0, 1)
+    # the chunk's best candidate per application (``_best_per_row``'s order, stable) before any
+    # string is built
+    row, r_day = p["row"].to_numpy(), p["r_day"].to_numpy()
+    order = np.lexsort((r_day, -similarity, -strength, row))
+    keep = order[np.r_[True, row[order][1:] != row[order][:-1]]] if len(order) else order
+    keep.sort()  # candidate order as before the selection
+    m = m[keep]
     return pd.DataFrame({
-        "row": p["row"].to_numpy(),
-        "matched_text": T["text"].to_numpy()[p["r"].to_numpy()],
-        "matched_owner": names[p["r_row"].to_numpy()],
-        "owner_id": "a:" + np.asarray(a_keys, dtype=object)[p["r_a"].to_numpy()].astype(str),
+        "row": row[keep],
+        "matched_text": ctx["texts"][p["r"].to_numpy()[keep]],
+        "matched_owner": ctx["names"][p["r_row"].to_numpy()[keep]],
+        "owner_id": "a:" + ctx["a_keys"][p["r_a"].to_numpy()[keep]].astype(str),
         "matched_source": "earlier",
-        "matched_filing_date": p["r_day"].to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
-        "kind": directed["kind"].to_numpy()[m],
-        "similarity": similarity,
-        "detail": directed["detail"].astype("str").to_numpy()[m],
-        "class_relation": np.array(["same_class", "same_group", "related_class"], dtype=object)[relation],
-        "matched_class": p["matched_class"].astype("str").to_numpy(),
-        "gap_days": (p["day"] - p["r_day"]).astype("float64").to_numpy(),
-        "strength": (similarity * cw * cfg.source_weight_earlier * est).clip(0, 1),
+        "matched_filing_date": r_day[keep].astype("datetime64[D]").astype("datetime64[ns]"),
+        "kind": ctx["kind"][m],
+        "similarity": similarity[keep],
+        "detail": ctx["detail"][m],
+        "class_relation": np.array(["same_class", "same_group", "related_class"], dtype=object)[relation[keep]],
+        "matched_class": p["matched_class"].astype("str").to_numpy()[keep],
+        "gap_days": (p["day"].to_numpy()[keep] - r_day[keep]).astype("float64"),
+        "strength": strength[keep],
     })
 
 
