@@ -85,6 +85,23 @@ def _empty_result(keys: pd.Index) -> FeatureResult:
                          flags=empty_flags(), details=details)
 
 
+MARKS_KEY = "infringement_marks"  # Tables.extras: distinct_marks, precomputed (pipeline.engines)
+MATCHES_KEY = "infringement_matches"  # Tables.extras: their self-join, sim.match_prepared(marks, None)
+
+
+def _mark_texts(mark_text: pd.Series) -> pd.Series:
+    return mark_text.astype("str").fillna("").str.strip()
+
+
+def distinct_marks(applications: pd.DataFrame, config) -> pd.DataFrame:
+    """The distinct word marks of ``applications``, in order of first filing row, prepared for
+    matching (``sim.prepare_marks``; ``id`` = position)."""
+    text = _mark_texts(applications["mark_text"])
+    uniq = pd.unique(text[text.str.len() > 0])
+    return sim.prepare_marks(pd.DataFrame({"id": np.arange(len(uniq)), "text": np.asarray(uniq, dtype=object)}),
+                             config)
+
+
 @register(Dimension.INFRINGEMENT)
 def build_infringement(tables, config) -> FeatureResult:
     """Copies of protected or clearly earlier marks of other owners (pure; inputs untouched)."""
@@ -104,23 +121,26 @@ def build_infringement(tables, config) -> FeatureResult:
         apps["group_id"] = apps["applicant_key"]
     apps["group_id"] = apps["group_id"].astype("str").fillna(apps["applicant_key"])
     apps["filing_date"] = pd.to_datetime(apps["filing_date"])
-    apps["text"] = apps["mark_text"].astype("str").fillna("").str.strip()
+    apps["text"] = _mark_texts(apps["mark_text"])
     marked = apps[apps["text"].str.len() > 0]
     if marked.empty:
         return _empty_result(keys)
 
-    # ---- distinct texts and their matches
-    tcodes, tuniq = pd.factorize(marked["text"])
-    T = sim.prepare_marks(pd.DataFrame({"id": np.arange(len(tuniq)), "text": np.asarray(tuniq, dtype=object)}),
-                          config)
+    # ---- distinct texts and their matches (the Dask engine computes both on its workers and
+    # passes them in ``tables.extras``; see ``pipeline.engines``)
+    T = tables.extras.get(MARKS_KEY)
+    if T is None:
+        T = distinct_marks(src, config)
     apps["tid"] = -1
-    apps.loc[marked.index, "tid"] = tcodes
+    apps.loc[marked.index, "tid"] = pd.Index(T["text"]).get_indexer(marked["text"])
     q_apps = apps[apps["tid"] >= 0]
 
     candidates = []
     own_brand_rows: set = set()
     # ---- the marks against themselves (path 1 below) and against the protected list (path 2)
-    m = sim.match_prepared(T, None, config)
+    m = tables.extras.get(MATCHES_KEY)
+    if m is None:
+        m = sim.match_prepared(T, None, config)
     prot = tables.protected_marks
     if prot is not None and len(prot) and "mark_text" in prot.columns:
         candidates.append(_protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows))

@@ -377,9 +377,14 @@ def _column(prep: pd.DataFrame, name: str) -> np.ndarray:
     return per_frame[tag]
 
 
-def _coded(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+def _coded(qp, rp, kind, cfg, self_join: bool, keys: dict | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Both sides' positions and key codes in one code space: (qpos, qc, rpos, rc, n_codes).
-    Reference keys no query mark has are dropped (they cannot pair)."""
+    Reference keys no query mark has are dropped (they cannot pair). ``keys``: one block partition
+    of a self-join (``block_partition``) instead of the frame's whole key index."""
+    if keys is not None:
+        qpos, qc, n_codes = keys[kind]
+        return qpos, qc, qpos, qc, n_codes
     qpos, qc, index = _key_index(qp, kind, cfg)
     # int64 for the callers: searchsorted of an int64 block code in an int32 array copies the array
     qpos, qc = qpos.astype(np.int64), qc.astype(np.int64)
@@ -391,9 +396,10 @@ def _coded(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.ndarray, 
     return qpos, qc, rpos[hit], rc[hit].astype(np.int64), len(index)
 
 
-def _join(qp, rp, kind, cfg, max_pairs: int, self_join: bool) -> tuple[np.ndarray, np.ndarray, int]:
+def _join(qp, rp, kind, cfg, max_pairs: int, self_join: bool, keys: dict | None = None
+          ) -> tuple[np.ndarray, np.ndarray, int]:
     """Pairs of positions sharing a key; blocks with more than max_pairs pairs are skipped."""
-    qpos, qc, rpos, rc, n_codes = _coded(qp, rp, kind, cfg, self_join)
+    qpos, qc, rpos, rc, n_codes = _coded(qp, rp, kind, cfg, self_join, keys)
     if len(qpos) == 0 or len(rpos) == 0:
         e = np.array([], dtype="int64")
         return e, e, 0
@@ -420,12 +426,12 @@ def _edit_cutoff(cfg) -> float:
     return float(min(cfg.min_edit_latin, cfg.min_edit_han, cfg.min_translit_ratio, cfg.min_homophone_ratio))
 
 
-def _block_cdist(qp, rp, kind, cfg, self_join: bool) -> tuple[np.ndarray, np.ndarray, int]:
+def _block_cdist(qp, rp, kind, cfg, self_join: bool, keys: dict | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Pairs in the same coarse block whose Latin core / pinyin ratio reaches the lowest fuzzy
     threshold. Small blocks: all their pairs at once with ``cpdist``; large ones: one ``cdist``
     each (a loop over the few large blocks only). Blocks above ``max_block_pairs_verify`` are skipped.
     """
-    qpos, qc, rpos, rc, n_codes = _coded(qp, rp, kind, cfg, self_join)
+    qpos, qc, rpos, rc, n_codes = _coded(qp, rp, kind, cfg, self_join, keys)
     e = np.array([], dtype="int64")
     if len(qpos) == 0 or len(rpos) == 0:
         return e, e, 0
@@ -510,25 +516,29 @@ def _latin_pairs(qi, ri, qhan, rhan, qtext, rtext, cutoff, self_join: bool) -> t
 
 
 def _candidates(qp: pd.DataFrame, rp: pd.DataFrame, cfg, self_join: bool,
-                kinds=KEY_KINDS) -> tuple[pd.DataFrame, dict]:
-    """Unique candidate position pairs with the first key kind that produced them."""
+                kinds=KEY_KINDS, keys: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """Unique candidate position pairs with the first key kind that produced them (``keys``: only
+    the blocks of one partition of a self-join, see ``block_partition``)."""
     parts, skipped, timing = [], {}, {}
     nr = max(len(rp), 1)
     for k, kind in enumerate(kinds):
         t0 = time.perf_counter()
         if kind in CDIST_KEYS:
-            q, r, sk = _block_cdist(qp, rp, kind, cfg, self_join)
+            q, r, sk = _block_cdist(qp, rp, kind, cfg, self_join, keys)
         else:
             cap = cfg.max_block_pairs_exact if kind in EXACT_KEYS else cfg.max_block_pairs_fuzzy
-            q, r, sk = _join(qp, rp, kind, cfg, cap, self_join)
+            q, r, sk = _join(qp, rp, kind, cfg, cap, self_join, keys)
         skipped[kind] = sk
         if len(q):
             code = q.astype("int64") * nr + r
             code = np.unique(code)
             parts.append(pd.DataFrame({"code": code, "k": np.int8(k)}))
         timing[kind] = (round(time.perf_counter() - t0, 2), len(q))
-    _LAST_TIMING.clear()
-    _LAST_TIMING.update(timing)
+    if keys is None or not keys.get("accumulate"):
+        _LAST_TIMING.clear()
+    for kind, (sec, n) in timing.items():
+        old = _LAST_TIMING.get(kind, (0.0, 0))
+        _LAST_TIMING[kind] = (round(old[0] + sec, 2), old[1] + n)
     if not parts:
         return pd.DataFrame({"q": np.array([], "int64"), "r": np.array([], "int64"), "k": np.array([], "int8")}), skipped
     allp = pd.concat(parts, ignore_index=True).drop_duplicates("code", keep="first")
@@ -760,32 +770,98 @@ def _verify_matches(qp: pd.DataFrame, rp: pd.DataFrame, cand: pd.DataFrame, cfg)
     return pd.concat(parts, ignore_index=True)
 
 
-def _match_positions(qp: pd.DataFrame, rp: pd.DataFrame | None, cfg, config) -> pd.DataFrame:
+def block_partition(prep: pd.DataFrame, part: int, n_parts: int, config=None) -> dict:
+    """The blocking keys of partition ``part`` (0 .. n_parts-1) of ``prep``'s self-join: for each key
+    kind, the (positions, block codes) of the blocks whose code is ``part`` modulo ``n_parts``, codes
+    compacted (code // n_parts). Candidate pairs only ever come from one block, so the partitions'
+    candidates together are exactly the whole join's; each partition is matched on its own
+    (``block_candidates``): one after another in one process (bounded memory), or as parallel
+    tasks on the Dask engine (``pipeline.engines``)."""
+    cfg = _section(config)
+    out = {"accumulate": part > 0}
+    for kind in KEY_KINDS:
+        pos, codes, index = _key_index(prep, kind, cfg)
+        keep = codes % n_parts == part
+        out[kind] = (pos[keep].astype(np.int64), (codes[keep] // n_parts).astype(np.int64),
+                     -(-len(index) // n_parts))
+    return out
+
+
+def block_candidates(prep: pd.DataFrame, keys: dict, config=None) -> pd.DataFrame:
+    """Candidate pairs (q < r, first key kind k) of one block partition of a self-join
+    (``block_partition``); attrs skipped_blocks."""
+    cand, skipped = _candidates(prep, prep, _section(config), True, keys=keys)
+    cand.attrs["skipped_blocks"] = skipped
+    return cand
+
+
+def unique_candidates(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The partitions' candidates as the whole join's: a pair found in several partitions (by
+    different key kinds) once, with the first kind in ``KEY_KINDS`` order. Pairs are verified once."""
+    cand = pd.concat(parts, ignore_index=True).sort_values("k", kind="stable").drop_duplicates(["q", "r"])
+    cand.attrs["skipped_blocks"] = {k: sum(p.attrs["skipped_blocks"].get(k, 0) for p in parts) for k in KEY_KINDS}
+    return cand
+
+
+def verify_candidates(prep: pd.DataFrame, cand: pd.DataFrame, config=None) -> pd.DataFrame:
+    """Verified self-join matches of candidate pairs (any subset of them), sorted by (q, r)."""
+    v = _verify_matches(prep, prep, cand, _section(config))
+    return v.sort_values(["q", "r"], kind="stable").reset_index(drop=True)
+
+
+def self_matches(prep: pd.DataFrame, config=None) -> pd.DataFrame:
+    """``prep`` against itself, block partition by block partition (``block_partitions``): the
+    candidate search's intermediate tables exist for one partition at a time."""
+    n = max(1, int(_section(config).block_partitions))
+    cand = unique_candidates([block_candidates(prep, block_partition(prep, p, n, config), config) for p in range(n)])
+    v = verify_candidates(prep, cand, config)
+    v.attrs.update(n_candidates=len(cand), skipped_blocks=cand.attrs["skipped_blocks"])
+    return v
+
+
+def alias_matches(qp: pd.DataFrame, rp: pd.DataFrame | None, config=None) -> pd.DataFrame:
+    """Matches of ``qp`` with the curated transliterations of ``rp``'s marks (``qp``'s own when
+    ``rp`` is None: unordered pairs q < r, as the self-join reports them)."""
+    cfg = _section(config)
     self_join = rp is None
-    base = qp if self_join else rp
-    cand, skipped = _candidates(qp, base, cfg, self_join)
-    v = _verify_matches(qp, base, cand, cfg)
-    al = _aliases(base, config)
-    if len(al):
-        ac, sk2 = _candidates(qp, al, cfg, False)
-        av = _verify_matches(qp, al, ac, cfg)
-        av["key_kind"] = "alias"
-        av["detail"] = "known transliteration " + al["text"].to_numpy()[av["r"].to_numpy()].astype(str)
-        av["r"] = al["alias_of"].to_numpy()[av["r"].to_numpy()]
-        av["kind"] = "transliteration"
-        av["similarity"] = np.minimum(av["similarity"].to_numpy(), cfg.kind_score.transliteration)
-        if self_join:
-            av = av[av["q"] != av["r"]]
-            lo = np.minimum(av["q"].to_numpy(), av["r"].to_numpy())
-            hi = np.maximum(av["q"].to_numpy(), av["r"].to_numpy())
-            av = av.assign(q=lo, r=hi)
+    al = _aliases(qp if self_join else rp, config)
+    if not len(al):
+        return pd.DataFrame()
+    ac, skipped = _candidates(qp, al, cfg, False)
+    av = _verify_matches(qp, al, ac, cfg)
+    av["key_kind"] = "alias"
+    av["detail"] = "known transliteration " + al["text"].to_numpy()[av["r"].to_numpy()].astype(str)
+    av["r"] = al["alias_of"].to_numpy()[av["r"].to_numpy()]
+    av["kind"] = "transliteration"
+    av["similarity"] = np.minimum(av["similarity"].to_numpy(), cfg.kind_score.transliteration)
+    if self_join:
+        av = av[av["q"] != av["r"]]
+        lo = np.minimum(av["q"].to_numpy(), av["r"].to_numpy())
+        hi = np.maximum(av["q"].to_numpy(), av["r"].to_numpy())
+        av = av.assign(q=lo, r=hi)
+    av.attrs["skipped_blocks"] = skipped
+    return av
+
+
+def with_aliases(v: pd.DataFrame, av: pd.DataFrame) -> pd.DataFrame:
+    """Key matches and alias matches as one result: the higher similarity per pair, sorted (q, r)."""
+    skipped, n_cand = v.attrs.get("skipped_blocks", {}), v.attrs.get("n_candidates", 0)
+    if len(av):
         v = pd.concat([v, av], ignore_index=True)
         v = v.sort_values("similarity", ascending=False, kind="stable").drop_duplicates(["q", "r"])
-        skipped = {k: skipped.get(k, 0) + sk2.get(k, 0) for k in skipped}
+        skipped = {k: skipped.get(k, 0) + av.attrs["skipped_blocks"].get(k, 0) for k in skipped}
     v = v.sort_values(["q", "r"], kind="stable").reset_index(drop=True)
-    v.attrs["skipped_blocks"] = skipped
-    v.attrs["n_candidates"] = len(cand)
+    v.attrs.update(skipped_blocks=skipped, n_candidates=n_cand)
     return v
+
+
+def _match_positions(qp: pd.DataFrame, rp: pd.DataFrame | None, cfg, config) -> pd.DataFrame:
+    if rp is None:
+        return with_aliases(self_matches(qp, config), alias_matches(qp, None, config))
+    cand, skipped = _candidates(qp, rp, cfg, False)
+    v = _verify_matches(qp, rp, cand, cfg)
+    v.attrs.update(n_candidates=len(cand), skipped_blocks=skipped)
+    return with_aliases(v, alias_matches(qp, rp, config))
 
 
 def match_prepared(qp: pd.DataFrame, rp: pd.DataFrame | None, config=None) -> pd.DataFrame:

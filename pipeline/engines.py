@@ -19,9 +19,16 @@ Dask plan (``run_builders_on(engine="dask" | "dask-local", ...)``):
   - squatting: per-partition ``trend_first_filings`` (first filing of each unlisted core by each
     group; disjoint across partitions), shuffled by core with dask.dataframe, and
     ``trends_from_first`` per core partition — the trend-term table; flagging is per partition.
-* Infringement compares a mark with the marks of *all other* groups (text blocking + earlier-owner
-  ranking), so it is not split: it runs once on the whole tables as a single Dask task, concurrently
-  with the partition tasks. See docs/scaling.md.
+* Infringement compares a mark with the marks of *all other* groups. Its cross-group step, the
+  similarity self-join of the distinct marks, is distributed by **block partition** (a candidate
+  pair only ever comes from one blocking-key block, so blocks are hash-partitioned by key code):
+  the client prepares the distinct marks and their key index (``similarity.block_partition``),
+  one task per block partition finds its candidate pairs (``block_candidates``), the client
+  merges them (``unique_candidates``: a pair found by several key kinds is verified once) and
+  one task per slice verifies them (``verify_candidates``), one task matches the curated
+  transliterations (``alias_matches``). The builder then runs once on the whole tables with the
+  marks and matches in ``Tables.extras`` (its earlier-owner ranking and protected-mark path are
+  global). See docs/scaling.md.
 
 Results are concatenated per dimension and sorted by applicant_key (as on the pandas engine).
 """
@@ -41,7 +48,6 @@ from pipeline.tables import Tables
 log = logging.getLogger("tmscreen")
 ENGINES = ("pandas", "dask", "dask-local")
 PER_PARTITION = (Dimension.HOARDING, Dimension.SQUATTING, Dimension.TRANSFER, Dimension.DECISIONS)
-WHOLE = (Dimension.INFRINGEMENT,)  # cross-group comparisons: one task on the whole tables
 
 
 class EngineError(ValueError):
@@ -163,6 +169,44 @@ def _trends(first: pd.DataFrame, config: Config) -> pd.DataFrame:
     return trends_from_first(first, config.squatting)
 
 
+def _block_candidates(marks, keys: dict, config: Config) -> pd.DataFrame:
+    from features.similarity import block_candidates
+
+    return block_candidates(marks, keys, config)
+
+
+def _verify(marks, cand: pd.DataFrame, config: Config) -> pd.DataFrame:
+    from features.similarity import verify_candidates
+
+    return verify_candidates(marks, cand, config)
+
+
+def _aliases(marks, config: Config) -> pd.DataFrame:
+    from features.similarity import alias_matches
+
+    return alias_matches(marks, None, config)
+
+
+def _mark_matches(client, tables: Tables, config: Config, config_f, n: int) -> tuple:
+    """(distinct marks, their self-join) for the infringement builder, the join spread over the
+    workers by block partition (see the module docstring); equal to ``match_prepared(marks, None)``."""
+    from features import similarity as sim
+    from features.infringement import distinct_marks
+
+    marks = distinct_marks(tables.applications, config)
+    payloads = [sim.block_partition(marks, p, n, config) for p in range(n)]  # the key index, once
+    sim.forget_keys(marks)
+    marks_f = client.scatter(marks, broadcast=True)
+    aliases_f = client.submit(_aliases, marks_f, config_f)
+    parts = client.gather(client.map(_block_candidates, [marks_f] * n, payloads, config=config_f))
+    cand = sim.unique_candidates(parts)
+    slices = [cand.iloc[lo::n] for lo in range(n)]
+    verified = client.gather(client.map(_verify, [marks_f] * n, slices, config=config_f))
+    v = pd.concat(verified, ignore_index=True).sort_values(["q", "r"], kind="stable").reset_index(drop=True)
+    v.attrs.update(n_candidates=len(cand), skipped_blocks=cand.attrs["skipped_blocks"])
+    return marks_f, client.scatter(sim.with_aliases(v, aliases_f.result()))
+
+
 def _concat(results: list[FeatureResult]) -> FeatureResult:
     """One FeatureResult from per-partition results (applicants sorted as on the pandas engine)."""
     applicant = pd.concat([r.applicant for r in results]).sort_index()
@@ -185,10 +229,14 @@ def _run_dask(client, tables: Tables, config: Config, timer, n_partitions: int |
         part_f = client.scatter(parts)
         whole_f = client.scatter(_whole(tables))
         config_f = client.scatter(config, broadcast=True)
-        # Infringement first: the longest single task runs while the partitions are worked on.
-        whole_futures = {dim: client.submit(_build, dim, whole_f, config_f)
-                         for dim in WHOLE}
         wait(part_f + [whole_f])
+    with timer.stage("features.dask.similarity"):
+        from features.infringement import MARKS_KEY, MATCHES_KEY
+
+        marks_f, matches_f = _mark_matches(client, tables, config, config_f, k)
+        # Infringement first: the longest single task runs while the partitions are worked on.
+        whole_futures = {Dimension.INFRINGEMENT: client.submit(
+            _build, Dimension.INFRINGEMENT, whole_f, config_f, {MARKS_KEY: marks_f, MATCHES_KEY: matches_f})}
     with timer.stage("features.dask.global"):
         # transfers: map transfer_lookup over partitions, combine by union
         transfers_f = client.scatter(tables.transfers)
