@@ -386,14 +386,20 @@ def _coded(qp, rp, kind, cfg, self_join: bool, keys: dict | None = None
         qpos, qc, n_codes = keys[kind]
         return qpos, qc, qpos, qc, n_codes
     qpos, qc, index = _key_index(qp, kind, cfg)
-    # int64 for the callers: searchsorted of an int64 block code in an int32 array copies the array
-    qpos, qc = qpos.astype(np.int64), qc.astype(np.int64)
     if self_join:
+        # int64 for the callers: searchsorted of an int64 block code in an int32 array copies the array
+        qpos, qc = qpos.astype(np.int64), qc.astype(np.int64)
         return qpos, qc, qpos, qc, len(index)
     rpos, rkey = _keys(rp, kind, cfg)
     rc = index.get_indexer(rkey) if len(rkey) else np.array([], dtype=np.int64)
     hit = rc >= 0
-    return qpos, qc, rpos[hit], rc[hit].astype(np.int64), len(index)
+    rpos, rc = rpos[hit], rc[hit].astype(np.int64)
+    # only the query marks in blocks the reference reaches (a short protected list or alias list
+    # against half a million marks: the other blocks cannot pair)
+    reached = np.zeros(len(index), dtype=bool)
+    reached[rc] = True
+    qm = reached[qc]
+    return qpos[qm].astype(np.int64), qc[qm].astype(np.int64), rpos, rc, len(index)
 
 
 def _join(qp, rp, kind, cfg, max_pairs: int, self_join: bool, keys: dict | None = None
