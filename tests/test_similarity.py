@@ -336,3 +336,25 @@ def test_skeleton_spelling_edits_are_candidates(config):
     r = pd.DataFrame({"id": [2], "text": ["DROA"]})
     assert sim.candidate_pairs(q, r, config)["key_kind"].tolist() == ["del1"]
     assert sim.match_marks(q, r, config)["kind"].tolist() == ["INFRINGEMENT_EDIT"]
+
+
+def test_block_partitions_give_the_whole_join(docu3c, brands, config):
+    """The self-join run by block partition equals the unpartitioned join for any partition count:
+    every candidate pair of the whole join is found in exactly the partition of one of its blocks."""
+    marks = pd.concat([docu3c[["id", "text"]], brands,
+                       frame(["G00GLE", "Nikee", "耐克", "奈克", "Teslla", "Adidaz", "DAOTNGZEI", "DAOTONGWEI"])],
+                      ignore_index=True)
+    marks["id"] = np.arange(len(marks))
+    prep = sim.prepare_marks(marks, config)
+    whole, _ = sim._candidates(prep, prep, config.infringement, True)
+    expected = sim._verify_matches(prep, prep, whole, config.infringement).sort_values(["q", "r"]).reset_index(drop=True)
+    assert len(expected) > 20
+    for n in (1, 2, 5):
+        c = config.with_overrides({"infringement": {"block_partitions": n}})
+        parts = [sim.block_candidates(prep, sim.block_partition(prep, p, n, c), c) for p in range(n)]
+        # partitions hold disjoint blocks: every whole-join pair comes from some partition
+        found = set().union(*(set(zip(p["q"], p["r"], strict=True)) for p in parts))
+        assert found == set(zip(whole["q"], whole["r"], strict=True))
+        got = sim.self_matches(prep, c)
+        pd.testing.assert_frame_equal(got, expected)
+        assert got.attrs["n_candidates"] == len(whole)
