@@ -85,3 +85,22 @@ def test_dask_engine_equals_pandas(world, client, monkeypatch):
     apps_a = expected.applications.set_index("application_id").sort_index()
     apps_b = got.applications.set_index("application_id").sort_index()
     assert apps_a["flags"].map(tuple).equals(apps_b["flags"].map(tuple))
+
+
+def test_builder_threads_do_not_change_results(world):
+    """The pandas engine's builder threads (run.builder_threads) give exactly the sequential results,
+    and their overlapping stage times are marked so a run's total counts them once."""
+    config = load_config()
+    seq_timer, thr_timer = StageTimer(), StageTimer()
+    seq = compute(world, config.with_overrides({"run": {"builder_threads": 1}}), seq_timer)
+    thr = compute(world, config.with_overrides({"run": {"builder_threads": 2}}), thr_timer)
+    pd.testing.assert_frame_equal(thr.applicants, seq.applicants)
+    pd.testing.assert_frame_equal(thr.flags, seq.flags)
+    assert list(thr.features) == list(seq.features)
+    for dim, r in seq.features.items():
+        pd.testing.assert_frame_equal(thr.features[dim].applicant, r.applicant)
+        pd.testing.assert_frame_equal(thr.features[dim].details, r.details)
+    stages = {s["stage"]: s for s in thr_timer.stages}
+    assert stages["features.infringement"].get("parallel") and "features.builders" in stages
+    assert not any(s.get("parallel") for s in seq_timer.stages) and "features.builders" not in {
+        s["stage"] for s in seq_timer.stages}
