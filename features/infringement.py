@@ -109,7 +109,7 @@ def build_infringement(tables, config) -> FeatureResult:
     src = tables.applications
     keys = applicant_index(src)
     cols = ["application_id", "filing_date", "mark_text", "nice_classes", "applicant_name", "applicant_key"]
-    apps = src[cols + [c for c in ("group_id", "goods_services", "mark_core") if c in src.columns]].copy()
+    apps = src[cols + [c for c in ("group_id", "mark_core") if c in src.columns]].copy()
     apps = apps.reset_index(drop=True)
     apps["row"] = np.arange(len(apps))
     if cfg.use_similar_groups:
@@ -133,7 +133,9 @@ def build_infringement(tables, config) -> FeatureResult:
         T = distinct_marks(src, config)
     apps["tid"] = -1
     apps.loc[marked.index, "tid"] = pd.Index(T["text"]).get_indexer(marked["text"])
-    q_apps = apps[apps["tid"] >= 0]
+    # the columns the paths below read (a copy of every column of a million rows is hundreds of MB)
+    q_apps = apps.loc[apps["tid"] >= 0, [c for c in ("row", "tid", "applicant_key", "group_id", "filing_date",
+                                                     "nice_classes", "mark_core") if c in apps.columns]]
 
     candidates = []
     own_brand_rows: set = set()
@@ -356,10 +358,10 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
         qrel = cls.merge(rel[["nice_class", "related_class"]], on="nice_class").drop(columns="nice_class")
         units.append(("related_class", qrel.rename(columns={"related_class": "unit"})))
     ctx = {"groups": _owner_groups(apps, slim, len(a_keys), cfg), "a_keys": np.asarray(a_keys, dtype=object),
-           "names": apps["applicant_name"].astype("str").to_numpy(dtype=object),
-           "texts": T["text"].to_numpy(dtype=object),
-           "similarity": directed["similarity"].to_numpy(np.float64), "kind": directed["kind"].to_numpy(dtype=object),
-           "detail": directed["detail"].astype("str").to_numpy(dtype=object)}
+           # strings stay Arrow-backed and are taken for each chunk's best rows only
+           "names": apps["applicant_name"].astype("str"), "texts": T["text"].astype("str"),
+           "similarity": directed["similarity"].to_numpy(np.float64), "kind": directed["kind"].astype("str"),
+           "detail": directed["detail"].astype("str")}
     ctx["use"] = _use_index(slim, len(a_keys))
 
     # references: per (mark, class) the K earliest other owners (r_row: the owner's first filing
@@ -420,6 +422,10 @@ def _owner_groups(apps, slim, n_owners: int, cfg) -> dict | None:
     owned = np.unique((tid_of[g_row[mine]] * n_a + a_of[g_row[mine]]) * n_sg + g_sg[mine])
     return {"csr": _csr(g_row, len(apps)), "g_sg": g_sg, "owned": owned, "n_a": n_a, "n_sg": n_sg,
             "names": np.asarray(sg_names, dtype=object)}
+
+
+def _take(values: pd.Series, positions: np.ndarray) -> np.ndarray:
+    return values.iloc[positions].to_numpy(dtype=object)
 
 
 def _use_index(slim: pd.DataFrame, n_owners: int) -> dict:
@@ -483,14 +489,14 @@ def _earlier_strength(p: pd.DataFrame, ctx: dict, cfg) -> pd.DataFrame:
     m = m[keep]
     return pd.DataFrame({
         "row": row[keep],
-        "matched_text": ctx["texts"][p["r"].to_numpy()[keep]],
-        "matched_owner": ctx["names"][p["r_row"].to_numpy()[keep]],
+        "matched_text": _take(ctx["texts"], p["r"].to_numpy()[keep]),
+        "matched_owner": _take(ctx["names"], p["r_row"].to_numpy()[keep]),
         "owner_id": "a:" + ctx["a_keys"][p["r_a"].to_numpy()[keep]].astype(str),
         "matched_source": "earlier",
         "matched_filing_date": r_day[keep].astype("datetime64[D]").astype("datetime64[ns]"),
-        "kind": ctx["kind"][m],
+        "kind": _take(ctx["kind"], m),
         "similarity": similarity[keep],
-        "detail": ctx["detail"][m],
+        "detail": _take(ctx["detail"], m),
         "class_relation": np.array(["same_class", "same_group", "related_class"], dtype=object)[relation[keep]],
         "matched_class": p["matched_class"].astype("str").to_numpy()[keep],
         "gap_days": (p["day"].to_numpy()[keep] - r_day[keep]).astype("float64"),

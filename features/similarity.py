@@ -352,8 +352,38 @@ def forget_keys(prep: pd.DataFrame) -> None:
     _KEY_CACHE.pop(id(prep), None)
 
 
-def _key_index(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-    """(positions, key codes, index of the distinct keys) of one key kind, computed once per frame:
+class KeyLookup:
+    """The distinct keys of one key kind as sorted 64-bit hashes: code of a key by binary search.
+    (A pandas Index keeps a hash table per kind once it is probed: about 1 GB over the key kinds of
+    half a million marks. A hash collision can only add a candidate pair, which verification
+    rejects.)"""
+
+    def __init__(self, uniq):
+        h = _key_hashes(uniq)
+        self.order = np.argsort(h, kind="stable").astype(np.int64)
+        self.sorted = h[self.order]
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def codes(self, keys) -> np.ndarray:
+        """Code of each key (its position among the distinct keys), -1 when absent."""
+        if not len(self.sorted) or not len(keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        h = _key_hashes(keys)
+        at = np.minimum(np.searchsorted(self.sorted, h), len(self.sorted) - 1)
+        return np.where(self.sorted[at] == h, self.order[at], -1)
+
+
+def _key_hashes(keys) -> np.ndarray:
+    values = np.asarray(keys)
+    if values.dtype.kind in "iu":  # del2 keys are already 64-bit hashes
+        return values.astype(np.uint64)
+    return pd.util.hash_array(np.asarray(keys, dtype=object), categorize=False)
+
+
+def _key_index(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, np.ndarray, KeyLookup]:
+    """(positions, key codes, look-up of the distinct keys) of one key kind, computed once per frame:
     the infringement builder matches the same marks against themselves, the protected list and the
     transliteration aliases, and building the keys of half a million marks is the costly part."""
     tag = (kind, tuple(cfg[name] for name in _KEY_PARAMS.get(kind, ())))
@@ -362,7 +392,7 @@ def _key_index(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, np.ndarr
         pos, key = _keys(prep, kind, cfg)
         codes, uniq = pd.factorize(key)
         # int32: positions and codes of half a million marks' keys stay in memory for three joins
-        per_frame[tag] = (pos.astype(np.int32), codes.astype(np.int32), pd.Index(uniq))
+        per_frame[tag] = (pos.astype(np.int32), codes.astype(np.int32), KeyLookup(uniq))
     return per_frame[tag]
 
 
@@ -391,7 +421,7 @@ def _coded(qp, rp, kind, cfg, self_join: bool, keys: dict | None = None
         qpos, qc = qpos.astype(np.int64), qc.astype(np.int64)
         return qpos, qc, qpos, qc, len(index)
     rpos, rkey = _keys(rp, kind, cfg)
-    rc = index.get_indexer(rkey) if len(rkey) else np.array([], dtype=np.int64)
+    rc = index.codes(rkey)
     hit = rc >= 0
     rpos, rc = rpos[hit], rc[hit].astype(np.int64)
     # only the query marks in blocks the reference reaches (a short protected list or alias list
