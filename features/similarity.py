@@ -360,7 +360,7 @@ class KeyLookup:
 
     def __init__(self, uniq):
         h = _key_hashes(uniq)
-        self.order = np.argsort(h).astype(np.int64)
+        self.order = np.argsort(h, kind="stable").astype(np.int64)
         self.sorted = h[self.order]
 
     def __len__(self) -> int:

@@ -71,20 +71,15 @@ class ScoreResult:
     model: dict = field(default_factory=dict)
 
 
-def with_trends(tables: Tables, config: Config, timer: StageTimer) -> Tables:
-    """Unlisted trends are read by two builders (squatting flags them; infringement treats them as
-    no one's mark): computed once, into Tables.extras."""
-    from features.squatting import TRENDS_KEY, global_trends
-
-    if TRENDS_KEY in tables.extras:
-        return tables
-    with timer.stage("features.trends"):
-        return replace(tables, extras={**tables.extras, TRENDS_KEY: global_trends(tables, config)})
-
-
 def run_builders(tables: Tables, config: Config, timer: StageTimer | None = None) -> dict[str, FeatureResult]:
     timer = timer or StageTimer()
-    tables = with_trends(tables, config, timer)
+    from features.squatting import TRENDS_KEY, global_trends
+
+    if TRENDS_KEY not in tables.extras:
+        # Unlisted trends are read by two builders (squatting flags them; infringement treats them as
+        # no one's mark): computed once here.
+        with timer.stage("features.trends"):
+            tables = replace(tables, extras={**tables.extras, TRENDS_KEY: global_trends(tables, config)})
     builders = load_builders()
 
     def build(dim: Dimension) -> FeatureResult:
@@ -158,28 +153,10 @@ def _list_column(keys: pd.Series, values: pd.Series, target: pd.Series | pd.Inde
     return pa.LargeListArray.from_arrays(pa.array(offsets), flat).to_pylist()
 
 
-def _mark_matches(applications: pd.DataFrame, config: Config, timer: StageTimer) -> dict:
-    """The infringement builder's distinct marks and their self-join, as Tables.extras."""
-    from features.infringement import MARKS_KEY, MATCHES_KEY, distinct_marks
-    from features.similarity import match_prepared
-
-    with timer.stage("features.infringement.marks", parallel=True):
-        marks = distinct_marks(applications, config)
-        return {MARKS_KEY: marks, MATCHES_KEY: match_prepared(marks, None, config)}
-
-
 def compute(tables: Tables, config: Config, timer: StageTimer | None = None, model=None, engine: str = "pandas",
             scheduler: str | None = None) -> ScoreResult:
     """Entities → features → scores → grades. ``tables`` are contract tables (not yet resolved)."""
     timer = timer or StageTimer()
-    early = None
-    if engine == "pandas" and int(config.run.builder_threads) > 1:
-        # The marks' similarity self-join reads nothing but the mark texts: it runs in a thread
-        # beside entity resolution and the shared columns, and the infringement builder takes it
-        # from Tables.extras (the mechanism the Dask engine uses too).
-        pool = ThreadPoolExecutor(1, thread_name_prefix="marks")
-        early = pool.submit(_mark_matches, tables.applications, config, timer)
-        pool.shutdown(wait=False)
     with timer.stage("entities"):
         tables = resolve_entities(tables, config)
     with timer.stage("features.shared"):
@@ -191,17 +168,9 @@ def compute(tables: Tables, config: Config, timer: StageTimer | None = None, mod
 
         tables.applications = tables.applications.assign(similar_groups=similar_groups_of(tables.applications),
                                                          mark_core=distinct_mark_cores(tables.applications["mark_text"]))
-    if early is not None:
-        tables = with_trends(tables, config, timer)
-        with timer.stage("features.infringement.marks.wait"):  # the part of the thread not yet overlapped
-            tables = replace(tables, extras={**tables.extras, **early.result()})
     from pipeline.engines import run_builders_on  # engine: pandas | dask | dask-local (pipeline.engines)
 
     results = run_builders_on(engine, tables, config, timer, scheduler=scheduler)
-    if early is not None:  # the marks and their matches are the builder's working data, not results
-        from features.infringement import MARKS_KEY, MATCHES_KEY
-
-        tables = replace(tables, extras={k: v for k, v in tables.extras.items() if k not in (MARKS_KEY, MATCHES_KEY)})
     with timer.stage("models"):
         severity = pd.DataFrame({dim: r.severity for dim, r in results.items()}).fillna(0.0)
         scores = dimension_scores(severity, config)
