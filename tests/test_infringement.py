@@ -281,3 +281,21 @@ def test_owner_brand_extension_is_not_a_copy_of_an_earlier_look_alike():
         apps = pd.concat([t.applications, _apps(rows)], ignore_index=True)
         r = build_infringement(Tables(apps, t.transfers, t.decisions, t.protected_marks, t.public_terms), load_config())
         assert ("B2" in set(r.flags["application_id"])) is expect
+
+
+def test_established_use_counts_filings_strictly_before_by_hand():
+    """The owner's filings of the mark strictly before the newcomer's day (at least 1) and its first
+    filing day, by binary search over (mark, owner, day) codes — counted here by hand."""
+    from features.infringement import _use_before, _use_index
+
+    slim = pd.DataFrame({"tid": [0, 0, 0, 0, 0, 1], "a": [0, 0, 0, 0, 1, 0],
+                         "day": [100, 200, 200, 300, 150, 120]})
+    use = _use_index(slim, n_owners=2)
+    mark = np.array([0, 0, 0, 0, 0, 1])
+    owner = np.array([0, 0, 0, 0, 1, 0])
+    day = np.array([250, 200, 100, 5000, 400, 121])
+    n, first = _use_before(use, mark, owner, day)
+    # 250: filed 100, 200, 200 before; 200: only 100 (same day is not before); 100: none -> 1;
+    # far future: all four; owner 1: its one filing; mark 1: its one filing the day before
+    assert n.tolist() == [3.0, 1.0, 1.0, 4.0, 1.0, 1.0]
+    assert first.tolist() == [100.0, 100.0, 100.0, 100.0, 150.0, 120.0]
