@@ -359,17 +359,20 @@ class KeyLookup:
     rejects.)"""
 
     def __init__(self, uniq):
-        h = _key_hashes(uniq)
-        self.order = np.argsort(h, kind="stable").astype(np.int64)
-        self.sorted = h[self.order]
+        self.uniq, self.n = uniq, len(uniq)
+        self.sorted = self.order = None
 
     def __len__(self) -> int:
-        return len(self.sorted)
+        return self.n
 
     def codes(self, keys) -> np.ndarray:
         """Code of each key (its position among the distinct keys), -1 when absent."""
-        if not len(self.sorted) or not len(keys):
+        if not self.n or not len(keys):
             return np.full(len(keys), -1, dtype=np.int64)
+        if self.sorted is None:  # built on the first look-up: a self-join alone never needs it
+            h = _key_hashes(self.uniq)
+            self.order = np.argsort(h, kind="stable").astype(np.int64)
+            self.sorted, self.uniq = h[self.order], None
         h = _key_hashes(keys)
         at = np.minimum(np.searchsorted(self.sorted, h), len(self.sorted) - 1)
         return np.where(self.sorted[at] == h, self.order[at], -1)
