@@ -104,7 +104,7 @@ def _group_dispersion(src: pd.DataFrame, apps: pd.DataFrame, sweep_rows: np.ndar
         return empty, empty
     mapped_share = rows.assign(mapped=n_groups > 0).groupby("applicant_key")["mapped"].mean()
     pos, sgroup = lexicons.group_rows(groups)
-    pairs = pd.DataFrame({"key": rows["key"].to_numpy()[pos], "sgroup": sgroup.array})
+    pairs = pd.DataFrame({"key": rows["key"].to_numpy()[pos], "sgroup": sgroup})
     return key_labels(outside_core_share(pairs, cfg.core_groups), apps), mapped_share
 
 

@@ -64,7 +64,7 @@ def _similar_groups(apps: pd.DataFrame, cfg) -> pd.DataFrame | None:
     if not cfg.use_similar_groups or "sgroups" not in apps.columns:
         return None
     pos, sgroup = group_rows(apps["sgroups"])
-    out = pd.DataFrame({"row": apps["row"].to_numpy()[pos], "sgroup": sgroup.array})
+    out = pd.DataFrame({"row": apps["row"].to_numpy()[pos], "sgroup": sgroup})
     out = out[out["sgroup"].fillna("").str.len() > 0]
     return out if len(out) else None
 
@@ -480,12 +480,11 @@ def _earlier_strength(p: pd.DataFrame, ctx: dict, cfg) -> pd.DataFrame:
     m = p["m"].to_numpy()
     similarity = ctx["similarity"][m]
     strength = np.clip(similarity * cw * cfg.source_weight_earlier * est, 0, 1)
-    # the chunk's best candidate per application (``_best_per_row``'s order, stable) before any
-    # string is built
+    # the chunk's best candidate per application before any string is built
     row, r_day = p["row"].to_numpy(), p["r_day"].to_numpy()
-    order = np.lexsort((r_day, -similarity, -strength, row))
-    keep = order[np.r_[True, row[order][1:] != row[order][:-1]]] if len(order) else order
-    keep.sort()  # candidate order as before the selection
+    ranked = _best_per_row(pd.DataFrame({"row": row, "strength": strength, "similarity": similarity,
+                                         "matched_filing_date": r_day}))
+    keep = np.sort(ranked.index.to_numpy())  # candidate order as before the selection
     m = m[keep]
     return pd.DataFrame({
         "row": row[keep],

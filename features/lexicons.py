@@ -417,11 +417,11 @@ def similar_groups_of(apps: pd.DataFrame) -> pd.Series:
     return goods_to_groups(apps["goods_services"].fillna("").astype("str"), apps["nice_classes"])
 
 
-def group_rows(groups: pd.Series) -> tuple[np.ndarray, pd.Series]:
+def group_rows(groups: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
     """One row per (filing, 类似群 group) of a Series of group lists, as ``explode`` would give:
-    (position of the filing in ``groups``, group code). Without a Python object per pair — an
-    explode of a million lists took seconds."""
+    (position of the filing in ``groups``, group codes as a str array). Without a Python object per
+    pair — an explode of a million lists took seconds."""
     n = np.fromiter(map(len, groups), dtype="int64", count=len(groups))
     codes = pd.array(pa.array(itertools.chain.from_iterable(groups), type=pa.string()), dtype="str")
-    return np.repeat(np.arange(len(groups)), n), pd.Series(codes)
+    return np.repeat(np.arange(len(groups)), n), codes
 

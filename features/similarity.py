@@ -379,10 +379,10 @@ class KeyLookup:
 
 
 def _key_hashes(keys) -> np.ndarray:
-    values = np.asarray(keys)
+    values = np.asarray(keys)  # key strings come out as an object array
     if values.dtype.kind in "iu":  # del2 keys are already 64-bit hashes
         return values.astype(np.uint64)
-    return pd.util.hash_array(np.asarray(keys, dtype=object), categorize=False)
+    return pd.util.hash_array(values.astype(object, copy=False), categorize=False)
 
 
 def _key_index(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, np.ndarray, KeyLookup]:
@@ -573,11 +573,8 @@ def _candidates(qp: pd.DataFrame, rp: pd.DataFrame, cfg, self_join: bool,
             code = np.unique(code)
             parts.append(pd.DataFrame({"code": code, "k": np.int8(k)}))
         timing[kind] = (round(time.perf_counter() - t0, 2), len(q))
-    if keys is None or not keys.get("accumulate"):
-        _LAST_TIMING.clear()
-    for kind, (sec, n) in timing.items():
-        old = _LAST_TIMING.get(kind, (0.0, 0))
-        _LAST_TIMING[kind] = (round(old[0] + sec, 2), old[1] + n)
+    _LAST_TIMING.clear()
+    _LAST_TIMING.update(timing)
     if not parts:
         return pd.DataFrame({"q": np.array([], "int64"), "r": np.array([], "int64"), "k": np.array([], "int8")}), skipped
     allp = pd.concat(parts, ignore_index=True).drop_duplicates("code", keep="first")
@@ -817,7 +814,7 @@ def block_partition(prep: pd.DataFrame, part: int, n_parts: int, config=None) ->
     (``block_candidates``): one after another in one process (bounded memory), or as parallel
     tasks on the Dask engine (``pipeline.engines``)."""
     cfg = _section(config)
-    out = {"accumulate": part > 0}
+    out = {}
     for kind in KEY_KINDS:
         pos, codes, index = _key_index(prep, kind, cfg)
         keep = codes % n_parts == part
@@ -843,9 +840,15 @@ def unique_candidates(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def verify_candidates(prep: pd.DataFrame, cand: pd.DataFrame, config=None) -> pd.DataFrame:
-    """Verified self-join matches of candidate pairs (any subset of them), sorted by (q, r)."""
-    v = _verify_matches(prep, prep, cand, _section(config))
-    return v.sort_values(["q", "r"], kind="stable").reset_index(drop=True)
+    """Verified self-join matches of candidate pairs (any subset of them)."""
+    return _verify_matches(prep, prep, cand, _section(config))
+
+
+def combine_verified(parts: list[pd.DataFrame], cand: pd.DataFrame) -> pd.DataFrame:
+    """``verify_candidates`` of slices of ``cand`` as one self-join result, sorted by (q, r)."""
+    v = pd.concat(parts, ignore_index=True).sort_values(["q", "r"], kind="stable").reset_index(drop=True)
+    v.attrs.update(n_candidates=len(cand), skipped_blocks=cand.attrs["skipped_blocks"])
+    return v
 
 
 def self_matches(prep: pd.DataFrame, config=None) -> pd.DataFrame:
@@ -853,9 +856,7 @@ def self_matches(prep: pd.DataFrame, config=None) -> pd.DataFrame:
     candidate search's intermediate tables exist for one partition at a time."""
     n = max(1, int(_section(config).block_partitions))
     cand = unique_candidates([block_candidates(prep, block_partition(prep, p, n, config), config) for p in range(n)])
-    v = verify_candidates(prep, cand, config)
-    v.attrs.update(n_candidates=len(cand), skipped_blocks=cand.attrs["skipped_blocks"])
-    return v
+    return combine_verified([verify_candidates(prep, cand, config)], cand)
 
 
 def alias_matches(qp: pd.DataFrame, rp: pd.DataFrame | None, config=None) -> pd.DataFrame:

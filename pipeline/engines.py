@@ -169,24 +169,6 @@ def _trends(first: pd.DataFrame, config: Config) -> pd.DataFrame:
     return trends_from_first(first, config.squatting)
 
 
-def _block_candidates(marks, keys: dict, config: Config) -> pd.DataFrame:
-    from features.similarity import block_candidates
-
-    return block_candidates(marks, keys, config)
-
-
-def _verify(marks, cand: pd.DataFrame, config: Config) -> pd.DataFrame:
-    from features.similarity import verify_candidates
-
-    return verify_candidates(marks, cand, config)
-
-
-def _aliases(marks, config: Config) -> pd.DataFrame:
-    from features.similarity import alias_matches
-
-    return alias_matches(marks, None, config)
-
-
 def _mark_matches(client, tables: Tables, config: Config, config_f, n: int) -> tuple:
     """(distinct marks, their self-join) for the infringement builder, the join spread over the
     workers by block partition (see the module docstring); equal to ``match_prepared(marks, None)``."""
@@ -197,14 +179,12 @@ def _mark_matches(client, tables: Tables, config: Config, config_f, n: int) -> t
     payloads = [sim.block_partition(marks, p, n, config) for p in range(n)]  # the key index, once
     sim.forget_keys(marks)
     marks_f = client.scatter(marks, broadcast=True)
-    aliases_f = client.submit(_aliases, marks_f, config_f)
-    parts = client.gather(client.map(_block_candidates, [marks_f] * n, payloads, config=config_f))
+    aliases_f = client.submit(sim.alias_matches, marks_f, None, config_f)
+    parts = client.gather(client.map(sim.block_candidates, [marks_f] * n, payloads, config=config_f))
     cand = sim.unique_candidates(parts)
     slices = [cand.iloc[lo::n] for lo in range(n)]
-    verified = client.gather(client.map(_verify, [marks_f] * n, slices, config=config_f))
-    v = pd.concat(verified, ignore_index=True).sort_values(["q", "r"], kind="stable").reset_index(drop=True)
-    v.attrs.update(n_candidates=len(cand), skipped_blocks=cand.attrs["skipped_blocks"])
-    return marks_f, client.scatter(sim.with_aliases(v, aliases_f.result()))
+    verified = client.gather(client.map(sim.verify_candidates, [marks_f] * n, slices, config=config_f))
+    return marks_f, client.scatter(sim.with_aliases(sim.combine_verified(verified, cand), aliases_f.result()))
 
 
 def _concat(results: list[FeatureResult]) -> FeatureResult:
