@@ -35,7 +35,7 @@ from features.common import applicant_index
 from features.lexicons import group_rows
 from features.reasons import FLAG_COLUMNS, Dimension
 from features.registry import FeatureResult, empty_flags, register
-from pipeline.tables import isin
+from pipeline.tables import isin, sorted_unique
 
 DETAIL_COLUMNS = [
     "application_id", "applicant_key", "mark_text", "matched_text", "matched_owner", "matched_source",
@@ -419,7 +419,7 @@ def _owner_groups(apps, slim, n_owners: int, cfg) -> dict | None:
     a_of[slim["row"].to_numpy()] = slim["a"].to_numpy()
     n_a, n_sg = n_owners + 1, len(sg_names) + 1
     mine = tid_of[g_row] >= 0
-    owned = np.unique((tid_of[g_row[mine]] * n_a + a_of[g_row[mine]]) * n_sg + g_sg[mine])
+    owned = sorted_unique((tid_of[g_row[mine]] * n_a + a_of[g_row[mine]]) * n_sg + g_sg[mine])
     return {"csr": _csr(g_row, len(apps)), "g_sg": g_sg, "owned": owned, "n_a": n_a, "n_sg": n_sg,
             "names": np.asarray(sg_names, dtype=object)}
 

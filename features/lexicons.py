@@ -30,6 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import zhconv
 
+from pipeline.tables import sorted_unique
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 TERM_CATEGORIES = ("place", "person", "event", "generic", "other")
@@ -396,7 +398,7 @@ def _sorted_unique_lists(hits: pd.DataFrame, n: int) -> list:
     e = hits[["row", "groups"]].explode("groups").dropna()
     g_code, g_names = pd.factorize(e["groups"].astype("str"), sort=True)
     rows = e["row"].to_numpy(dtype=np.int64)
-    key = np.unique(rows * (len(g_names) + 1) + g_code)  # sorted by row, then group; duplicates gone
+    key = sorted_unique(rows * (len(g_names) + 1) + g_code)  # sorted by row, then group; duplicates gone
     rows, g_code = key // (len(g_names) + 1), key % (len(g_names) + 1)
     names = np.asarray(g_names, dtype=object)
     starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]

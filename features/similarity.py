@@ -29,7 +29,7 @@ from rapidfuzz.distance import OSA
 
 from features import textsim as ts
 from features.reasons import Reason
-from pipeline.tables import isin
+from pipeline.tables import isin, sorted_unique
 
 KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "hshape", "phonetic", "del1", "del2", "hsub", "hdel",
              "prefix", "suffix")
@@ -548,7 +548,7 @@ def _latin_pairs(qi, ri, qhan, rhan, qtext, rtext, cutoff, self_join: bool) -> t
     if self_join and len(q):  # each unordered pair once, whichever side found it
         lo, hi = np.minimum(q, r), np.maximum(q, r)
         width = int(hi.max()) + 1
-        code = np.unique(lo * width + hi)
+        code = sorted_unique(lo * width + hi)
         lo, hi = code // width, code % width
         return lo[lo != hi], hi[lo != hi]
     return q, r
@@ -570,7 +570,7 @@ def _candidates(qp: pd.DataFrame, rp: pd.DataFrame, cfg, self_join: bool,
         skipped[kind] = sk
         if len(q):
             code = q.astype("int64") * nr + r
-            code = np.unique(code)
+            code = sorted_unique(code)
             parts.append(pd.DataFrame({"code": code, "k": np.int8(k)}))
         timing[kind] = (round(time.perf_counter() - t0, 2), len(q))
     _LAST_TIMING.clear()

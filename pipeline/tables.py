@@ -40,6 +40,18 @@ class Tables:
     extras: dict = field(default_factory=dict)
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` by sort and compare: numpy 2.4's ``np.unique`` of many distinct integers
+    goes through a hash table that took 20 s for 18 million pair codes, against 0.3 s here."""
+    v = np.sort(values)
+    if len(v) < 2:
+        return v
+    keep = np.empty(len(v), dtype=bool)
+    keep[0] = True
+    np.not_equal(v[1:], v[:-1], out=keep[1:])
+    return v[keep]
+
+
 def isin(values: pd.Series | pd.Index, allowed) -> np.ndarray:
     """Boolean mask ``values ∈ allowed`` for strings, computed by Arrow's hash set.
 
