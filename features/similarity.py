@@ -560,7 +560,8 @@ def _candidates(qp: pd.DataFrame, rp: pd.DataFrame, cfg, self_join: bool,
     the blocks of one partition of a self-join, see ``block_partition``)."""
     parts, skipped, timing = [], {}, {}
     nr = max(len(rp), 1)
-    for k, kind in enumerate(kinds):
+    for kind in kinds:
+        k = KEY_KINDS.index(kind)  # the label code is the kind's place in KEY_KINDS, whatever the subset
         t0 = time.perf_counter()
         if kind in CDIST_KEYS:
             q, r, sk = _block_cdist(qp, rp, kind, cfg, self_join, keys)
@@ -806,6 +807,17 @@ def _verify_matches(qp: pd.DataFrame, rp: pd.DataFrame, cand: pd.DataFrame, cfg)
     return pd.concat(parts, ignore_index=True)
 
 
+def self_join_kinds(cfg) -> tuple:
+    """The key kinds of the marks' self-join (``self_join_key_kinds``), in ``KEY_KINDS`` order."""
+    chosen = list(cfg.self_join_key_kinds)
+    unknown = [k for k in chosen if k not in KEY_KINDS]
+    if unknown or not chosen:
+        raise ValueError(f"config [infringement] self_join_key_kinds: expected a non-empty list of key kinds "
+                         f"from {list(KEY_KINDS)}; found {chosen!r} (unknown: {unknown}). Fix the list in "
+                         "your config file (pipeline/default_config.toml documents each kind).")
+    return tuple(k for k in KEY_KINDS if k in chosen)
+
+
 def block_partition(prep: pd.DataFrame, part: int, n_parts: int, config=None) -> dict:
     """The blocking keys of partition ``part`` (0 .. n_parts-1) of ``prep``'s self-join: for each key
     kind, the (positions, block codes) of the blocks whose code is ``part`` modulo ``n_parts``, codes
@@ -815,7 +827,7 @@ def block_partition(prep: pd.DataFrame, part: int, n_parts: int, config=None) ->
     tasks on the Dask engine (``pipeline.engines``)."""
     cfg = _section(config)
     out = {}
-    for kind in KEY_KINDS:
+    for kind in self_join_kinds(cfg):
         pos, codes, index = _key_index(prep, kind, cfg)
         keep = codes % n_parts == part
         out[kind] = (pos[keep].astype(np.int64), (codes[keep] // n_parts).astype(np.int64),
@@ -826,7 +838,7 @@ def block_partition(prep: pd.DataFrame, part: int, n_parts: int, config=None) ->
 def block_candidates(prep: pd.DataFrame, keys: dict, config=None) -> pd.DataFrame:
     """Candidate pairs (q < r, first key kind k) of one block partition of a self-join
     (``block_partition``); attrs skipped_blocks."""
-    cand, skipped = _candidates(prep, prep, _section(config), True, keys=keys)
+    cand, skipped = _candidates(prep, prep, _section(config), True, kinds=tuple(keys), keys=keys)
     cand.attrs["skipped_blocks"] = skipped
     return cand
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -176,3 +177,14 @@ def test_score_end_to_end_on_tiny_dataset_neutralises_csv(tmp_path, capsys):
     assert manifest["rows"]["applications"] == {"read": 4, "accepted": 3, "rejected": 1}
     assert {s["stage"] for s in manifest["stages"]} >= {"load", "entities", "features.hoarding", "grading", "write"}
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+
+
+def test_sorted_unique_equals_numpy_unique():
+    from pipeline.tables import sorted_unique
+
+    rng = np.random.default_rng(3)
+    for values in (rng.integers(0, 50, 1000), rng.integers(-2**62, 2**62, 5000), np.array([7, 7, 7]),
+                   np.array([], dtype=np.int64), np.array([5])):
+        got = sorted_unique(values)
+        np.testing.assert_array_equal(got, np.unique(values))
+        assert got.dtype == values.dtype

@@ -358,3 +358,34 @@ def test_block_partitions_give_the_whole_join(docu3c, brands, config):
         got = sim.self_matches(prep, c)
         pd.testing.assert_frame_equal(got, expected)
         assert got.attrs["n_candidates"] == len(whole)
+
+
+def test_self_join_key_kinds_keep_the_pairs_those_kinds_find(docu3c, brands, config):
+    """``self_join_key_kinds`` restricted to the identity-like kinds (the first six of KEY_KINDS):
+    the self-join keeps exactly the whole join's matches first found by one of them — an edit copy
+    (NIKEE ~ NIKE) goes, an exact copy, a reordering and a same-pinyin homophone stay."""
+    marks = pd.concat([docu3c[["id", "text"]], brands,
+                       frame(["Nikee", "NIKE", "华为", "为华", "耐克", "奈克", "Teslla", "TESLA"])], ignore_index=True)
+    marks["id"] = np.arange(len(marks))
+    prep = sim.prepare_marks(marks, config)
+    whole = sim.self_matches(prep, config)
+    identity = ["norm", "core", "skeleton", "sorted", "pinyin", "hshape"]
+    c = config.with_overrides({"infringement": {"self_join_key_kinds": identity}})
+    got = sim.self_matches(prep, c)
+    expected = whole[whole["key_kind"].isin(identity)].reset_index(drop=True)
+    assert 0 < len(expected) < len(whole)
+    pd.testing.assert_frame_equal(got, expected)
+    text = prep["text"].to_numpy()
+    pairs = {frozenset((text[q], text[r])) for q, r in zip(got["q"], got["r"], strict=True)}
+    assert frozenset(("华为", "为华")) in pairs and frozenset(("耐克", "奈克")) in pairs
+    assert frozenset(("Nikee", "NIKE")) not in pairs and frozenset(("Teslla", "TESLA")) not in pairs
+    all_pairs = {frozenset((text[q], text[r])) for q, r in zip(whole["q"], whole["r"], strict=True)}
+    assert frozenset(("Nikee", "NIKE")) in all_pairs
+
+
+def test_self_join_key_kinds_are_checked(config):
+    prep = sim.prepare_marks(frame(["NIKE", "NIKEE"]), config)
+    for bad in (["del1", "soundex"], []):
+        c = config.with_overrides({"infringement": {"self_join_key_kinds": bad}})
+        with pytest.raises(ValueError, match=r"self_join_key_kinds.*expected a non-empty list"):
+            sim.self_matches(prep, c)
