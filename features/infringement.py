@@ -85,8 +85,11 @@ def _empty_result(keys: pd.Index) -> FeatureResult:
                          flags=empty_flags(), details=details)
 
 
-MARKS_KEY = "infringement_marks"  # Tables.extras: distinct_marks, precomputed (pipeline.engines)
-MATCHES_KEY = "infringement_matches"  # Tables.extras: their self-join, sim.match_prepared(marks, None)
+# Tables.extras that, when present, replace the builder's own similarity work (``mark_similarity``;
+# computed ahead by pipeline.marks_job or the Dask engine):
+MARKS_KEY = "infringement_marks"  # distinct_marks(applications)
+MATCHES_KEY = "infringement_matches"  # their self-join, sim.match_prepared(marks, None)
+PROTECTED_MATCHES_KEY = "infringement_protected_matches"  # the marks against the protected list
 
 
 def _mark_texts(mark_text: pd.Series) -> pd.Series:
@@ -100,6 +103,45 @@ def distinct_marks(applications: pd.DataFrame, config) -> pd.DataFrame:
     uniq = pd.unique(text[text.str.len() > 0])
     return sim.prepare_marks(pd.DataFrame({"id": np.arange(len(uniq)), "text": np.asarray(uniq, dtype=object)}),
                              config)
+
+
+def mark_similarity(applications: pd.DataFrame, protected_marks: pd.DataFrame | None, config) -> dict:
+    """The builder's similarity work, which reads mark texts only (not entities): the distinct marks,
+    their self-join and their matches with the protected list, as ``Tables.extras`` entries. The
+    builder computes the same itself when they are absent."""
+    T = distinct_marks(applications, config)
+    out = {MARKS_KEY: T, MATCHES_KEY: sim.match_prepared(T, None, config)}
+    P = _protected_prepared(protected_marks, config)
+    if P is not None:
+        out[PROTECTED_MATCHES_KEY] = sim.match_prepared(T, P, _wide_scope(config))
+    sim.forget_keys(T)
+    return out
+
+
+def _protected_texts(prot: pd.DataFrame | None) -> pd.Series | None:
+    if prot is None or not len(prot) or "mark_text" not in prot.columns:
+        return None
+    return prot["mark_text"].astype("str").fillna("").str.strip().reset_index(drop=True)
+
+
+def _protected_prepared(prot: pd.DataFrame | None, config) -> pd.DataFrame | None:
+    """The distinct non-empty protected mark texts, prepared (row = code of ``pd.factorize``)."""
+    ptext = _protected_texts(prot)
+    if ptext is None or not (ptext.str.len() > 0).any():
+        return None
+    puniq = pd.unique(ptext[ptext.str.len() > 0])
+    return sim.prepare_marks(pd.DataFrame({"id": np.arange(len(puniq)), "text": np.asarray(puniq, dtype=object)}),
+                             config)
+
+
+def _wide_scope(config):
+    """Protected (well-known) marks get a wider scope of protection (Trademark Law art. 13): a
+    lower edit-similarity bar than ordinary earlier marks."""
+    cfg = config.infringement
+    return config.with_overrides({"infringement": {
+        "min_edit_latin": cfg.min_edit_latin_protected, "min_edit_han": cfg.min_edit_han_protected,
+        "min_len_shape_han": cfg.min_len_shape_han_protected,
+        "dictionary_words_differ": cfg.dictionary_words_differ_protected}})
 
 
 @register(Dimension.INFRINGEMENT)
@@ -143,9 +185,12 @@ def build_infringement(tables, config) -> FeatureResult:
     m = tables.extras.get(MATCHES_KEY)
     if m is None:
         m = sim.match_prepared(T, None, config)
-    prot = tables.protected_marks
-    if prot is not None and len(prot) and "mark_text" in prot.columns:
-        candidates.append(_protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows))
+    P = _protected_prepared(tables.protected_marks, config)
+    if P is not None:
+        pm = tables.extras.get(PROTECTED_MATCHES_KEY)
+        if pm is None:
+            pm = sim.match_prepared(T, P, _wide_scope(config))
+        candidates.append(_protected_path(apps, q_apps, T, tables.protected_marks, P, pm, own_brand_rows, cfg))
     sim.forget_keys(T)  # the blocking keys of half a million marks are not needed any more
     # ---- path 1: earlier marks of other owners in the dataset
     dist = np.flatnonzero(T["distinctive"].to_numpy())
@@ -518,11 +563,12 @@ def _brand_extensions(q_apps, T, pm, P, key_group: pd.Series) -> list:
     return pairs.loc[hit, "row"].tolist()
 
 
-def _protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows: set) -> pd.DataFrame | None:
-    """Candidate (application, protected mark) rows with their strength; adds to ``own_brand_rows``
-    the applications that resemble a protected mark of their own applicant or group."""
+def _protected_path(apps, q_apps, T, prot, P, m, own_brand_rows: set, cfg) -> pd.DataFrame | None:
+    """Candidate (application, protected mark) rows with their strength, from the matches ``m`` of
+    the marks ``T`` with the prepared protected texts ``P``; adds to ``own_brand_rows`` the
+    applications that resemble a protected mark of their own applicant or group."""
     pm = prot.reset_index(drop=True)
-    ptext = pm["mark_text"].astype("str").fillna("").str.strip()
+    ptext = _protected_texts(prot)
     pm = pd.DataFrame({
         "pidx": np.arange(len(pm)), "ptext": ptext,
         "owner_name": pm["owner_name"].astype("str").fillna("") if "owner_name" in pm else "",
@@ -531,21 +577,9 @@ def _protected_path(apps, q_apps, T, prot, cfg, config, own_brand_rows: set) -> 
         "pclasses": pm["nice_classes"].astype("str").fillna("") if "nice_classes" in pm else "",
     })
     pm = pm[pm["ptext"].str.len() > 0]
-    if pm.empty:
-        return None
-    pcodes, puniq = pd.factorize(pm["ptext"])
-    pm = pm.assign(r=pcodes)
-    P = sim.prepare_marks(pd.DataFrame({"id": np.arange(len(puniq)), "text": np.asarray(puniq, dtype=object)}),
-                          config)
-    # Protected (well-known) marks get a wider scope of protection (Trademark Law art. 13): a
-    # lower edit-similarity bar than ordinary earlier marks.
-    wide = config.with_overrides({"infringement": {
-        "min_edit_latin": cfg.min_edit_latin_protected, "min_edit_han": cfg.min_edit_han_protected,
-        "min_len_shape_han": cfg.min_len_shape_han_protected,
-        "dictionary_words_differ": cfg.dictionary_words_differ_protected}})
+    pm = pm.assign(r=pd.Index(P["text"]).get_indexer(pm["ptext"]))
     key_group = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"]
     own_brand_rows.update(_brand_extensions(q_apps, T, pm, P, key_group))
-    m = sim.match_prepared(T, P, wide)
     if m.empty:
         return None
     qa = q_apps[["row", "tid", "applicant_key", "group_id", "nice_classes"]].rename(columns={"tid": "q"})

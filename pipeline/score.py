@@ -157,6 +157,18 @@ def compute(tables: Tables, config: Config, timer: StageTimer | None = None, mod
             scheduler: str | None = None) -> ScoreResult:
     """Entities → features → scores → grades. ``tables`` are contract tables (not yet resolved)."""
     timer = timer or StageTimer()
+    from pipeline.marks_job import MarksJob
+
+    job = MarksJob(tables, config) if engine == "pandas" and MarksJob.wanted(tables, config) else None
+    try:
+        return _compute(tables, config, timer, model, engine, scheduler, job)
+    finally:
+        if job is not None:
+            job.stop()
+
+
+def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: str, scheduler: str | None,
+             job) -> ScoreResult:
     with timer.stage("entities"):
         tables = resolve_entities(tables, config)
     with timer.stage("features.shared"):
@@ -168,6 +180,8 @@ def compute(tables: Tables, config: Config, timer: StageTimer | None = None, mod
 
         tables.applications = tables.applications.assign(similar_groups=similar_groups_of(tables.applications),
                                                          mark_core=distinct_mark_cores(tables.applications["mark_text"]))
+    if job is not None:
+        tables = job.finish(tables, timer)
     from pipeline.engines import run_builders_on  # engine: pandas | dask | dask-local (pipeline.engines)
 
     results = run_builders_on(engine, tables, config, timer, scheduler=scheduler)

@@ -87,6 +87,16 @@ def test_dask_engine_equals_pandas(world, client, monkeypatch):
     assert apps_a["flags"].map(tuple).equals(apps_b["flags"].map(tuple))
 
 
+def _assert_same_results(got, expected) -> None:
+    """Two pandas-engine runs give exactly the same frames (same code path, nothing rounded)."""
+    pd.testing.assert_frame_equal(got.applicants, expected.applicants)
+    pd.testing.assert_frame_equal(got.flags, expected.flags)
+    assert list(got.features) == list(expected.features)
+    for dim, r in expected.features.items():
+        pd.testing.assert_frame_equal(got.features[dim].applicant, r.applicant)
+        pd.testing.assert_frame_equal(got.features[dim].details, r.details)
+
+
 def test_builder_threads_do_not_change_results(world):
     """The pandas engine's builder threads (run.builder_threads) give exactly the sequential results,
     and their overlapping stage times are marked so a run's total counts them once."""
@@ -94,13 +104,33 @@ def test_builder_threads_do_not_change_results(world):
     seq_timer, thr_timer = StageTimer(), StageTimer()
     seq = compute(world, config.with_overrides({"run": {"builder_threads": 1}}), seq_timer)
     thr = compute(world, config.with_overrides({"run": {"builder_threads": 2}}), thr_timer)
-    pd.testing.assert_frame_equal(thr.applicants, seq.applicants)
-    pd.testing.assert_frame_equal(thr.flags, seq.flags)
-    assert list(thr.features) == list(seq.features)
-    for dim, r in seq.features.items():
-        pd.testing.assert_frame_equal(thr.features[dim].applicant, r.applicant)
-        pd.testing.assert_frame_equal(thr.features[dim].details, r.details)
+    _assert_same_results(thr, seq)
     stages = {s["stage"]: s for s in thr_timer.stages}
     assert stages["features.infringement"].get("parallel") and "features.builders" in stages
     assert not any(s.get("parallel") for s in seq_timer.stages) and "features.builders" not in {
         s["stage"] for s in seq_timer.stages}
+
+
+def test_marks_process_does_not_change_results(world):
+    """The infringement builder's similarity work in a second process (run.marks_process_from) gives
+    exactly the in-builder results; the wait stage reports both processes' memory."""
+    config = load_config()
+    inline_timer, proc_timer = StageTimer(), StageTimer()
+    inline = compute(world, config.with_overrides({"run": {"marks_process_from": 0}}), inline_timer)
+    proc = compute(world, config.with_overrides({"run": {"marks_process_from": 1}}), proc_timer)
+    _assert_same_results(proc, inline)
+    assert (proc.features["infringement"].severity > 0).sum() > 50  # copies were found on both paths
+    stages = {s["stage"]: s for s in proc_timer.stages}
+    assert "features.marks_wait" not in {s["stage"] for s in inline_timer.stages}
+    wait = stages["features.marks_wait"]
+    child = wait["marks_process"]
+    assert child["seconds"] > 0 and child["peak_rss_mb"] > 50
+    assert wait["peak_rss_mb"] >= stages["features.shared"]["peak_rss_mb"] + child["peak_rss_mb"]
+
+
+def test_marks_process_error_reaches_the_caller(world):
+    """A failure inside the marks process is raised by ``compute`` with its message (not lost, no hang)."""
+    config = load_config().with_overrides({"run": {"marks_process_from": 1},
+                                           "infringement": {"self_join_key_kinds": ["soundex"]}})
+    with pytest.raises(ValueError, match=r"self_join_key_kinds.*soundex"):
+        compute(world, config)
