@@ -385,11 +385,41 @@ def _key_hashes(keys) -> np.ndarray:
     return pd.util.hash_array(values.astype(object, copy=False), categorize=False)
 
 
+def _key_tag(kind: str, cfg) -> tuple:
+    return kind, tuple(cfg[name] for name in _KEY_PARAMS.get(kind, ()))
+
+
+# marks per chunk when a large frame's keys are generated only to probe a short reference list
+_PROBE_CHUNK = 500_000
+
+
+def _probe_reference(qp: pd.DataFrame, rp: pd.DataFrame, kind: str, cfg
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """(qpos, qc, rpos, rc, n_codes) in the code space of the reference's distinct keys, the query's
+    keys generated chunk by chunk and only those the reference has kept: for a short reference
+    (protected marks, transliteration aliases) against millions of marks whose key index of this
+    kind was not built (national scale: the self-join used other kinds), the whole index would be
+    several GB."""
+    rpos, rkey = _keys(rp, kind, cfg)
+    rc, runiq = pd.factorize(rkey)
+    lookup = KeyLookup(runiq)
+    qpos, qc = [], []
+    for lo in range(0, len(qp), _PROBE_CHUNK):
+        pos, key = _keys(qp.iloc[lo:lo + _PROBE_CHUNK], kind, cfg)
+        codes = lookup.codes(key)
+        hit = codes >= 0
+        qpos.append(pos[hit] + lo)
+        qc.append(codes[hit])
+    e = np.array([], dtype=np.int64)
+    return (np.concatenate(qpos or [e]).astype(np.int64), np.concatenate(qc or [e]).astype(np.int64),
+            rpos.astype(np.int64), rc.astype(np.int64), len(runiq))
+
+
 def _key_index(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, np.ndarray, KeyLookup]:
     """(positions, key codes, look-up of the distinct keys) of one key kind, computed once per frame:
     the infringement builder matches the same marks against themselves, the protected list and the
     transliteration aliases, and building the keys of half a million marks is the costly part."""
-    tag = (kind, tuple(cfg[name] for name in _KEY_PARAMS.get(kind, ())))
+    tag = _key_tag(kind, cfg)
     per_frame = _frame_cache(prep)
     if tag not in per_frame:
         pos, key = _keys(prep, kind, cfg)
@@ -418,6 +448,8 @@ def _coded(qp, rp, kind, cfg, self_join: bool, keys: dict | None = None
     if keys is not None:
         qpos, qc, n_codes = keys[kind]
         return qpos, qc, qpos, qc, n_codes
+    if not self_join and _key_tag(kind, cfg) not in _frame_cache(qp) and len(rp) < len(qp):
+        return _probe_reference(qp, rp, kind, cfg)
     qpos, qc, index = _key_index(qp, kind, cfg)
     if self_join:
         # int64 for the callers: searchsorted of an int64 block code in an int32 array copies the array

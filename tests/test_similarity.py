@@ -389,3 +389,26 @@ def test_self_join_key_kinds_are_checked(config):
         c = config.with_overrides({"infringement": {"self_join_key_kinds": bad}})
         with pytest.raises(ValueError, match=r"self_join_key_kinds.*expected a non-empty list"):
             sim.self_matches(prep, c)
+
+
+def test_short_reference_probe_equals_the_key_index_path(docu3c, brands, config, monkeypatch):
+    """Against a short reference, marks without a cached key index generate their keys chunk by
+    chunk and keep those the reference has (``_probe_reference``): the same candidate pairs and
+    skipped blocks as joining through the marks' whole key index."""
+    cfg = config.infringement
+    marks = pd.concat([docu3c[["id", "text"]],
+                       frame(["G00GLE", "Nikee", "耐克", "奈克", "Teslla", "Adidaz", "DAOTNGZEI", "苹果手机", "APPLLE",
+                              "Amazzon", "GOOGLE store", "MICROSOFTT", "Toyotta", "Samsunng", "LOUIS VUITON",
+                              "Mercedez-Benz", "Coca Kola"])],
+                      ignore_index=True)
+    marks["id"] = np.arange(len(marks))
+    reference = sim.prepare_marks(brands, config)
+    monkeypatch.setattr(sim, "_PROBE_CHUNK", 7)  # many chunks, some without any hit
+    probed, skipped_p = sim._candidates(sim.prepare_marks(marks, config), reference, cfg, False)
+    indexed_prep = sim.prepare_marks(marks, config)
+    for kind in sim.KEY_KINDS:
+        sim._key_index(indexed_prep, kind, cfg)  # the cached index: the other path
+    indexed, skipped_i = sim._candidates(indexed_prep, reference, cfg, False)
+    assert len(probed) >= 10 and probed["k"].nunique() >= 3
+    pd.testing.assert_frame_equal(probed, indexed)
+    assert skipped_p == skipped_i
