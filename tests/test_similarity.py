@@ -315,18 +315,22 @@ def test_dictionary_words_differ_except_against_protected_marks(config):
 
 
 def test_query_keys_are_built_once_per_frame(config, monkeypatch):
-    """Matching the same prepared marks against a second reference reuses their keys."""
-    prep = sim.prepare_marks(pd.DataFrame({"id": [1, 2], "text": ["STARBUCKS", "星巴克"]}), config)
+    """Marks whose key index exists (built by their self-join) reuse it against every reference;
+    without one, a short reference is probed and no index of the marks is kept."""
+    prep = sim.prepare_marks(pd.DataFrame({"id": [1, 2, 3], "text": ["STARBUCKS", "星巴克", "STARBUCKZ"]}), config)
     ref = sim.prepare_marks(pd.DataFrame({"id": [9], "text": ["STARBUKS"]}), config)
     calls = []
     real = sim._keys
     monkeypatch.setattr(sim, "_keys", lambda p, kind, cfg: calls.append((id(p), kind)) or real(p, kind, cfg))
-    first = sim.match_prepared(prep, ref, config)
-    n_query = sum(1 for i, _ in calls if i == id(prep))
+    probed = sim.match_prepared(prep, ref, config)
+    assert not [tag for tag in sim._frame_cache(prep) if tag[0] in sim.KEY_KINDS]  # probing keeps no key index
+    sim.match_prepared(prep, None, config)  # the self-join builds the index
     calls.clear()
+    first = sim.match_prepared(prep, ref, config)
     second = sim.match_prepared(prep, ref, config)
-    assert n_query > 0 and not any(i == id(prep) for i, _ in calls)
+    assert not any(i == id(prep) for i, _ in calls) and any(i == id(ref) for i, _ in calls)
     pd.testing.assert_frame_equal(first, second)
+    pd.testing.assert_frame_equal(first, probed)
 
 
 def test_skeleton_spelling_edits_are_candidates(config):
