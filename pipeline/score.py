@@ -71,15 +71,20 @@ class ScoreResult:
     model: dict = field(default_factory=dict)
 
 
-def run_builders(tables: Tables, config: Config, timer: StageTimer | None = None) -> dict[str, FeatureResult]:
-    timer = timer or StageTimer()
+def with_trends(tables: Tables, config: Config, timer: StageTimer) -> Tables:
+    """Unlisted trends are read by two builders (squatting flags them; infringement treats them as
+    no one's mark): computed once, unless already in ``tables.extras``."""
     from features.squatting import TRENDS_KEY, global_trends
 
-    if TRENDS_KEY not in tables.extras:
-        # Unlisted trends are read by two builders (squatting flags them; infringement treats them as
-        # no one's mark): computed once here.
-        with timer.stage("features.trends"):
-            tables = replace(tables, extras={**tables.extras, TRENDS_KEY: global_trends(tables, config)})
+    if TRENDS_KEY in tables.extras:
+        return tables
+    with timer.stage("features.trends"):
+        return replace(tables, extras={**tables.extras, TRENDS_KEY: global_trends(tables, config)})
+
+
+def run_builders(tables: Tables, config: Config, timer: StageTimer | None = None) -> dict[str, FeatureResult]:
+    timer = timer or StageTimer()
+    tables = with_trends(tables, config, timer)
     builders = load_builders()
 
     def build(dim: Dimension) -> FeatureResult:
@@ -181,7 +186,7 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
         tables.applications = tables.applications.assign(similar_groups=similar_groups_of(tables.applications),
                                                          mark_core=distinct_mark_cores(tables.applications["mark_text"]))
     if job is not None:
-        tables = job.finish(tables, timer)
+        tables = job.finish(with_trends(tables, config, timer), timer)  # the trends while it works on
     from pipeline.engines import run_builders_on  # engine: pandas | dask | dask-local (pipeline.engines)
 
     results = run_builders_on(engine, tables, config, timer, scheduler=scheduler)
