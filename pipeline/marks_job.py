@@ -25,13 +25,27 @@ from pipeline.config import Config
 from pipeline.tables import Tables
 
 
+def _own_peak_mb() -> float:
+    """This process's own peak RSS. (``ru_maxrss`` of a spawned process starts from its parent's
+    RSS at the spawn, so it would count the scoring process twice; VmHWM is the process's own.)"""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: an upper bound
+
+
 def _work(applications: pd.DataFrame, protected_marks: pd.DataFrame | None, config: Config) -> tuple:
     from features.infringement import mark_similarity
+    from pipeline.cli import use_jemalloc
 
+    use_jemalloc()  # the scoring process's Arrow allocator, here too
     start = time.perf_counter()
     extras = mark_similarity(applications, protected_marks, config)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return extras, time.perf_counter() - start, peak_mb
+    return extras, time.perf_counter() - start, _own_peak_mb()
 
 
 class MarksJob:
