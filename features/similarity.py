@@ -400,9 +400,7 @@ def _probe_reference(qp: pd.DataFrame, rp: pd.DataFrame, kind: str, cfg
     (protected marks, transliteration aliases) against millions of marks whose key index of this
     kind was not built (national scale: the self-join used other kinds), the whole index would be
     several GB."""
-    rpos, rkey = _keys(rp, kind, cfg)
-    rc, runiq = pd.factorize(rkey)
-    lookup = KeyLookup(runiq)
+    rpos, rc, lookup = _key_index(rp, kind, cfg)
     qpos, qc = [], []
     for lo in range(0, len(qp), _PROBE_CHUNK):
         pos, key = _keys(qp.iloc[lo:lo + _PROBE_CHUNK], kind, cfg)
@@ -412,7 +410,7 @@ def _probe_reference(qp: pd.DataFrame, rp: pd.DataFrame, kind: str, cfg
         qc.append(codes[hit])
     e = np.array([], dtype=np.int64)
     return (np.concatenate(qpos or [e]).astype(np.int64), np.concatenate(qc or [e]).astype(np.int64),
-            rpos.astype(np.int64), rc.astype(np.int64), len(runiq))
+            rpos.astype(np.int64), rc.astype(np.int64), len(lookup))
 
 
 def _key_index(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, np.ndarray, KeyLookup]:
