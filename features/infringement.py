@@ -86,7 +86,7 @@ def _empty_result(keys: pd.Index) -> FeatureResult:
 
 
 # Tables.extras that, when present, replace the builder's own similarity work (``mark_similarity``;
-# computed ahead by pipeline.marks_job or the Dask engine):
+# computed ahead by pipeline.marks_job, the first two also by the Dask engine):
 MARKS_KEY = "infringement_marks"  # distinct_marks(applications)
 MATCHES_KEY = "infringement_matches"  # their self-join, sim.match_prepared(marks, None)
 PROTECTED_MATCHES_KEY = "infringement_protected_matches"  # the marks against the protected list
