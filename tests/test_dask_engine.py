@@ -125,7 +125,9 @@ def test_marks_process_does_not_change_results(world):
     wait = stages["features.marks_wait"]
     child = wait["marks_process"]
     assert child["seconds"] > 0 and child["peak_rss_mb"] > 50
-    assert wait["peak_rss_mb"] >= stages["features.shared"]["peak_rss_mb"] + child["peak_rss_mb"]
+    # both processes counted: at least the scoring process's earlier peak plus the marks process's own
+    # (each figure is rounded to 0.1 MB, so their sums may differ by that much)
+    assert wait["peak_rss_mb"] >= stages["features.shared"]["peak_rss_mb"] + child["peak_rss_mb"] - 0.1
 
 
 def test_marks_process_error_reaches_the_caller(world):
