@@ -196,10 +196,14 @@ def mark_norm(s: pd.Series) -> pd.Series:
     """``han_norm`` where the mark has a Han character, ``latin_norm`` elsewhere."""
     s = _as_str(s)
     han = has_han(s)
-    out = latin_norm(s)
-    if han.any():
-        out = out.where(~han, han_norm(s[han]))
-    return out
+    if not han.any():
+        return latin_norm(s)
+    # each row normalised once (most names and many marks are Han: latin_norm of them was wasted)
+    m = han.to_numpy()
+    out = np.empty(len(s), dtype=object)
+    out[m] = han_norm(s[m]).to_numpy()
+    out[~m] = latin_norm(s[~m]).to_numpy()
+    return pd.Series(out, index=s.index, dtype="str")
 
 
 def compact(s: pd.Series) -> pd.Series:
