@@ -35,7 +35,7 @@ from features.common import applicant_index
 from features.lexicons import group_rows
 from features.reasons import FLAG_COLUMNS, Dimension
 from features.registry import FeatureResult, empty_flags, register
-from pipeline.tables import isin, sorted_unique
+from pipeline.tables import isin, sorted_unique, split_tokens
 
 DETAIL_COLUMNS = [
     "application_id", "applicant_key", "mark_text", "matched_text", "matched_owner", "matched_source",
@@ -50,12 +50,10 @@ APPLICANT_COLUMNS = [
 
 def _classes(frame: pd.DataFrame, column: str, row: str) -> pd.DataFrame:
     """(row, nice_class) pairs, class as int; rows without a valid class are left out."""
-    s = frame[column].astype("str").fillna("").str.split(r"[;,；，\s]+", regex=True)
-    e = pd.DataFrame({row: frame[row].to_numpy(), "c": s.to_numpy()}).explode("c")
-    e["c"] = pd.to_numeric(e["c"], errors="coerce")
-    e = e.dropna(subset=["c"])
-    e["c"] = e["c"].astype("int64")
-    return e[(e["c"] >= 1) & (e["c"] <= 45)].drop_duplicates().rename(columns={"c": "nice_class"})
+    pos, tokens = split_tokens(frame[column], r"[;,；，\s]+")  # in Arrow: no Python list per row
+    c = pd.to_numeric(tokens, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    ok = (c >= 1) & (c <= 45)
+    return pd.DataFrame({row: frame[row].to_numpy()[pos[ok]], "nice_class": c[ok].astype("int64")}).drop_duplicates()
 
 
 def _similar_groups(apps: pd.DataFrame, cfg) -> pd.DataFrame | None:
@@ -341,6 +339,7 @@ def _days(dates: pd.Series) -> np.ndarray:
 
 
 _CHUNKS = 32
+_CHUNK_APPLICATIONS = 31_250  # at most this many applications per chunk above 1M (32 chunks up to 1M)
 
 
 def _csr(keys_sorted: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -349,13 +348,35 @@ def _csr(keys_sorted: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return (np.cumsum(count, dtype=np.int64) - count).astype(np.int32), count
 
 
+def _gather(lo: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) for every i and every j in [lo[i], lo[i] + n[i]), i ascending."""
+    li = np.repeat(np.arange(len(lo)), n)
+    ri = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    return li, ri
+
+
 def _gather_join(left: np.ndarray, start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inner join of a key array with a sorted key array given as ``_csr`` (start, count):
     (left index, right index) of every match — direct look-ups, no hashing or binary search."""
-    lo, n = start[left], count[left]
-    li = np.repeat(np.arange(len(left)), n)
-    ri = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
-    return li, ri
+    return _gather(start[left], count[left])
+
+
+def _sparse_csr(keys_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct keys, start, count) of a sorted key array: ``_csr`` for keys from a space too large
+    for a dense table (mark x class is 200 million cells at 10M applications)."""
+    first = np.ones(len(keys_sorted), dtype=bool)
+    np.not_equal(keys_sorted[1:], keys_sorted[:-1], out=first[1:])
+    start = np.flatnonzero(first)
+    return keys_sorted[start], start, np.diff(np.append(start, len(keys_sorted)))
+
+
+def _gather_sparse(left: np.ndarray, uniq: np.ndarray, start: np.ndarray, count: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``_gather_join`` against a ``_sparse_csr``: keys found by binary search."""
+    if not len(uniq):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(uniq, left), len(uniq) - 1)
+    return _gather(start[pos], np.where(uniq[pos] == left, count[pos], 0))
 
 
 def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, related: bool, margin: int) -> pd.DataFrame:
@@ -371,7 +392,7 @@ def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, re
         keep = ~is_dict[u["tid"][li]] & ~is_dict[r]
         li, ki, r = li[keep], ki[keep], r[keep]
     unit = u["unit"][li]
-    li2, ri = _gather_join(r.astype(np.int64) * 46 + unit, *ref["csr"])
+    li2, ri = _gather_sparse(r.astype(np.int64) * 46 + unit, *ref["csr"])
     li, ki, r, unit = li[li2], ki[li2], r[li2], unit[li2]
     r_day, r_a = ref["r_day"][ri], ref["r_a"][ri]
     keep = (r_day <= u["day"][li] - margin) & (r_a != u["a"][li]) & (ref["r_g"][ri] != u["g"][li])
@@ -395,13 +416,21 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     g_code, _ = pd.factorize(q_apps["group_id"])
     slim = pd.DataFrame({"row": q_apps["row"].to_numpy(), "tid": q_apps["tid"].to_numpy(), "a": a_code,
                          "g": g_code, "day": _days(q_apps["filing_date"])})
-    cls = _classes(q_apps, "nice_classes", "row").merge(slim, on="row")
-    units = [("same_class", cls.rename(columns={"nice_class": "unit"}))]
+    # (application, class) units: every column a numpy array, rows in application order
+    c = _classes(pd.DataFrame({"i": np.arange(len(slim)), "nice_classes": q_apps["nice_classes"].to_numpy()}),
+                 "nice_classes", "i")
+    i = c["i"].to_numpy()
+    cls = {col: slim[col].to_numpy()[i] for col in ("row", "tid", "a", "g", "day")}
+    cls["unit"] = c["nice_class"].to_numpy()
+    order = np.argsort(cls["row"], kind="stable")
+    cls = {col: v[order] for col, v in cls.items()}
+    related = None
     if cfg.class_weight_related_class > 0:
-        rel = related_classes(cls[["a", "nice_class"]].rename(columns={"a": "applicant_key"}), cfg)
-        # the application's class -> each related class, where the earlier owner's filing sits
-        qrel = cls.merge(rel[["nice_class", "related_class"]], on="nice_class").drop(columns="nice_class")
-        units.append(("related_class", qrel.rename(columns={"related_class": "unit"})))
+        rel = related_classes(pd.DataFrame({"applicant_key": cls["a"], "nice_class": cls["unit"]}), cfg)
+        # the application's class -> each related class, where the earlier owner's filing sits; the
+        # related units are made chunk by chunk (tens of millions of rows at 10M applications)
+        rel = rel.sort_values("nice_class", kind="stable")
+        related = (*_csr(rel["nice_class"].to_numpy(), 46), rel["related_class"].to_numpy())
     ctx = {"groups": _owner_groups(apps, slim, len(a_keys), cfg), "a_keys": np.asarray(a_keys, dtype=object),
            # strings stay Arrow-backed and are taken for each chunk's best rows only
            "names": apps["applicant_name"].astype("str"), "texts": T["text"].astype("str"),
@@ -411,7 +440,7 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
 
     # references: per (mark, class) the K earliest other owners (r_row: the owner's first filing
     # of it, for the owner's name)
-    ref = (units[0][1].groupby(["tid", "unit", "a"], sort=False)
+    ref = (pd.DataFrame(cls).groupby(["tid", "unit", "a"], sort=False)
            .agg(r_day=("day", "min"), r_g=("g", "first"), r_row=("row", "first")).reset_index())
     ref = ref.sort_values(["tid", "unit", "r_day"], kind="stable")
     ref = ref[ref.groupby(["tid", "unit"]).cumcount() < int(cfg.max_earlier_owners)]
@@ -420,24 +449,28 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     ref = ref.drop(columns=["r", "unit"])
     ref = ref.sort_values("ru", kind="stable")
     ref_cols = {c: ref[c].to_numpy() for c in ("r_a", "r_day", "r_g", "r_row")}
-    ref_cols["csr"] = _csr(ref["ru"].to_numpy(), len(T) * 46)
+    ref_cols["csr"] = _sparse_csr(ref["ru"].to_numpy())
     # links sorted by query mark: q -> (r, match number)
-    order = np.argsort(directed["q"].to_numpy(), kind="stable")
-    links = _csr(directed["q"].to_numpy()[order], len(T))
-    link_r = directed["r"].to_numpy()[order]
+    link_m = np.argsort(directed["q"].to_numpy(), kind="stable")
+    links = _csr(directed["q"].to_numpy()[link_m], len(T))
+    link_r = directed["r"].to_numpy()[link_m]
     is_dict = T["dict"].to_numpy()
-    out = []
-    for relation, u in units:
-        u = u.sort_values("row", kind="stable")
-        cols = {c: u[c].to_numpy() for c in ("row", "tid", "unit", "a", "g", "day")}
-        # chunks of whole applications keep the memory bounded (tens of millions of joined rows at 1M)
-        bounds = np.searchsorted(cols["row"], np.linspace(0, len(apps), _CHUNKS + 1)[1:-1])
-        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(u)], strict=True):
-            part = _earlier_pairs({c: v[lo:hi] for c, v in cols.items()}, links, link_r, order, ref_cols, is_dict,
-                                  related=relation == "related_class", margin=margin)
+    out = {0: [], 2: []}  # relation code (1: same similar group, set by _earlier_strength)
+    # chunks of whole applications keep the memory bounded (tens of millions of joined rows at 1M)
+    n_chunks = max(_CHUNKS, -(-len(apps) // _CHUNK_APPLICATIONS))
+    bounds = np.searchsorted(cls["row"], np.linspace(0, len(apps), n_chunks + 1)[1:-1])
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(cls["row"])], strict=True):
+        same = {col: v[lo:hi] for col, v in cls.items()}
+        units = [(0, same)]
+        if related is not None:
+            li, ri = _gather_join(same["unit"], related[0], related[1])
+            units.append((2, {**{col: v[li] for col, v in same.items()}, "unit": related[2][ri]}))
+        for relation, u in units:
+            part = _earlier_pairs(u, links, link_r, link_m, ref_cols, is_dict, related=relation == 2, margin=margin)
             if len(part):
-                part["relation"] = np.int8(0 if relation == "same_class" else 2)  # 1: same similar group
-                out.append(_earlier_strength(part, ctx, cfg))
+                part["relation"] = np.int8(relation)
+                out[relation].append(_earlier_strength(part, ctx, cfg))
+    out = out[0] + out[2]  # same-class candidates first, as ties are broken by candidate order
     return pd.concat(out, ignore_index=True) if out else None
 
 
