@@ -361,22 +361,31 @@ def _gather_join(left: np.ndarray, start: np.ndarray, count: np.ndarray) -> tupl
     return _gather(start[left], count[left])
 
 
-def _sparse_csr(keys_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(distinct keys, start, count) of a sorted key array: ``_csr`` for keys from a space too large
-    for a dense table (mark x class is 200 million cells at 10M applications)."""
-    first = np.ones(len(keys_sorted), dtype=bool)
-    np.not_equal(keys_sorted[1:], keys_sorted[:-1], out=first[1:])
+def _mark_class_csr(ru_sorted: np.ndarray, n_marks: int) -> dict:
+    """``_csr`` of sorted (mark x 46 + class) keys without a dense table of 46 cells per mark (200
+    million at 10M applications): per mark a bit mask of the classes it has and the position of its
+    first key; a key's position is that plus the number of the mark's classes below it. O(1) look-ups
+    (a binary search over tens of millions of keys took a microsecond each)."""
+    first = np.ones(len(ru_sorted), dtype=bool)
+    np.not_equal(ru_sorted[1:], ru_sorted[:-1], out=first[1:])
     start = np.flatnonzero(first)
-    return keys_sorted[start], start, np.diff(np.append(start, len(keys_sorted)))
+    keys = ru_sorted[start]
+    mark, cls = keys // 46, keys % 46
+    # classes 1..45: distinct powers of two below 2**53 add up exactly in float64
+    mask = np.bincount(mark, weights=np.ldexp(1.0, cls), minlength=n_marks).astype(np.uint64)
+    return {"mask": mask, "first": np.searchsorted(keys, np.arange(n_marks, dtype=np.int64) * 46),
+            "start": start, "count": np.diff(np.append(start, len(ru_sorted)))}
 
 
-def _gather_sparse(left: np.ndarray, uniq: np.ndarray, start: np.ndarray, count: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """``_gather_join`` against a ``_sparse_csr``: keys found by binary search."""
-    if not len(uniq):
+def _gather_mark_class(mark: np.ndarray, cls: np.ndarray, csr: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``_gather_join`` of (mark, class) pairs against a ``_mark_class_csr``."""
+    if not len(csr["start"]):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(uniq, left), len(uniq) - 1)
-    return _gather(start[pos], np.where(uniq[pos] == left, count[pos], 0))
+    m = csr["mask"][mark]
+    bit = np.left_shift(np.uint64(1), cls.astype(np.uint64))
+    found = (m & bit) != 0
+    at = np.where(found, csr["first"][mark] + np.bitwise_count(m & (bit - np.uint64(1))), 0)
+    return _gather(csr["start"][at], np.where(found, csr["count"][at], 0))
 
 
 def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, related: bool, margin: int) -> pd.DataFrame:
@@ -392,7 +401,7 @@ def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, re
         keep = ~is_dict[u["tid"][li]] & ~is_dict[r]
         li, ki, r = li[keep], ki[keep], r[keep]
     unit = u["unit"][li]
-    li2, ri = _gather_sparse(r.astype(np.int64) * 46 + unit, *ref["csr"])
+    li2, ri = _gather_mark_class(r, unit, ref["csr"])
     li, ki, r, unit = li[li2], ki[li2], r[li2], unit[li2]
     r_day, r_a = ref["r_day"][ri], ref["r_a"][ri]
     keep = (r_day <= u["day"][li] - margin) & (r_a != u["a"][li]) & (ref["r_g"][ri] != u["g"][li])
@@ -449,7 +458,7 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     ref = ref.drop(columns=["r", "unit"])
     ref = ref.sort_values("ru", kind="stable")
     ref_cols = {c: ref[c].to_numpy() for c in ("r_a", "r_day", "r_g", "r_row")}
-    ref_cols["csr"] = _sparse_csr(ref["ru"].to_numpy())
+    ref_cols["csr"] = _mark_class_csr(ref["ru"].to_numpy(), len(T))
     # links sorted by query mark: q -> (r, match number)
     link_m = np.argsort(directed["q"].to_numpy(), kind="stable")
     links = _csr(directed["q"].to_numpy()[link_m], len(T))

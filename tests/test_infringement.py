@@ -299,3 +299,19 @@ def test_established_use_counts_filings_strictly_before_by_hand():
     # far future: all four; owner 1: its one filing; mark 1: its one filing the day before
     assert n.tolist() == [3.0, 1.0, 1.0, 4.0, 1.0, 1.0]
     assert first.tolist() == [100.0, 100.0, 100.0, 100.0, 150.0, 120.0]
+
+
+def test_mark_class_lookup_equals_a_search_of_the_sorted_keys():
+    """The bit-mask index of (mark, class) references finds, for each query, exactly the rows a
+    plain search of the sorted keys finds (queries include absent marks and absent classes)."""
+    from features.infringement import _gather_mark_class, _mark_class_csr
+
+    rng = np.random.default_rng(7)
+    n_marks = 60
+    keys = np.sort(rng.integers(0, n_marks, 400) * 46 + rng.integers(1, 46, 400))
+    mark, cls = rng.integers(0, n_marks, 900), rng.integers(1, 46, 900)
+    got = set(zip(*_gather_mark_class(mark, cls, _mark_class_csr(keys, n_marks)), strict=True))
+    want = {(i, j) for i in range(len(mark)) for j in np.flatnonzero(keys == mark[i] * 46 + cls[i])}
+    assert got == want and len(want) > 100
+    empty = _mark_class_csr(np.zeros(0, dtype=np.int64), n_marks)
+    assert len(_gather_mark_class(mark, cls, empty)[0]) == 0
