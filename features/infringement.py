@@ -217,7 +217,7 @@ def build_infringement(tables, config) -> FeatureResult:
 
     # ---- evidence
     reason = best["kind"].map({k: r.value for k, r in sim.KINDS.items()}).astype("str")
-    a = apps.set_index("row").loc[best["row"].to_numpy()]
+    a = apps.iloc[best["row"].to_numpy()]  # "row" is the position
     best["application_id"] = a["application_id"].astype("str").to_numpy()
     best["applicant_key"] = a["applicant_key"].to_numpy()
     best["mark_text"] = a["text"].to_numpy()
@@ -236,18 +236,32 @@ def build_infringement(tables, config) -> FeatureResult:
     flags["strength"] = flags["strength"].clip(0.0, 1.0).astype("float64")
     details = best[DETAIL_COLUMNS].reset_index(drop=True)
 
-    # ---- per applicant
-    n_filings = apps.groupby("applicant_key").size().reindex(keys, fill_value=0)
-    g = best.groupby("applicant_key")
+    # ---- per applicant, on integer applicant codes (groupbys and reindexes on millions of string
+    # keys were the builder's last memory peak at 10M applications)
+    k_app = keys.get_indexer(pd.Index(pd.unique(apps["applicant_key"])))[pd.factorize(apps["applicant_key"])[0]]
+    k_best = k_app[best["row"].to_numpy()]
+    n_keys = len(keys)
+
+    def per_key(k: np.ndarray, weights=None) -> np.ndarray:
+        return np.bincount(k, weights=weights, minlength=n_keys)
+
+    def distinct_per_key(k: np.ndarray, values: np.ndarray) -> np.ndarray:
+        codes, uniq = pd.factorize(values)
+        return per_key(sorted_unique(k.astype(np.int64) * max(len(uniq), 1) + codes) // max(len(uniq), 1))
+
+    strength = best["strength"].to_numpy(dtype="float64")
+    protected = (best["matched_source"] == "protected").to_numpy()
+    n_filings = per_key(k_app)
     applicant = pd.DataFrame(index=keys)
-    applicant["infringement_n_copies"] = g.size().reindex(keys, fill_value=0).astype("int64")
-    applicant["infringement_n_owners_copied"] = g["owner_id"].nunique().reindex(keys, fill_value=0).astype("int64")
-    applicant["infringement_copy_share"] = (applicant["infringement_n_copies"] / n_filings.where(n_filings > 0)
-                                            ).fillna(0.0).astype("float64")
-    applicant["infringement_best_similarity"] = g["similarity"].max().reindex(keys, fill_value=0.0).astype("float64")
-    applicant["infringement_n_protected"] = (best[best["matched_source"] == "protected"].groupby("applicant_key")
-                                             .size().reindex(keys, fill_value=0).astype("int64"))
-    applicant["infringement_strength_sum"] = g["strength"].sum().reindex(keys, fill_value=0.0).astype("float64")
+    applicant["infringement_n_copies"] = per_key(k_best).astype("int64")
+    applicant["infringement_n_owners_copied"] = distinct_per_key(k_best, best["owner_id"].to_numpy()).astype("int64")
+    applicant["infringement_copy_share"] = np.divide(applicant["infringement_n_copies"].to_numpy(), n_filings,
+                                                     out=np.zeros(n_keys), where=n_filings > 0)
+    best_similarity = np.zeros(n_keys)
+    np.maximum.at(best_similarity, k_best, best["similarity"].to_numpy(dtype="float64"))
+    applicant["infringement_best_similarity"] = best_similarity
+    applicant["infringement_n_protected"] = per_key(k_best[protected]).astype("int64")
+    applicant["infringement_strength_sum"] = per_key(k_best, strength)
     # Each copy is evidence in proportion to its strength (one strong copy of a protected mark is
     # about one unit; one weak resemblance to a small owner's mark about half a unit, below the
     # flag line); copying several different owners adds a pattern term. Resemblances to earlier
@@ -255,14 +269,13 @@ def build_infringement(tables, config) -> FeatureResult:
     # 1M demo applications one normal applicant in seven had one). They count by how unlikely the
     # applicant's number of resembling marks is by chance (`_chance_weight`); protected marks never
     # dilute.
-    protected_sum = best[best["matched_source"] == "protected"].groupby("applicant_key")["strength"].sum()
-    protected_sum = protected_sum.reindex(keys, fill_value=0.0)
+    protected_sum = pd.Series(per_key(k_best[protected], strength[protected]), index=keys)
     earlier_sum = applicant["infringement_strength_sum"] - protected_sum
-    earlier = best[best["matched_source"] == "earlier"]
-    marks_hit = (pd.DataFrame({"applicant_key": earlier["applicant_key"].to_numpy(),
-                               "tid": apps["tid"].to_numpy()[earlier["row"].to_numpy()]})
-                 .groupby("applicant_key")["tid"].nunique().reindex(keys, fill_value=0))
-    marks_filed = q_apps.groupby("applicant_key")["tid"].nunique().reindex(keys, fill_value=0)
+    earlier = (best["matched_source"] == "earlier").to_numpy()
+    tid = apps["tid"].to_numpy()
+    marks_hit = pd.Series(distinct_per_key(k_best[earlier], tid[best["row"].to_numpy()[earlier]]), index=keys)
+    q_rows = q_apps["row"].to_numpy()
+    marks_filed = pd.Series(distinct_per_key(k_app[q_rows], tid[q_rows]), index=keys)
     dilution = _chance_weight(marks_hit, marks_filed, cfg)
     applicant["infringement_chance_dilution"] = dilution.astype("float64")
     extra_owners = np.maximum(applicant["infringement_n_owners_copied"] - 1, 0)
@@ -315,7 +328,7 @@ def _public_texts(tables, config, T: pd.DataFrame, q_apps: pd.DataFrame) -> np.n
 
 def _own_name(cand: pd.DataFrame, apps: pd.DataFrame, T: pd.DataFrame, cfg) -> pd.DataFrame:
     """Down-weight house marks: the applicant's own name contains the application's mark core."""
-    a = apps.set_index("row").loc[cand["row"].to_numpy(), ["tid", "applicant_name"]].reset_index(drop=True)
+    a = apps[["tid", "applicant_name"]].iloc[cand["row"].to_numpy()].reset_index(drop=True)  # "row": position
     pairs = pd.DataFrame({"tid": a["tid"].to_numpy(), "name": a["applicant_name"].astype("str").fillna("").to_numpy()})
     uniq = pairs.drop_duplicates().reset_index(drop=True)
     from features.textsim import compact, mark_norm, pinyin_key
