@@ -324,6 +324,10 @@ def test_query_keys_are_built_once_per_frame(config, monkeypatch):
     monkeypatch.setattr(sim, "_keys", lambda p, kind, cfg: calls.append((id(p), kind)) or real(p, kind, cfg))
     probed = sim.match_prepared(prep, ref, config)
     assert not [tag for tag in sim._frame_cache(prep) if tag[0] in sim.KEY_KINDS]  # probing keeps no key index
+    # ... but the hashes of the marks' keys, for the next short reference: no key generated again
+    other = sim.prepare_marks(pd.DataFrame({"id": [8], "text": ["星巴客"]}), config)
+    calls.clear()
+    assert len(sim.match_prepared(prep, other, config)) and not any(i == id(prep) for i, _ in calls)
     sim.match_prepared(prep, None, config)  # the self-join builds the index
     calls.clear()
     first = sim.match_prepared(prep, ref, config)
