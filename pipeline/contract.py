@@ -16,6 +16,7 @@ reported at once); parsing into typed columns happens only after a row has passe
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -79,23 +80,40 @@ _CLASS_SPLIT = CLASS_SEPARATORS
 
 
 # --------------------------------------------------------------------------- reading files
-def _decode(raw: bytes, path: Path, forced: str | None) -> tuple[str, str]:
-    """(text, encoding): the forced encoding, else UTF-8 (with or without BOM), else GB18030."""
-    if forced:
-        try:
-            return raw.decode(forced), forced
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise ContractError(f"{path}: cannot decode with --encoding {forced}: {exc}") from None
-    if b"\x00" in raw[:65536]:
+_BOM = b"\xef\xbb\xbf"
+_UTF8_CHECK_PIECE = 1 << 24
+
+
+def _check_utf8(raw: bytes) -> None:
+    """Raise UnicodeDecodeError unless ``raw`` is UTF-8. Decoded piece by piece and thrown away:
+    decoding a 2.8 GB table at once built a Python str of several GB (UCS-2/4) just to check it."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(raw)
+    for lo in range(0, len(raw), _UTF8_CHECK_PIECE):
+        decoder.decode(view[lo:lo + _UTF8_CHECK_PIECE])
+    decoder.decode(b"", final=True)
+
+
+def _as_utf8(raw: bytes, path: Path, forced: str | None) -> tuple[bytes, str]:
+    """(the table as UTF-8 bytes without a BOM, its encoding): the forced encoding, else UTF-8 (with
+    or without BOM), else GB18030. UTF-8 input is passed through as it is (pyarrow reads UTF-8)."""
+    if not forced and b"\x00" in raw[:65536]:
         raise ContractError(
             f"{path}: this is a binary file, not a CSV text table (it contains NUL bytes). "
             "Export the table as CSV (UTF-8 or GB18030) or Parquet."
         )
-    for enc in ("utf-8-sig", "gb18030"):
+    for enc in [forced] if forced else ["utf-8-sig", "gb18030"]:
         try:
-            return raw.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
+            if codecs.lookup(enc).name in ("utf-8", "utf-8-sig"):
+                body = raw.removeprefix(_BOM)
+                _check_utf8(body)
+                return body, enc
+            return raw.decode(enc).lstrip("\ufeff").encode("utf-8"), enc
+        except LookupError as exc:
+            raise ContractError(f"{path}: cannot decode with --encoding {forced}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            if forced:
+                raise ContractError(f"{path}: cannot decode with --encoding {forced}: {exc}") from None
     raise ContractError(
         f"{path}: the text is neither UTF-8 nor GB18030/GBK. Re-save it as UTF-8, or name the "
         "encoding with --encoding."
@@ -105,14 +123,11 @@ def _decode(raw: bytes, path: Path, forced: str | None) -> tuple[str, str]:
 def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read every column as text. Returns (rows, malformed lines as a rejected frame)."""
     raw = path.read_bytes()
-    if not raw.strip():
+    if not raw or raw.isspace():  # (not raw.strip(): that copies the whole file)
         raise ContractError(f"{path}: the file is empty. Expected a header line and rows (or delete the file).")
-    text, enc = _decode(raw, path, encoding)
-    text = text.lstrip("\ufeff")
-    # pyarrow reads UTF-8: pass the bytes through when they already are (decoded once, for checking).
-    raw = raw.removeprefix(b"\xef\xbb\xbf") if enc == "utf-8-sig" else text.encode("utf-8")
-    header_line = text[: text.find("\n")] if "\n" in text else text
-    header_line = header_line.rstrip("\r")
+    raw, _ = _as_utf8(raw, path, encoding)
+    end = raw.find(b"\n")
+    header_line = raw[: end if end >= 0 else len(raw)].decode("utf-8").rstrip("\r")
     if any(ord(c) < 32 and c not in "\t" for c in header_line) or "\ufffd" in header_line:
         raise ContractError(f"{path}: the first line is not a CSV header (control characters found).")
     bad_lines: list[dict] = []
@@ -128,7 +143,7 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFr
         raise ContractError(f"{path}: no header line found.")
     try:
         table = pacsv.read_csv(
-            io.BytesIO(raw),
+            pa_arrow.BufferReader(raw),  # no copy of the bytes
             read_options=pacsv.ReadOptions(block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(

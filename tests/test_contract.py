@@ -74,6 +74,26 @@ def test_gb18030_file_is_read(tmp_path):
     assert apps.loc[apps["application_id"] == "A1", "applicant_name"].item() == "深圳市甲科技有限公司"
 
 
+def test_utf8_check_reads_characters_split_between_pieces(tmp_path, monkeypatch):
+    """The UTF-8 check decodes the file in pieces: a character cut by a piece boundary is still
+    UTF-8, a stray byte at the end is not."""
+    import pipeline.contract as contract
+
+    monkeypatch.setattr(contract, "_UTF8_CHECK_PIECE", 5)  # every 3-byte Han character gets cut
+    ds = write(tmp_path, GOOD)
+    apps = load_dataset(ds, as_of="2025-01-01").tables.applications
+    assert apps.loc[apps["application_id"] == "A1", "mark_text"].item() == "星巴客"
+    raw = (ds / "applications.csv").read_bytes()
+    assert contract._as_utf8(raw, ds, None) == (raw, "utf-8-sig")
+    gbk = "星巴客".encode("gb18030") * 3
+    assert contract._as_utf8(gbk, ds, None) == ("星巴客".encode() * 3, "gb18030")
+    broken = raw + "星".encode("gb18030")  # UTF-8 with a GB18030 character: neither
+    with pytest.raises(contract.ContractError, match="neither UTF-8 nor GB18030"):
+        contract._as_utf8(broken, ds, None)
+    with pytest.raises(contract.ContractError, match="cannot decode with --encoding utf-8"):
+        contract._as_utf8(broken, ds, "utf-8")
+
+
 def test_utf8_bom_is_read(tmp_path):
     ds = write(tmp_path, GOOD, encoding="utf-8-sig")
     loaded = load_dataset(ds, as_of="2025-01-01")
