@@ -6,7 +6,6 @@ atomic run folder. Stage timings and peak memory go into the manifest.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import resource
@@ -169,24 +168,12 @@ def compute(tables: Tables, config: Config, timer: StageTimer | None = None, mod
     try:
         return _compute(tables, config, timer, model, engine, scheduler, job)
     finally:
-        gc.unfreeze()  # see _freeze_gc
         if job is not None:
             job.stop()
 
 
-def _freeze_gc() -> None:
-    """Exempt every object alive now from the cyclic garbage collector's full passes until ``compute``
-    returns. The tables hold millions of Python lists (类似群 groups per application); each full
-    collection walked all of them, and the stages that allocate many objects (entity resolution,
-    the list columns of grading) slowed down with the size of the data, not their own work: 10M
-    lists built in 6.8 s beside 2M live ones, 1.2 s without the collector. Refcounting still frees
-    them; only cycles among them wait for ``gc.unfreeze``."""
-    gc.freeze()
-
-
 def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: str, scheduler: str | None,
              job) -> ScoreResult:
-    _freeze_gc()  # the loaded tables
     with timer.stage("entities"):
         tables = resolve_entities(tables, config)
     with timer.stage("features.shared"):
@@ -198,7 +185,6 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
 
         tables.applications = tables.applications.assign(similar_groups=similar_groups_of(tables.applications),
                                                          mark_core=distinct_mark_cores(tables.applications["mark_text"]))
-    _freeze_gc()  # entities and the shared columns
     if job is not None:
         tables = job.finish(with_trends(tables, config, timer), timer)  # the trends while it works on
     from pipeline.engines import run_builders_on  # engine: pandas | dask | dask-local (pipeline.engines)
@@ -216,7 +202,6 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
             risk = noisy_or(scores, config)
         contrib = contributions(scores, config)
         flags = pd.concat([r.flags for r in results.values()], ignore_index=True)
-    _freeze_gc()  # the builders' results
     with timer.stage("grading"):
         from features.decisions import weighted_decisions
 
