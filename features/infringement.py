@@ -238,7 +238,8 @@ def build_infringement(tables, config) -> FeatureResult:
 
     # ---- per applicant, on integer applicant codes (groupbys and reindexes on millions of string
     # keys were the builder's last memory peak at 10M applications)
-    k_app = keys.get_indexer(pd.Index(pd.unique(apps["applicant_key"])))[pd.factorize(apps["applicant_key"])[0]]
+    a_codes, a_uniq = pd.factorize(apps["applicant_key"])
+    k_app = keys.get_indexer(a_uniq)[a_codes]
     k_best = k_app[best["row"].to_numpy()]
     n_keys = len(keys)
 
@@ -247,7 +248,8 @@ def build_infringement(tables, config) -> FeatureResult:
 
     def distinct_per_key(k: np.ndarray, values: np.ndarray) -> np.ndarray:
         codes, uniq = pd.factorize(values)
-        return per_key(sorted_unique(k.astype(np.int64) * max(len(uniq), 1) + codes) // max(len(uniq), 1))
+        n_values = max(len(uniq), 1)
+        return per_key(sorted_unique(k.astype(np.int64) * n_values + codes) // n_values)
 
     strength = best["strength"].to_numpy(dtype="float64")
     protected = (best["matched_source"] == "protected").to_numpy()
