@@ -42,18 +42,25 @@ def build_decisions(tables: Tables, config: Config) -> FeatureResult:
     as_of = tables.as_of or pd.Timestamp.now().normalize()
     d = weighted_decisions(tables.decisions, as_of, cfg)
     d = d[isin(d["subject_key"], idx)]
-    own = d.groupby("subject_key")["weight"].sum().reindex(idx, fill_value=0.0)
-    groups = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"].reindex(idx)
-    group_total = own.groupby(groups).sum()
-    others = groups.map(group_total).fillna(0.0) - own
-    feat = pd.DataFrame(index=idx)
+    # Computed for the few applicants concerned (the subjects and the members of their groups) and
+    # spread to all once: lookups of the millions of keys per column took 20 s at 10M applications.
+    own = d.groupby("subject_key")["weight"].sum()  # sorted by key, as the index
+    subjects = apps.loc[isin(apps["applicant_key"], own.index), ["applicant_key", "group_id"]]
+    group_of = subjects.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"]
+    group_total = own.groupby(group_of.reindex(own.index).to_numpy()).sum()
+    members = (apps.loc[isin(apps["group_id"], group_total.index), ["applicant_key", "group_id"]]
+               .drop_duplicates("applicant_key").set_index("applicant_key")["group_id"])
+    concerned = members.index.union(own.index)
+    own = own.reindex(concerned, fill_value=0.0)
+    others = members.map(group_total).reindex(concerned).fillna(0.0) - own
+    feat = pd.DataFrame(index=concerned)
     counts = d.pivot_table(index="subject_key", columns="kind", values="weight", aggfunc="size", fill_value=0)
     for kind in KIND_REASON:
         feat[f"decisions_n_{kind}"] = counts[kind] if kind in counts else 0
     feat["decisions_weighted_own"] = own
     feat["decisions_weighted_group"] = others
-    feat = feat.fillna(0.0).astype("float64")
-    severity = (own + cfg.group_factor * others).rename("decisions")
+    feat = feat.reindex(idx).fillna(0.0).astype("float64")
+    severity = (feat["decisions_weighted_own"] + cfg.group_factor * feat["decisions_weighted_group"]).rename("decisions")
     parts = []
     for kind, reason in KIND_REASON.items():
         k = d[d["kind"] == kind].rename(columns={"subject_key": "applicant_key"})

@@ -19,7 +19,6 @@ import pandas as pd
 
 from features import lexicons
 from features.common import (
-    applicant_index,
     concat_flags,
     entropy,
     make_flags,
@@ -87,25 +86,19 @@ def outside_core_share(pairs: pd.DataFrame, core: int) -> pd.Series:
     return pd.Series(1.0 - top / total, index=pd.Index(keys, name=pairs.columns[0]))
 
 
-def key_labels(by_code: pd.Series, apps: pd.DataFrame) -> pd.Series:
-    """A series indexed by ``apps["key"]`` codes, re-indexed by the applicant_key they stand for."""
-    labels = apps.drop_duplicates("key").set_index("key")["applicant_key"]
-    return by_code.set_axis(pd.Index(labels.reindex(by_code.index).to_numpy(), name="applicant_key"))
-
-
 def _group_dispersion(src: pd.DataFrame, apps: pd.DataFrame, sweep_rows: np.ndarray, cfg) -> tuple[pd.Series, pd.Series]:
     """Dispersion over 类似群 groups of non-sweep filings (``sweep_rows``: a mask over ``apps``), and
-    the share of them whose goods map."""
+    the share of them whose goods map; both by key code (``apps["key"]``)."""
     empty = pd.Series(dtype="float64")
-    rows = apps.loc[~sweep_rows, ["applicant_key", "key"]]
+    rows = apps.loc[~sweep_rows, ["key"]]
     groups = lexicons.similar_groups_of(src).loc[rows.index]
     n_groups = np.fromiter(map(len, groups), dtype="int64", count=len(groups))
     if not n_groups.any():
         return empty, empty
-    mapped_share = rows.assign(mapped=n_groups > 0).groupby("applicant_key")["mapped"].mean()
+    mapped_share = rows.assign(mapped=n_groups > 0).groupby("key")["mapped"].mean()
     pos, sgroup = lexicons.group_rows(groups)
     pairs = pd.DataFrame({"key": rows["key"].to_numpy()[pos], "sgroup": sgroup})
-    return key_labels(outside_core_share(pairs, cfg.core_groups), apps), mapped_share
+    return outside_core_share(pairs, cfg.core_groups), mapped_share
 
 
 @register(Dimension.HOARDING)
@@ -113,14 +106,17 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.hoarding
     apps = tables.applications[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
                                 "nice_classes", "applicant_type", "status"]].copy()
-    idx = applicant_index(apps)
+    # Everything per applicant runs on integer key codes in string order (code k is the k-th key of
+    # the sorted index): group-bys and re-indexing on the 10M key strings hashed them each time.
+    key_code, keys = pd.factorize(apps["applicant_key"], sort=True)
+    idx = pd.Index(keys, name="applicant_key")
+    n_keys = len(idx)
     apps["mark_norm"] = mark_norm(apps["mark_text"])
     apps["house"] = house_related(apps["mark_norm"], name_core(apps["applicant_key"]))
     apps["has_mark"] = apps["mark_norm"] != ""
     apps["coined"] = apps["has_mark"] & ~apps["house"]
-    # integer codes of the keys, factorised once: the window counts and group-bys below run on them
-    apps["key"] = key = pd.Series(pd.factorize(apps["applicant_key"])[0], index=apps.index)
-    mark = pd.Series(pd.factorize(apps["mark_norm"])[0], index=apps.index)
+    apps["key"] = key = pd.Series(key_code, index=apps.index)
+    apps["mark"] = pd.factorize(apps["mark_norm"])[0]
     apps["n_win"] = window_counts(key, apps["filing_date"], cfg.window_days)
     apps["n_burst"] = window_counts(key, apps["filing_date"], cfg.burst_days)
     apps["g_win"] = window_counts(apps["group_id"], apps["filing_date"], cfg.window_days)
@@ -132,28 +128,29 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     # Classes: one row per (application, class). A mark filed by one applicant in at least
     # sweep_min_classes classes is a sweep; coined sweeps are all-class hoarding, house sweeps are
     # defensive and excluded from dispersion.
-    cls = explode_classes(apps[["applicant_key", "key", "mark_norm", "house", "nice_classes"]].assign(mark=mark))
+    cls = explode_classes(apps[["key", "mark", "mark_norm", "house", "nice_classes"]])
     cls["mark_classes"] = cls.groupby(["key", "mark"])["nice_class"].transform("nunique")
     sweep = (cls["mark_classes"] >= cfg.sweep_min_classes) & (cls["mark_norm"] != "")
-    class_dispersion = key_labels(outside_core_share(cls.loc[~sweep, ["key", "nice_class"]], cfg.core_classes), apps)
+    class_dispersion = outside_core_share(cls.loc[~sweep, ["key", "nice_class"]], cfg.core_classes)
     # Similar groups (类似群) say more than class numbers (class 9 holds both computers and
     # spectacles): where goods texts map to groups for most filings, dispersion is measured on them.
     sweep_apps = apps.index.isin(cls.index[sweep])
     group_dispersion, mapped_share = _group_dispersion(tables.applications, apps, sweep_apps, cfg)
-    use_groups = mapped_share.reindex(idx, fill_value=0.0) >= cfg.min_mapped_share
-    dispersion = class_dispersion.reindex(idx, fill_value=0.0).where(
-        ~use_groups, group_dispersion.reindex(idx, fill_value=0.0))
-    coined_sweeps = cls[sweep & ~cls["house"]].groupby("applicant_key")["mark_norm"].nunique()
+    codes = pd.RangeIndex(n_keys, name="key")
+    use_groups = mapped_share.reindex(codes, fill_value=0.0) >= cfg.min_mapped_share
+    dispersion = class_dispersion.reindex(codes, fill_value=0.0).where(
+        ~use_groups, group_dispersion.reindex(codes, fill_value=0.0))
+    coined_sweeps = cls[sweep & ~cls["house"]].groupby("key")["mark"].nunique()
 
-    g = apps.groupby("applicant_key")
-    feat = pd.DataFrame(index=idx)
+    g = apps.groupby("key")
+    feat = pd.DataFrame(index=codes)
     feat["hoarding_n_applications"] = g.size()
-    feat["hoarding_n_marks"] = g["mark_norm"].nunique()
+    feat["hoarding_n_marks"] = g["mark"].nunique()
     feat["hoarding_max_window"] = g["n_win"].max()
     feat["hoarding_max_burst"] = g["n_burst"].max()
     feat["hoarding_group_max_window"] = g["g_win"].max()
-    feat["hoarding_n_classes"] = cls.groupby("applicant_key")["nice_class"].nunique()
-    feat["hoarding_class_entropy"] = entropy(cls.groupby(["applicant_key", "nice_class"]).size())
+    feat["hoarding_n_classes"] = cls.groupby("key")["nice_class"].nunique()
+    feat["hoarding_class_entropy"] = entropy(cls.groupby(["key", "nice_class"]).size())
     feat["hoarding_class_dispersion"] = class_dispersion
     feat["hoarding_group_dispersion"] = group_dispersion
     feat["hoarding_dispersion"] = dispersion
@@ -162,7 +159,7 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     feat["hoarding_refusal_share"] = g["refused"].mean()
     feat["hoarding_coined_sweeps"] = coined_sweeps
     feat["hoarding_individual"] = g["applicant_type"].first().eq("individual").astype("float64")
-    feat = feat.fillna(0.0).astype("float64")
+    feat = feat.fillna(0.0).astype("float64").set_axis(idx)
 
     # Volume ratio: the larger of the applicant's and its group's rolling-year count against the
     # threshold (natural persons have a lower threshold).

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from features import similarity as sim
 from features.class_relations import related_classes
@@ -35,7 +36,7 @@ from features.common import applicant_index
 from features.lexicons import group_rows
 from features.reasons import FLAG_COLUMNS, Dimension
 from features.registry import FeatureResult, empty_flags, register
-from pipeline.tables import isin, sorted_unique, split_tokens
+from pipeline.tables import arrow_strings, isin, sorted_unique, split_tokens
 
 DETAIL_COLUMNS = [
     "application_id", "applicant_key", "mark_text", "matched_text", "matched_owner", "matched_source",
@@ -456,10 +457,10 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
         rel = rel.sort_values("nice_class", kind="stable")
         related = (*_csr(rel["nice_class"].to_numpy(), 46), rel["related_class"].to_numpy())
     ctx = {"groups": _owner_groups(apps, slim, len(a_keys), cfg), "a_keys": np.asarray(a_keys, dtype=object),
-           # strings stay Arrow-backed and are taken for each chunk's best rows only
-           "names": apps["applicant_name"].astype("str"), "texts": T["text"].astype("str"),
-           "similarity": directed["similarity"].to_numpy(np.float64), "kind": directed["kind"].astype("str"),
-           "detail": directed["detail"].astype("str")}
+           # strings stay in Arrow, one contiguous array each (``_take``), taken for each chunk's best rows
+           "names": arrow_strings(apps["applicant_name"]), "texts": arrow_strings(T["text"]),
+           "similarity": directed["similarity"].to_numpy(np.float64), "kind": arrow_strings(directed["kind"]),
+           "detail": arrow_strings(directed["detail"])}
     ctx["use"] = _use_index(slim, len(a_keys))
 
     # references: per (mark, class) the K earliest other owners (r_row: the owner's first filing
@@ -526,8 +527,10 @@ def _owner_groups(apps, slim, n_owners: int, cfg) -> dict | None:
             "names": np.asarray(sg_names, dtype=object)}
 
 
-def _take(values: pd.Series, positions: np.ndarray) -> np.ndarray:
-    return values.iloc[positions].to_numpy(dtype=object)
+def _take(values: pa.Array, positions: np.ndarray) -> np.ndarray:
+    """``values[positions]`` as objects. ``values`` is one contiguous array (``arrow_strings``): Arrow's
+    take of a column in several chunks concatenates it first, once per chunk of the builder."""
+    return values.take(pa.array(positions)).to_numpy(zero_copy_only=False)
 
 
 def _use_index(slim: pd.DataFrame, n_owners: int) -> dict:

@@ -16,7 +16,7 @@ from features.common import applicant_index, concat_flags, make_flags, ratio
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
 from pipeline.config import Config
-from pipeline.tables import Tables
+from pipeline.tables import Tables, isin
 
 NOT_A_SALE = r"merg|name change|change of name|security|license|licence|correct|nunc pro tunc|更名|合并|质押|许可"
 
@@ -38,9 +38,10 @@ def transfer_lookup(tables: Tables, transfers: pd.DataFrame | None = None) -> di
     keys = pd.unique(pd.concat([t["assignor_key"], t["assignee_key"]]).dropna()) if len(t) else []
     by_key = apps.drop_duplicates("applicant_key").set_index("applicant_key")["group_id"]
     by_id = apps.drop_duplicates("application_id").set_index("application_id")["filing_date"]
-    return {"groups": by_key[by_key.index.isin(keys)],
-            "filing_date": by_id[by_id.index.isin(t["application_id"])],
-            "agents": set(apps["agent_name"].fillna("").str.strip().str.casefold()) - {""}}
+    agents = pd.Series(pd.unique(apps["agent_name"].fillna("")), dtype="str")  # one Python str per name
+    return {"groups": by_key[isin(by_key.index, keys)],
+            "filing_date": by_id[isin(by_id.index, t["application_id"])],
+            "agents": set(agents.str.strip().str.casefold()) - {""}}
 
 
 def combine_lookups(lookups: list[dict]) -> dict:
@@ -76,7 +77,7 @@ def build_transfers(tables: Tables, config: Config) -> FeatureResult:
     idx = applicant_index(apps)
     lookup = tables.extras.get(LOOKUP_KEY) or transfer_lookup(tables)
     ext = external_transfers(tables, lookup)
-    ext = ext[ext["assignor_key"].isin(idx)]
+    ext = ext[isin(ext["assignor_key"], idx)]
     n_apps = apps.groupby("applicant_key").size().reindex(idx, fill_value=0)
     # First sale of each application only: a chain of resales is counted for each seller once.
     first = ext.sort_values("transfer_date", kind="stable").drop_duplicates(["application_id", "assignor_key"])

@@ -29,7 +29,7 @@ import pyarrow as pa_arrow
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline.tables import CLASS_SEPARATORS, Tables, isin, split_tokens
+from pipeline.tables import CLASS_SEPARATORS, Tables, contiguous, isin, split_tokens
 
 STATUSES = ("pending", "registered", "refused", "opposed", "invalidated", "withdrawn", "lapsed")
 APPLICANT_TYPES = ("company", "individual", "other")
@@ -120,6 +120,9 @@ def _as_utf8(raw: bytes, path: Path, forced: str | None) -> tuple[bytes, str]:
     )
 
 
+_CSV_BLOCK_BYTES = 1 << 24  # the reader's unit of work (and of chunks; see tables.contiguous)
+
+
 def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read every column as text. Returns (rows, malformed lines as a rejected frame)."""
     raw = path.read_bytes()
@@ -144,7 +147,7 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFr
     try:
         table = pacsv.read_csv(
             pa_arrow.BufferReader(raw),  # no copy of the bytes
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa_arrow.string() for n in names}, strings_can_be_null=False,
@@ -153,14 +156,14 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFr
         )
     except (pa_arrow.ArrowInvalid, UnicodeDecodeError) as exc:
         raise ContractError(f"{path}: not a readable CSV table: {exc}") from None
-    frame = table.to_pandas()
+    frame = contiguous(table).to_pandas()
     rejected = pd.DataFrame(bad_lines, columns=["line", "raw", "reason"])
     return frame, rejected
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
-        frame = pq.read_table(path).to_pandas()
+        frame = contiguous(pq.read_table(path)).to_pandas()
     except Exception as exc:  # pyarrow raises several kinds for a broken file
         raise ContractError(f"{path}: not a readable Parquet file: {exc}") from None
     out = pd.DataFrame(index=frame.index)

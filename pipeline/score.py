@@ -158,6 +158,39 @@ def _list_column(keys: pd.Series, values: pd.Series, target: pd.Series | pd.Inde
     return pa.LargeListArray.from_arrays(pa.array(offsets), flat).to_pylist()
 
 
+def _per_applicant(apps: pd.DataFrame, index: pd.Index) -> tuple[pd.DataFrame, np.ndarray]:
+    """For each applicant key of ``index``: its most used name (ties: the alphabetically first), all
+    its names (alphabetical), the group, type and country of its first filing, and its number of
+    filings; and for each filing, the row of its key in ``index`` (-1: none).
+
+    Integer codes from one factorize of the keys and one of the names: a groupby or map per column
+    hashed the 10M key strings each time (40 s of the grading stage at 10M applications)."""
+    code, keys = pd.factorize(apps["applicant_key"], use_na_sentinel=False)
+    at = pd.Index(keys).get_indexer(index)  # every scored key has filings (builders index on them)
+    if (at < 0).any():
+        raise ValueError(f"scored applicant keys without filings: {list(index[at < 0][:5])}")
+    row_of_code = np.full(len(keys), -1, dtype=np.int64)
+    row_of_code[at] = np.arange(len(index))
+    name_code, names = pd.factorize(apps["applicant_name"], sort=True, use_na_sentinel=False)  # in string order
+    n_names = max(len(names), 1)
+    pair, n = np.unique(code.astype(np.int64) * n_names + name_code, return_counts=True)  # by (key, name)
+    pair_key, pair_name = pair // n_names, pair % n_names
+    # the most used name: the first pair of each key ordered by (key, count descending, name)
+    order = np.lexsort((pair_name, -n, pair_key))
+    first = order[np.r_[True, pair_key[order][1:] != pair_key[order][:-1]]]
+    main_name = np.empty(len(keys), dtype=np.int64)
+    main_name[pair_key[first]] = pair_name[first]
+    first_filing = np.unique(code, return_index=True)[1]  # by key code
+    out = pd.DataFrame(index=index)
+    out["applicant_name"] = pd.Series(names.take(main_name[at]), index=index, dtype="str")
+    out["names"] = pd.Series(_list_column(pd.Series(pair_key), pd.Series(names.take(pair_name), dtype="str"),
+                                          pd.Index(at)), index=index, dtype=object)
+    for col in ("group_id", "applicant_type", "applicant_country"):
+        out[col] = pd.Series(apps[col].array.take(first_filing[at]), index=index)
+    out["n_applications"] = np.bincount(code, minlength=len(keys))[at]
+    return out, row_of_code[code]
+
+
 def compute(tables: Tables, config: Config, timer: StageTimer | None = None, model=None, engine: str = "pandas",
             scheduler: str | None = None) -> ScoreResult:
     """Entities → features → scores → grades. ``tables`` are contract tables (not yet resolved)."""
@@ -208,25 +241,12 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
         decisions = weighted_decisions(tables.decisions, tables.as_of, config.decisions)
         grades = grade_applicants(scores, decisions, config)
         apps = tables.applications
-        g = apps.groupby("applicant_key")
-        # Name variants and the most used name, vectorised (a lambda per applicant is slow at 1M).
-        # The counts come sorted by (applicant_key, applicant_name), so the first maximum of n per
-        # key is the most used name, ties to the alphabetically first.
-        counts = apps.groupby(["applicant_key", "applicant_name"]).size().rename("n").reset_index()
-        main_name = counts.loc[counts.groupby("applicant_key", sort=False)["n"].idxmax()].set_index("applicant_key")
-        out = pd.DataFrame(index=scores.index)
-        out["applicant_name"] = main_name["applicant_name"]
-        # every scored applicant has applications (builders index on them), so no list is empty
-        out["names"] = pd.Series(_list_column(counts["applicant_key"], counts["applicant_name"], out.index),
-                                 index=out.index, dtype=object)
-        out["group_id"] = g["group_id"].first()
-        out["applicant_type"] = g["applicant_type"].first()
-        out["applicant_country"] = g["applicant_country"].first()
-        out["n_applications"] = g.size()
+        out, app_at = _per_applicant(apps, scores.index)  # app_at: each filing's row of out
         for dim in DIMENSIONS:
             out[dim] = scores[dim].round(12)
         out["risk_score"] = risk.round(12)
         out["flagged"] = out["risk_score"] >= config.scoring.flag_threshold
+        risk_at = out["risk_score"].to_numpy()  # by row of out, before it is sorted
         out = out.join(grades)
         out["reasons"] = _reasons_text(flags, contrib, config.scoring.max_reasons).reindex(out.index).fillna("")
         out = out.sort_values(["risk_score", "n_applications"], ascending=[False, False], kind="stable")
@@ -234,7 +254,7 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
                      .sort_values(["application_id", "reason"]))
         applications = apps[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
                              "nice_classes"]].copy()
-        applications["risk_score"] = applications["applicant_key"].map(out["risk_score"]).to_numpy()
+        applications["risk_score"] = np.where(app_at >= 0, risk_at[app_at], np.nan)
         applications["flags"] = pd.Series(_list_column(app_flags["application_id"], app_flags["reason"],
                                                        applications["application_id"]),
                                           index=applications.index, dtype=object)

@@ -85,6 +85,23 @@ def explode_classes(frame: pd.DataFrame, column: str = "nice_classes") -> pd.Dat
     return out
 
 
+def contiguous(table: pa.Table) -> pa.Table:
+    """Each column of ``table`` as one Arrow chunk (string columns as large_string, as pandas keeps
+    them). Readers return a chunk per block, and Arrow's ``take`` of a column with several chunks
+    concatenates the whole column first: a builder taking the best rows of 320 application chunks
+    copied the 10M applicant names 320 times (180 s at 10M applications, under a second at 1M).
+    Column by column, so at most one column is held twice."""
+    for i, name in enumerate(table.column_names):
+        col = table.column(i)
+        if pa.types.is_string(col.type):
+            col = col.cast(pa.large_string())
+        if col.num_chunks != 1:
+            table = table.set_column(i, name, pa.chunked_array([col.combine_chunks()], type=col.type))
+        elif col.type != table.schema.field(i).type:
+            table = table.set_column(i, name, col)
+    return table
+
+
 def arrow_strings(text: pd.Series) -> pa.Array:
     """``text`` as one contiguous Arrow large_string array (str columns may hold several chunks)."""
     arr = pa.array(text.astype("str"), type=pa.large_string(), from_pandas=True)

@@ -164,3 +164,18 @@ def test_hoarding_dispersion_uses_similar_groups_when_goods_map():
     assert f["hoarding_class_dispersion"] == 0.0
     assert f["hoarding_group_dispersion"] == pytest.approx(0.5)
     assert f["hoarding_dispersion"] == pytest.approx(0.5)
+
+
+def test_applicant_index_is_shared_by_copies_and_follows_changed_keys():
+    """The builders' sorted key index is computed once per key column (copies of the frame share its
+    Arrow data) and a frame with other keys never gets a stale one."""
+    from features.common import applicant_index
+
+    apps = pd.DataFrame({"applicant_key": pd.Series(["c:b", "c:a", "c:b", "p:z"], dtype="str")})
+    first = applicant_index(apps)
+    assert list(first) == ["c:a", "c:b", "p:z"] and first.name == "applicant_key"
+    assert applicant_index(apps.copy()) is first  # same data: the cached index
+    changed = apps.assign(applicant_key=pd.Series(["c:b", "c:c", "c:b", "a:0"], dtype="str"))
+    assert list(applicant_index(changed)) == ["a:0", "c:b", "c:c"]
+    apps.loc[1, "applicant_key"] = "c:d"  # written in place: new Arrow data
+    assert list(applicant_index(apps)) == ["c:b", "c:d", "p:z"]

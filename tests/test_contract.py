@@ -94,6 +94,30 @@ def test_utf8_check_reads_characters_split_between_pieces(tmp_path, monkeypatch)
         contract._as_utf8(broken, ds, "utf-8")
 
 
+def test_loaded_text_columns_are_one_chunk_each(tmp_path, monkeypatch):
+    """The CSV reader returns a chunk per block; loading joins each column into one chunk with the
+    same values (Arrow's take of a chunked column copies all of it: quadratic in a chunked builder)."""
+    import pyarrow as pa
+
+    import pipeline.contract as contract
+    from pipeline.tables import contiguous
+
+    rows = [f"A{i},2020-01-{1 + i % 28:02d},MARK{i},{1 + i % 45},公司{i},地址{i},pending" for i in range(300)]
+    ds = write(tmp_path, rows)
+    monkeypatch.setattr(contract, "_CSV_BLOCK_BYTES", 1 << 10)  # ~20 blocks
+    apps = load_dataset(ds, as_of="2025-01-01").tables.applications
+    for col in ("application_id", "mark_text", "applicant_name", "applicant_address"):
+        assert apps[col].array._pa_array.num_chunks == 1, col
+    assert apps["mark_text"].tolist() == [f"MARK{i}" for i in range(300)]
+    assert apps["applicant_name"].tolist() == [f"公司{i}" for i in range(300)]
+    # the helper itself: chunks joined, strings widened to large_string, other types untouched
+    t = pa.table({"s": pa.chunked_array([["a", "b"], ["c"]]), "n": pa.chunked_array([[1], [2, 3]])})
+    c = contiguous(t)
+    assert [c.column(i).num_chunks for i in range(2)] == [1, 1]
+    assert c.column("s").type == pa.large_string() and c.column("n").type == pa.int64()
+    assert c.column("s").to_pylist() == ["a", "b", "c"] and c.column("n").to_pylist() == [1, 2, 3]
+
+
 def test_utf8_bom_is_read(tmp_path):
     ds = write(tmp_path, GOOD, encoding="utf-8-sig")
     loaded = load_dataset(ds, as_of="2025-01-01")

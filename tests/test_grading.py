@@ -187,3 +187,30 @@ def test_record_and_load_repairs_roundtrip(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"applicant_key": "x", "date": "03/01/2025"}\n')
     with pytest.raises(ValueError, match="record 1: date must be a YYYY-MM-DD"):
         load_repairs(tmp_path / "bad.jsonl")
+
+
+def test_per_applicant_columns_by_hand():
+    """The applicant table's name, names, group, type, country and filing count, and each filing's row,
+    against a table worked out by hand (most used name, ties to the alphabetically first)."""
+    from pipeline.score import _per_applicant
+
+    apps = pd.DataFrame({
+        "applicant_key": ["k2", "k1", "k2", "k2", "k1", "k3", "k2"],
+        "applicant_name": ["Beta Ltd", "Zeta", "Alpha Ltd", "Beta Ltd", "Acme", "Solo", "Alpha Ltd"],
+        "group_id": ["g:k1", "g:k1", "g:k1", "g:k1", "g:k1", "g:k3", "g:k1"],
+        "applicant_type": ["company", "individual", "company", "company", "individual", "company", "company"],
+        "applicant_country": ["CN", "US", "CN", "CN", "US", "", "CN"],
+    }, dtype="str")
+    index = pd.Index(["k1", "k2", "k3"], name="applicant_key", dtype="str")
+    out, at = _per_applicant(apps, index)
+    # k1: Zeta 1, Acme 1 -> tie -> Acme; k2: Beta Ltd 2, Alpha Ltd 2 -> tie -> Alpha Ltd
+    assert out["applicant_name"].tolist() == ["Acme", "Alpha Ltd", "Solo"]
+    assert [list(v) for v in out["names"]] == [["Acme", "Zeta"], ["Alpha Ltd", "Beta Ltd"], ["Solo"]]
+    assert out["n_applications"].tolist() == [2, 4, 1]
+    assert out["applicant_type"].tolist() == ["individual", "company", "company"]
+    assert out["applicant_country"].tolist() == ["US", "CN", ""]
+    assert out["group_id"].tolist() == ["g:k1", "g:k1", "g:k3"]
+    assert at.tolist() == [1, 0, 1, 1, 0, 2, 1]
+    # a different order of the index moves the rows, not the values
+    out2, at2 = _per_applicant(apps, pd.Index(["k3", "k1", "k2"], name="applicant_key", dtype="str"))
+    assert out2["applicant_name"].tolist() == ["Solo", "Acme", "Alpha Ltd"] and at2.tolist() == [2, 1, 2, 2, 1, 0, 2]
