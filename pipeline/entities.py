@@ -37,7 +37,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.config import Config
-from pipeline.tables import Tables, arrow_strings, isin
+from pipeline.tables import Tables, arrow_strings, isin, positions_in
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "features" / "data"
 
@@ -598,8 +598,7 @@ def assign_groups(keys: pd.Index, edges: pd.DataFrame) -> pd.Series:
 def _key_of_application(apps: pd.DataFrame, ids: pd.Series) -> pd.Series:
     """applicant_key of the applications ``ids`` name (NaN where none does), by one look-up in Arrow's
     hash table (a pandas Index of the 10M ids as Python strings took 5 s per call)."""
-    at = pc.index_in(arrow_strings(ids), value_set=arrow_strings(apps["application_id"]))
-    at = pc.fill_null(at, -1).to_numpy(zero_copy_only=False)
+    at = positions_in(pd.Index(apps["application_id"]), ids)
     keys = apps["applicant_key"].array.take(at, allow_fill=True)
     return pd.Series(keys, index=ids.index, dtype="str")
 

@@ -27,7 +27,7 @@ from pipeline.contract import load_dataset
 from pipeline.entities import resolve_entities
 from pipeline.grading import grade_applicants
 from pipeline.runio import RunWriter
-from pipeline.tables import Tables, arrow_strings, join_grouped
+from pipeline.tables import Tables, arrow_strings, join_grouped, positions_in
 
 log = logging.getLogger("tmscreen")
 BUILDER_MODULES = ("features.hoarding", "features.infringement", "features.squatting", "features.transfers",
@@ -139,7 +139,7 @@ def _reasons_text(flags: pd.DataFrame, contrib: pd.DataFrame, max_reasons: int) 
     return join_grouped(f["applicant_key"], line, " | ")
 
 
-def _list_column(keys: pd.Series, values: pd.Series, target: pd.Series | pd.Index) -> list[list]:
+def _list_column(keys: pd.Series, values: pd.Series, target: pd.Series | pd.Index) -> pa.LargeListArray:
     """For each element of ``target``, the list of ``values`` whose key equals it, in row order
     (``[]`` when none). Rows of a key must be contiguous.
 
@@ -148,14 +148,14 @@ def _list_column(keys: pd.Series, values: pd.Series, target: pd.Series | pd.Inde
     """
     codes, uniq = pd.factorize(keys)  # contiguous groups: codes are non-decreasing
     bounds = np.searchsorted(codes, np.arange(len(uniq) + 1))
-    pos = uniq.get_indexer(target)
+    pos = positions_in(uniq, target)
     found = pos >= 0
     start = np.where(found, bounds[pos], 0)
     length = np.where(found, bounds[pos + 1] - start, 0)
     offsets = np.concatenate([[0], np.cumsum(length)]).astype("int64")
     take = np.repeat(start - offsets[:-1], length) + np.arange(offsets[-1])
     flat = arrow_strings(values).take(pa.array(take))
-    return pa.LargeListArray.from_arrays(pa.array(offsets), flat).to_pylist()
+    return pa.LargeListArray.from_arrays(pa.array(offsets), flat)
 
 
 def _per_applicant(apps: pd.DataFrame, index: pd.Index) -> tuple[pd.DataFrame, np.ndarray]:
@@ -184,7 +184,7 @@ def _per_applicant(apps: pd.DataFrame, index: pd.Index) -> tuple[pd.DataFrame, n
     out = pd.DataFrame(index=index)
     out["applicant_name"] = pd.Series(names.take(main_name[at]), index=index, dtype="str")
     out["names"] = pd.Series(_list_column(pd.Series(pair_key), pd.Series(names.take(pair_name), dtype="str"),
-                                          pd.Index(at)), index=index, dtype=object)
+                                          pd.Index(at)).to_pylist(), index=index, dtype=object)
     for col in ("group_id", "applicant_type", "applicant_country"):
         out[col] = pd.Series(apps[col].array.take(first_filing[at]), index=index)
     out["n_applications"] = np.bincount(code, minlength=len(keys))[at]
@@ -255,8 +255,9 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
         applications = apps[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
                              "nice_classes"]].copy()
         applications["risk_score"] = np.where(app_at >= 0, risk_at[app_at], np.nan)
+        # (Python lists: a pandas Arrow list dtype is written to Parquet as a dtype pandas cannot read back)
         applications["flags"] = pd.Series(_list_column(app_flags["application_id"], app_flags["reason"],
-                                                       applications["application_id"]),
+                                                       applications["application_id"]).to_pylist(),
                                           index=applications.index, dtype=object)
     return ScoreResult(tables=tables, features=results, applicants=out.reset_index(), applications=applications,
                        flags=flags, feature_matrix=matrix, model=model_info)

@@ -65,6 +65,16 @@ def isin(values: pd.Series | pd.Index, allowed) -> np.ndarray:
     return pc.is_in(arr, value_set=ref).to_numpy(zero_copy_only=False).astype(bool)
 
 
+def positions_in(values: pd.Index, target) -> np.ndarray:
+    """Position of each element of ``target`` in the distinct ``values`` (-1: absent). Strings by
+    Arrow's hash table: a pandas Index hashes them as Python strings (5 s for 10M look-ups)."""
+    values = pd.Index(values)
+    if values.dtype == "str" or values.dtype == object:
+        at = pc.index_in(arrow_strings(pd.Series(target)), value_set=arrow_strings(pd.Series(values)))
+        return pc.fill_null(at, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return values.get_indexer(target)
+
+
 def split_tokens(s: pd.Series, pattern: str = CLASS_SEPARATORS) -> tuple[np.ndarray, pd.Series]:
     """Split each string on a regex (RE2 syntax) in Arrow: (row positions, tokens), empty tokens dropped.
 

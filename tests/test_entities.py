@@ -153,3 +153,17 @@ def test_latin_namesakes_at_different_addresses_stay_apart_but_variants_merge():
              countries=["US", "US", "US", "US"])
     assert k[0] == k[2] and k[0] != k[1]
     assert k[3] not in (k[0], k[1])  # no address and two candidate sites: stays on its own
+
+
+def test_positions_in_finds_strings_and_integers():
+    """Look-ups of many keys among distinct values (Arrow's hash table for strings): position, or -1
+    for an absent or missing key."""
+    import numpy as np
+
+    from pipeline.tables import positions_in
+
+    values = pd.Index(["A3", "A1", "甲2"], dtype="str")
+    target = pd.Series(["A1", "甲2", "A9", None, "A3", "A1"], dtype="str")
+    assert positions_in(values, target).tolist() == [1, 2, -1, -1, 0, 1]
+    assert positions_in(values, pd.Series([], dtype="str")).tolist() == []
+    assert positions_in(pd.Index([7, 3, 5]), np.array([5, 6, 7])).tolist() == [2, -1, 0]
