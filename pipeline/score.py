@@ -166,7 +166,7 @@ def _per_applicant(apps: pd.DataFrame, index: pd.Index) -> tuple[pd.DataFrame, n
     Integer codes from one factorize of the keys and one of the names: a groupby or map per column
     hashed the 10M key strings each time (40 s of the grading stage at 10M applications)."""
     code, keys = pd.factorize(apps["applicant_key"], use_na_sentinel=False)
-    at = pd.Index(keys).get_indexer(index)  # every scored key has filings (builders index on them)
+    at = positions_in(keys, index)  # every scored key has filings (builders index on them)
     if (at < 0).any():
         raise ValueError(f"scored applicant keys without filings: {list(index[at < 0][:5])}")
     row_of_code = np.full(len(keys), -1, dtype=np.int64)
