@@ -52,7 +52,8 @@ def build_decisions(tables: Tables, config: Config) -> FeatureResult:
                .drop_duplicates("applicant_key").set_index("applicant_key")["group_id"])
     concerned = members.index.union(own.index)
     own = own.reindex(concerned, fill_value=0.0)
-    others = members.map(group_total).reindex(concerned).fillna(0.0) - own
+    others = pd.Series(group_total.reindex(members.to_numpy()).to_numpy(np.float64), index=members.index)
+    others = others.reindex(concerned).fillna(0.0) - own
     feat = pd.DataFrame(index=concerned)
     counts = d.pivot_table(index="subject_key", columns="kind", values="weight", aggfunc="size", fill_value=0)
     for kind in KIND_REASON:
