@@ -20,6 +20,7 @@ import pandas as pd
 from features import lexicons
 from features.common import (
     concat_flags,
+    contains_each,
     entropy,
     make_flags,
     per_distinct,
@@ -52,7 +53,7 @@ def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
     Linked = the mark contains the name's head (first two Han characters / first Latin word of ≥ 3
     letters) or the name contains the whole mark. Vectorised with numpy's element-wise string find.
     """
-    m = marks_norm.fillna("").astype("str").to_numpy().astype("U")
+    m = marks_norm.fillna("").astype("str")
     c = cores.fillna("").astype("str")
 
     def name_head(c: pd.Series) -> pd.Series:
@@ -60,10 +61,9 @@ def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
         head = c.str.slice(0, 2).where(~is_latin, c.str.extract(r"^([a-z0-9]{3,})", expand=False).fillna("\uffff"))
         return head.where(head.str.len() >= 2, "\uffff")
 
-    head = per_distinct(c, name_head).to_numpy().astype("U")  # an applicant's rows share one core
-    c_arr = c.to_numpy().astype("U")
-    contains_head = np.char.find(m, head) >= 0
-    name_has_mark = (np.char.find(c_arr, m) >= 0) & (np.char.str_len(m) >= 2)
+    head = per_distinct(c, name_head)  # an applicant's rows share one core
+    contains_head = contains_each(m, head)
+    name_has_mark = contains_each(c, m) & (m.str.len() >= 2).to_numpy()
     return pd.Series(contains_head | name_has_mark, index=marks_norm.index)
 
 

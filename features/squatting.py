@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from features import lexicons, textsim
-from features.common import applicant_index, concat_flags, make_flags, per_distinct, window_counts
+from features.common import (
+    applicant_index,
+    concat_flags,
+    contains_each,
+    make_flags,
+    per_distinct,
+    window_counts,
+)
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
 from pipeline.config import Config
@@ -57,9 +64,8 @@ def _own_name_contains(names: pd.Series, cores: pd.Series) -> np.ndarray:
 
     Rows are distinct (name, core) pairs; a name recurs with each of its cores, so names are
     normalised once per distinct name."""
-    norm = per_distinct(names.astype("str"), lambda n: textsim.compact(textsim.mark_norm(n))).to_numpy().astype("U")
-    found = np.char.find(norm, cores.to_numpy().astype("U")) >= 0
-    return found & (cores.str.len() >= 2).to_numpy()
+    norm = per_distinct(names.astype("str"), lambda n: textsim.compact(textsim.mark_norm(n)))
+    return contains_each(norm, cores) & (cores.str.len() >= 2).to_numpy()
 
 
 TRENDS_KEY = "squatting_trends"  # Tables.extras key of a precomputed global trend table (pipeline.engines)

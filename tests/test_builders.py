@@ -179,3 +179,15 @@ def test_applicant_index_is_shared_by_copies_and_follows_changed_keys():
     assert list(applicant_index(changed)) == ["a:0", "c:b", "c:c"]
     apps.loc[1, "applicant_key"] = "c:d"  # written in place: new Arrow data
     assert list(applicant_index(apps)) == ["c:b", "c:d", "p:z"]
+
+
+def test_contains_each_by_hand_and_a_long_row_stays_in_its_own_width():
+    """Row-wise containment against Python's ``in``, with rows of very different widths (each width
+    group is compared on its own: one long row must not change, or widen, the short ones)."""
+    from features.common import contains_each
+
+    texts = pd.Series(["星巴克咖啡", "acme trading", "", "x" * 700 + "needle", "ab", None], dtype="str")
+    parts = pd.Series(["星巴克", "acme", "", "needle", "abc", "a"], dtype="str")
+    expected = [p in (t or "") for t, p in zip(texts.fillna("").tolist(), parts.fillna("").tolist(), strict=True)]
+    assert contains_each(texts, parts).tolist() == expected == [True, True, True, True, False, False]
+    assert contains_each(pd.Series([], dtype="str"), pd.Series([], dtype="str")).tolist() == []
