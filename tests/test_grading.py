@@ -214,3 +214,27 @@ def test_per_applicant_columns_by_hand():
     # a different order of the index moves the rows, not the values
     out2, at2 = _per_applicant(apps, pd.Index(["k3", "k1", "k2"], name="applicant_key", dtype="str"))
     assert out2["applicant_name"].tolist() == ["Solo", "Acme", "Alpha Ltd"] and at2.tolist() == [2, 1, 2, 2, 1, 0, 2]
+
+
+def test_reasons_text_orders_by_dimension_contribution_then_strength():
+    """Per applicant: reasons of the dimension contributing most first, then by strength; one line per
+    reason code (its strongest flag), at most ``max_reasons``; a code already leading the evidence is
+    not repeated. Worked out by hand."""
+    from pipeline.score import _reasons_text
+
+    flags = pd.DataFrame({
+        "application_id": ["", "A1", "A2", "", "", "B1"],
+        "applicant_key": ["a", "a", "a", "a", "b", "b"],
+        "reason": ["HOARDING_VOLUME", "INFRINGEMENT_EXACT", "INFRINGEMENT_EXACT", "HOARDING_BURST",
+                   "HOARDING_BURST", "INFRINGEMENT_EXACT"],
+        "strength": [0.9, 0.5, 0.7, 0.95, 0.4, 0.3],
+        "evidence": ["40 filings", "copy of X", "copy of Y", "HOARDING_BURST: 12 in 5 days", "9 in 5 days",
+                     "copy of Z"],
+    })
+    contrib = pd.DataFrame({d: [0.0, 0.0] for d in DIMS}, index=pd.Index(["a", "b"], dtype="str"))
+    contrib.loc["a", "infringement"], contrib.loc["a", "hoarding"] = 0.8, 0.3
+    contrib.loc["b", "infringement"], contrib.loc["b", "hoarding"] = 0.1, 0.2
+    text = _reasons_text(flags, contrib, max_reasons=2)
+    # a: infringement (0.8) first, its strongest flag (Y, 0.7); then hoarding's strongest (burst 0.95)
+    assert text["a"] == "INFRINGEMENT_EXACT: copy of Y | HOARDING_BURST: 12 in 5 days"
+    assert text["b"] == "HOARDING_BURST: 9 in 5 days | INFRINGEMENT_EXACT: copy of Z"
