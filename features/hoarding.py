@@ -19,6 +19,7 @@ import pandas as pd
 
 from features import lexicons
 from features.common import (
+    applicant_index,
     concat_flags,
     contains_each,
     entropy,
@@ -30,7 +31,7 @@ from features.common import (
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
 from pipeline.config import Config
-from pipeline.tables import Tables, explode_classes
+from pipeline.tables import Tables, explode_classes, positions_in
 
 
 def mark_norm(marks: pd.Series) -> pd.Series:
@@ -108,8 +109,8 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
                                 "nice_classes", "applicant_type", "status"]].copy()
     # Everything per applicant runs on integer key codes in string order (code k is the k-th key of
     # the sorted index): group-bys and re-indexing on the 10M key strings hashed them each time.
-    key_code, keys = pd.factorize(apps["applicant_key"], sort=True)
-    idx = pd.Index(keys, name="applicant_key")
+    idx = applicant_index(apps)
+    key_code = positions_in(idx, apps["applicant_key"])
     n_keys = len(idx)
     apps["mark_norm"] = mark_norm(apps["mark_text"])
     apps["house"] = house_related(apps["mark_norm"], name_core(apps["applicant_key"]))
