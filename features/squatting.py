@@ -24,6 +24,7 @@ from features.common import (
     contains_each,
     make_flags,
     per_distinct,
+    rows_per_key,
     window_counts,
 )
 from features.reasons import Dimension, Reason
@@ -179,10 +180,9 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
     tr["n_groups"] = tinfo["n_groups"].to_numpy()
 
     strength = pd.concat([hit[["applicant_key", "strength"]], tr[["applicant_key", "strength"]]])
-    # per applicant by row position in idx (Arrow look-ups): group-bys on the key strings and their
-    # alignment to the 3M keys of idx hashed them again for every column (10M applications)
+    # per applicant by row position in idx (Arrow look-ups), see rows_per_key
     def count(frame: pd.DataFrame) -> np.ndarray:
-        return np.bincount(positions_in(idx, frame["applicant_key"]), minlength=len(idx)).astype("float64")
+        return rows_per_key(idx, frame["applicant_key"])
 
     n_apps = count(apps)
     feat = pd.DataFrame(index=idx)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.common import applicant_index, concat_flags, make_flags, ratio
+from features.common import applicant_index, concat_flags, make_flags, ratio, rows_per_key
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
 from pipeline.config import Config
@@ -78,7 +78,7 @@ def build_transfers(tables: Tables, config: Config) -> FeatureResult:
     lookup = tables.extras.get(LOOKUP_KEY) or transfer_lookup(tables)
     ext = external_transfers(tables, lookup)
     ext = ext[isin(ext["assignor_key"], idx)]
-    n_apps = apps.groupby("applicant_key").size().reindex(idx, fill_value=0)
+    n_apps = pd.Series(rows_per_key(idx, apps["applicant_key"]), index=idx)
     # First sale of each application only: a chain of resales is counted for each seller once.
     first = ext.sort_values("transfer_date", kind="stable").drop_duplicates(["application_id", "assignor_key"])
     first = first.assign(quick=first["holding_days"] <= cfg.quick_days)

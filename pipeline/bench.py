@@ -1,8 +1,9 @@
 """``make bench``: generate demo worlds, score them, record per-stage wall time and peak memory.
 
 Sizes come from BENCH_SIZES (comma-separated, default "100000,1000000"; add 10000000 with
-BENCH_LARGE=1). Each size runs in a fresh subprocess so peak RSS is per run. Results are appended
-as a table to docs/benchmarks.md with the machine described.
+BENCH_LARGE=1; 10M is scored with pipeline/national_scale.toml, and then 1M once more with it, so
+growth is measured with the same settings). Each run is a fresh subprocess so peak RSS is per run.
+Results are appended as a table to docs/benchmarks.md with the machine described.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def _generator_stamp() -> str:
     return h.hexdigest()[:16]
 
 
-def run_size(n: int, work: Path) -> dict:
+def _world(n: int, work: Path) -> tuple[Path, float]:
+    """The demo world of ``n`` applications (made again when the generator changed), and the seconds
+    it took to make (0 when reused)."""
     world = work / f"world-{n}"
     stamp = world / "GENERATOR"
     start = time.perf_counter()
@@ -46,18 +49,46 @@ def run_size(n: int, work: Path) -> dict:
         subprocess.run([sys.executable, "-m", "pipeline.cli", "demo-data", str(world), "--n-applications", str(n),
                         "--seed", "11"], check=True)
         stamp.write_text(_generator_stamp() + "\n")
-    gen = time.perf_counter() - start
-    # a national register (10M) is scored with the settings documented for it
-    config = ["--config", str(NATIONAL_CONFIG)] if n >= NATIONAL_FROM else []
+    return world, time.perf_counter() - start
+
+
+def planned_runs(sizes: list[int]) -> list[tuple[int, bool]]:
+    """(size, national settings?) for each run: a national register (10M) is scored with the settings
+    documented for it, the smaller worlds with the defaults. When a national-size world is benched,
+    the largest smaller world is scored with the national settings too, so growth is also measured
+    with the same settings at both sizes."""
+    runs = [(n, n >= NATIONAL_FROM) for n in sizes]
+    smaller = [n for n in sizes if n < NATIONAL_FROM]
+    if smaller and len(smaller) < len(sizes):
+        runs.insert(sizes.index(max(smaller)) + 1, (max(smaller), True))
+    return runs
+
+
+def run_size(n: int, work: Path, national: bool) -> dict:
+    world, gen = _world(n, work)
+    config = ["--config", str(NATIONAL_CONFIG)] if national else []
+    # the extra same-settings run writes beside the world's usual run (the references read that one)
+    run = world / ("run-national" if national and n < NATIONAL_FROM else "run")
+    # --builtin: a champion model registered in the user's home must not change what is measured
     subprocess.run([sys.executable, "-m", "pipeline.cli", "score", str(world / "dataset"), "--out",
-                    str(world / "run"), "--as-of", "2026-01-01", "--top", "0", *config], check=True)
-    manifest = json.loads((world / "run" / "manifest.json").read_text())
+                    str(run), "--as-of", "2026-01-01", "--top", "0", "--builtin", *config], check=True)
+    manifest = json.loads((run / "manifest.json").read_text())
     marks = next((s["marks_process"]["seconds"] for s in manifest["stages"] if "marks_process" in s), None)
     return {"n": n, "generate_s": round(gen, 1), "stages": manifest["stages"], "marks_process_s": marks,
-            "config": NATIONAL_CONFIG.name if config else "defaults",
+            "config": NATIONAL_CONFIG.name if national else "defaults", "reference_run": run.name == "run",
             # builder stages that ran in threads overlap; their enclosing stage counts once
             "total_s": round(sum(s["seconds"] for s in manifest["stages"] if not s.get("parallel")), 1),
             "peak_mb": max(s["peak_rss_mb"] for s in manifest["stages"])}
+
+
+def growth(results: list[dict]) -> list[str]:
+    """Each run's total against the next smaller run with the same settings (``×7.2 vs 100,000``)."""
+    cells = []
+    for r in results:
+        prev = [p for p in results if p["config"] == r["config"] and p["n"] < r["n"]]
+        p = max(prev, key=lambda x: x["n"]) if prev else None
+        cells.append(f"×{r['total_s'] / p['total_s']:.1f} vs {p['n']:,} (data ×{r['n'] / p['n']:g})" if p else "")
+    return cells
 
 
 def reference_ratios(world: Path, n: int) -> dict:
@@ -96,12 +127,13 @@ def main() -> int:
         sizes.append(10_000_000)
     work = ROOT / ".tmscreen" / "bench"
     work.mkdir(parents=True, exist_ok=True)
-    results = [run_size(n, work) for n in sizes]
-    refs = [reference_ratios(work / f"world-{r['n']}", r["n"]) for r in results] \
+    results = [run_size(n, work, national) for n, national in planned_runs(sizes)]
+    refs = [reference_ratios(work / f"world-{r['n']}", r["n"]) if r["reference_run"] else None for r in results] \
         if os.environ.get("BENCH_REFERENCES", "1") == "1" else []
     stages = [s["stage"] for s in results[0]["stages"]]
     lines = [f"\n## Run of {time.strftime('%Y-%m-%d %H:%M')} on {_machine()}\n",
-             "| stage | " + " | ".join(f"{r['n']:,} apps (s)" for r in results) + " |",
+             "| stage | " + " | ".join(f"{r['n']:,} apps" + (", national" if r["config"] != "defaults" else "") + " (s)"
+                                     for r in results) + " |",
              "|---|" + "---|" * len(results)]
     for stage in stages:
         cells = [next((f"{s['seconds']:.1f}" for s in r["stages"] if s["stage"] == stage), "") for r in results]
@@ -113,15 +145,16 @@ def main() -> int:
     lines.append("| **total** | " + " | ".join(f"**{r['total_s']}**" for r in results) + " |")
     lines.append("| peak RSS (MB) | " + " | ".join(f"{r['peak_mb']:.0f}" for r in results) + " |")
     lines.append("| configuration | " + " | ".join(r["config"] for r in results) + " |")
+    lines.append("| growth of the total, same configuration | " + " | ".join(growth(results)) + " |")
     lines.append("| demo generation (s) | " + " | ".join(f"{r['generate_s']}" for r in results) + " |")
     if refs:
         lines.append("| **naive references** | |" + " |" * (len(results) - 1))
         lines.append("| group components: scipy csgraph / networkx (s) | "
-                     + " | ".join(f"{x['csgraph_s']} / {x['networkx_s']}" for x in refs) + " |")
+                     + " | ".join(f"{x['csgraph_s']} / {x['networkx_s']}" if x else "" for x in refs) + " |")
         lines.append("| similarity on as many synthetic marks: engine (s), candidate recall vs brute force, "
                      "speed-up over all-pairs rapidfuzz | "
                      + " | ".join(f"{x['similarity_s']}, {x['similarity_recall']}, x{x['similarity_speedup']}"
-                                  for x in refs) + " |")
+                                  if x else "" for x in refs) + " |")
     out = ROOT / "docs" / "benchmarks.md"
     if not out.exists():
         out.write_text("# Benchmarks\n\nProduced by `make bench` (pipeline/bench.py); newest run last.\n")

@@ -285,20 +285,45 @@ def test_owner_brand_extension_is_not_a_copy_of_an_earlier_look_alike():
 
 def test_established_use_counts_filings_strictly_before_by_hand():
     """The owner's filings of the mark strictly before the newcomer's day (at least 1) and its first
-    filing day, by binary search over (mark, owner, day) codes — counted here by hand."""
-    from features.infringement import _use_before, _use_index
+    filing day, read through each reference's run of (mark, owner, day) codes — counted here by hand.
+    Mark 2 has eleven filings by owner 0: longer than the scanned runs, so it takes the search."""
+    from features.infringement import _reference_runs, _use_before, _use_index
 
-    slim = pd.DataFrame({"tid": [0, 0, 0, 0, 0, 1], "a": [0, 0, 0, 0, 1, 0],
-                         "day": [100, 200, 200, 300, 150, 120]})
+    slim = pd.DataFrame({"tid": [0, 0, 0, 0, 0, 1] + [2] * 11, "a": [0, 0, 0, 0, 1, 0] + [0] * 11,
+                         "day": [100, 200, 200, 300, 150, 120] + list(range(10, 120, 10))})
     use = _use_index(slim, n_owners=2)
-    mark = np.array([0, 0, 0, 0, 0, 1])
-    owner = np.array([0, 0, 0, 0, 1, 0])
-    day = np.array([250, 200, 100, 5000, 400, 121])
-    n, first = _use_before(use, mark, owner, day)
+    # references (mark, owner): (0, 0), (0, 1), (1, 0), (2, 0)
+    ref = _reference_runs(np.array([0, 0, 1, 2]), np.array([0, 1, 0, 0]), {"use": use, "groups": None})
+    ri = np.array([0, 0, 0, 0, 1, 2, 3, 3, 3])
+    mark, owner = np.array([0, 0, 0, 0, 0, 1, 2, 2, 2]), np.array([0, 0, 0, 0, 1, 0, 0, 0, 0])
+    day = np.array([250, 200, 100, 5000, 400, 121, 55, 10, 1000])
+    n, first = _use_before(use, ref, ri, mark, owner, day)
     # 250: filed 100, 200, 200 before; 200: only 100 (same day is not before); 100: none -> 1;
-    # far future: all four; owner 1: its one filing; mark 1: its one filing the day before
-    assert n.tolist() == [3.0, 1.0, 1.0, 4.0, 1.0, 1.0]
-    assert first.tolist() == [100.0, 100.0, 100.0, 100.0, 150.0, 120.0]
+    # far future: all four; owner 1: its one filing; mark 1: its one filing the day before;
+    # mark 2 (days 10..110): 10..50 before 55; none before 10 -> 1; all eleven before 1000
+    assert n.tolist() == [3.0, 1.0, 1.0, 4.0, 1.0, 1.0, 5.0, 1.0, 11.0]
+    assert first.tolist() == [100.0, 100.0, 100.0, 100.0, 150.0, 120.0, 10.0, 10.0, 10.0]
+
+
+def test_rank_in_runs_equals_a_count_by_hand():
+    """Runs of every length from 0 to 20 (scanned and searched), queries below, inside and above
+    each run: the rank is the number of the run's values below the query, counted one by one."""
+    from features.infringement import _rank_in_runs, _runs_of
+
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(0, 21, 300)
+    keys = np.repeat(np.arange(300), lengths)
+    values = np.sort(keys * 1000 + rng.integers(0, 1000, len(keys)))
+    start, length = _runs_of(values // 1000, np.arange(300))
+    assert length.tolist() == lengths.tolist()
+    assert all((values[s:s + n] // 1000 == k).all() for k, (s, n) in enumerate(zip(start, length, strict=True)))
+    q_key = rng.integers(0, 300, 2000)
+    query = q_key * 1000 + rng.integers(-5, 1006, 2000)
+    got = _rank_in_runs(values, start[q_key], length[q_key], query)
+    want = [int((values[start[k]:start[k] + length[k]] < q).sum()) for k, q in zip(q_key, query, strict=True)]
+    assert got.tolist() == want
+    absent = _runs_of(values // 1000, np.array([-1, 300, 5_000]))
+    assert absent[1].tolist() == [0, 0, 0]
 
 
 def test_mark_class_lookup_equals_a_search_of_the_sorted_keys():
