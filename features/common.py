@@ -74,7 +74,7 @@ def window_counts(keys: pd.Series, dates: pd.Series, days: int, forward: bool = 
     Vectorised: sort by (key, day) and binary-search one combined integer code, so 1M rows take
     well under a second (no per-key Python loop).
     """
-    codes, _ = pd.factorize(keys, sort=True)
+    codes, _ = pd.factorize(keys)  # any numbering groups equal keys (sorting 3M strings cost 2 s at 10M)
     day = (dates.to_numpy().astype("datetime64[D]").astype("int64"))
     if forward:
         day = -day
