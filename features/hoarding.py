@@ -26,6 +26,7 @@ from features.common import (
     make_flags,
     per_distinct,
     ratio,
+    window_counter,
     window_counts,
 )
 from features.reasons import Dimension, Reason
@@ -45,7 +46,9 @@ def mark_norm(marks: pd.Series) -> pd.Series:
 
 def name_core(applicant_key: pd.Series) -> pd.Series:
     """The normalised trade-name core carried in the key ('c:华科明电子科技|深圳' → '华科明电子科技')."""
-    return per_distinct(applicant_key, lambda k: k.str.split("|").str[0].str.slice(2).str.replace(" ", "", regex=False))
+    # (a regex replace runs in Arrow; split().str[0] built a list per key: 7 s for 3M keys)
+    return per_distinct(applicant_key, lambda k: k.str.replace(r"(?s)\|.*", "", regex=True).str.slice(2)
+                        .str.replace(" ", "", regex=False))
 
 
 def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
@@ -118,11 +121,12 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     apps["coined"] = apps["has_mark"] & ~apps["house"]
     apps["key"] = key = pd.Series(key_code, index=apps.index)
     apps["mark"] = pd.factorize(apps["mark_norm"])[0]
-    apps["n_win"] = window_counts(key, apps["filing_date"], cfg.window_days)
-    apps["n_burst"] = window_counts(key, apps["filing_date"], cfg.burst_days)
+    per_key = window_counter(key, apps["filing_date"])
+    apps["n_win"] = per_key(cfg.window_days)
+    apps["n_burst"] = per_key(cfg.burst_days)
     apps["g_win"] = window_counts(apps["group_id"], apps["filing_date"], cfg.window_days)
     # A filing is in a burst when a window of burst_days starting or ending at it holds enough filings.
-    ahead = window_counts(key, apps["filing_date"], cfg.burst_days, forward=True)
+    ahead = per_key(cfg.burst_days, forward=True)
     apps["in_burst"] = np.maximum(apps["n_burst"].to_numpy(), ahead) >= cfg.burst_min_filings
     apps["refused"] = apps["status"].isin(["refused", "withdrawn", "invalidated"])
 

@@ -46,6 +46,25 @@ def test_window_counts_by_hand():
     assert window_counts(keys, dates, 7).tolist() == [1, 2, 2, 1, 1]
 
 
+def test_window_counter_backward_forward_and_keys_apart_by_hand():
+    """One sort serves several windows; a window never reaches into another key's rows, even when
+    that key's dates lie inside it (b on 01-01..01-03 right before a's range in the sorted code)."""
+    from features.common import window_counter
+
+    keys = pd.Series(["a", "b", "a", "b", "a", "a"])
+    dates = pd.to_datetime(pd.Series(["2020-01-10", "2020-01-01", "2020-01-12", "2020-01-03", "2020-01-12",
+                                      "2020-03-01"]))
+    count = window_counter(keys, dates)
+    # 60 days back, [d - 59, d]: a 01-10 -> itself; a 01-12 (two rows) -> 01-10, 01-12, 01-12;
+    # a 03-01 (2020 is a leap year: 03-01 - 59 days = 01-02) -> all four a rows; b never sees a
+    assert count(60).tolist() == [1, 1, 3, 2, 3, 4]
+    # 2 days back: [d - 1, d]
+    assert count(2).tolist() == [1, 1, 2, 1, 2, 1]
+    # 3 days ahead: [d, d + 2]; b 01-01 -> 01-01, 01-03
+    assert count(3, forward=True).tolist() == [3, 2, 2, 1, 2, 1]
+    assert count(60, forward=True).tolist() == [4, 2, 3, 1, 3, 1]
+
+
 def test_house_related():
     marks = pd.Series(["华科明", "星空", "acmepro", "zeta", "科明"])
     cores = pd.Series(["华科明电子科技", "华科明电子科技", "acme", "acme", "华科明电子科技"])
