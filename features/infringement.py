@@ -36,7 +36,7 @@ from features.common import applicant_index
 from features.lexicons import group_rows
 from features.reasons import FLAG_COLUMNS, Dimension
 from features.registry import FeatureResult, empty_flags, register
-from pipeline.tables import arrow_strings, isin, sorted_unique, split_tokens
+from pipeline.tables import arrow_strings, isin, positions_in, sorted_unique, split_tokens
 
 DETAIL_COLUMNS = [
     "application_id", "applicant_key", "mark_text", "matched_text", "matched_owner", "matched_source",
@@ -172,8 +172,9 @@ def build_infringement(tables, config) -> FeatureResult:
     T = tables.extras.get(MARKS_KEY)
     if T is None:
         T = distinct_marks(src, config)
-    apps["tid"] = -1
-    apps.loc[marked.index, "tid"] = pd.Index(T["text"]).get_indexer(marked["text"])
+    tid = np.full(len(apps), -1, dtype=np.int64)  # apps has a fresh RangeIndex: labels are positions
+    tid[marked.index.to_numpy()] = positions_in(T["text"], marked["text"])  # (Arrow look-up of 10M texts)
+    apps["tid"] = tid
     # the columns the paths below read (a copy of every column of a million rows is hundreds of MB)
     q_apps = apps.loc[apps["tid"] >= 0, [c for c in ("row", "tid", "applicant_key", "group_id", "filing_date",
                                                      "nice_classes", "mark_core") if c in apps.columns]]
@@ -239,8 +240,7 @@ def build_infringement(tables, config) -> FeatureResult:
 
     # ---- per applicant, on integer applicant codes (groupbys and reindexes on millions of string
     # keys were the builder's last memory peak at 10M applications)
-    a_codes, a_uniq = pd.factorize(apps["applicant_key"])
-    k_app = keys.get_indexer(a_uniq)[a_codes]
+    k_app = positions_in(keys, apps["applicant_key"])
     k_best = k_app[best["row"].to_numpy()]
     n_keys = len(keys)
 
@@ -667,7 +667,9 @@ def _brand_extensions(q_apps, T, pm, P, key_group: pd.Series) -> list:
     someone else. Only the owners' own filings are checked (a few per protected mark). The owner's
     group holds the owner itself, so one join on the group covers both."""
     owned = pd.DataFrame({"group_id": pm["owner_key"].map(key_group), "r": pm["r"]}).dropna()
-    pairs = q_apps[["row", "tid", "group_id"]].merge(owned, on="group_id")
+    # the owners' filings first (Arrow set look-up), then the join on those few
+    mine = q_apps.loc[isin(q_apps["group_id"], owned["group_id"]), ["row", "tid", "group_id"]]
+    pairs = mine.merge(owned, on="group_id")
     if pairs.empty:
         return []
     core = T["core"].to_numpy(dtype=object)[pairs["tid"].to_numpy()]

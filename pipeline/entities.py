@@ -581,10 +581,13 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
 def assign_groups(keys: pd.Index, edges: pd.DataFrame) -> pd.Series:
     """group_id per applicant key: connected components; id = 'g:' + smallest member key."""
     keys = pd.Index(pd.unique(keys)).sort_values()  # Arrow sorts str by code point, as sorted() does
-    pos = pd.Series(np.arange(len(keys)), index=keys)
     if len(edges):
-        i = pos.reindex(edges["a"]).to_numpy()
-        j = pos.reindex(edges["b"]).to_numpy()
+        # both ends in one Arrow look-up (a pandas reindex hashed the 3M keys as Python strings)
+        ij = positions_in(keys, pd.concat([edges["a"], edges["b"]], ignore_index=True))
+        if (ij < 0).any():
+            raise ValueError(f"related-party edges name unknown applicant keys: {list(edges['a'][ij[:len(edges)] < 0][:3])}"
+                             f" {list(edges['b'][ij[len(edges):] < 0][:3])}")
+        i, j = ij[:len(edges)], ij[len(edges):]
         graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(len(keys), len(keys)))
         _, labels = connected_components(graph, directed=False)
     else:
@@ -646,8 +649,9 @@ def resolve_entities(tables: Tables, config: Config) -> Tables:
 
     edges = related_party_edges(apps, transfers, config, addrs)
     groups = assign_groups(pd.Index(distinct["applicant_key"]), edges)
-    group_of_record = distinct["applicant_key"].map(groups)
-    apps["group_id"] = pd.Series(group_of_record.array.take(row), index=apps.index, dtype="str")
+    # by Arrow look-up: Series.map hashed the 3M keys as Python strings (11 s at 10M applications)
+    group_of_record = groups.array.take(positions_in(groups.index, distinct["applicant_key"]), allow_fill=True)
+    apps["group_id"] = pd.Series(group_of_record.take(row), index=apps.index, dtype="str")
 
     # Distinct records keep first-filing order, so 'first' per (name, address) matches the filings.
     entities = (distinct.rename(columns={"name": "applicant_name", "address": "applicant_address"})
