@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from features import similarity as sim
 from features.class_relations import related_classes
-from features.common import applicant_index
+from features.common import applicant_index, contains_each
 from features.lexicons import group_rows
 from features.reasons import FLAG_COLUMNS, Dimension
 from features.registry import FeatureResult, empty_flags, register
@@ -340,8 +340,8 @@ def _own_name(cand: pd.DataFrame, apps: pd.DataFrame, T: pd.DataFrame, cfg) -> p
     # The pinyin of a Chinese name too: XIYU filed by 喜宇纺织 is its own trade name, romanised.
     uniq["name_py"] = pinyin_key(uniq["name"]).str.lower().to_numpy()
     uniq["core"] = T["core"].to_numpy()[uniq["tid"].to_numpy()]
-    uniq["own"] = [len(c) >= 2 and (c in n or c in p)
-                   for c, n, p in zip(uniq["core"], uniq["name_c"], uniq["name_py"], strict=True)]
+    core, name_c, name_py = (pd.Series(uniq[c].to_numpy(), dtype="str") for c in ("core", "name_c", "name_py"))
+    uniq["own"] = (core.str.len() >= 2).to_numpy() & (contains_each(name_c, core) | contains_each(name_py, core))
     own = pairs.merge(uniq[["tid", "name", "own"]], on=["tid", "name"], how="left")["own"].fillna(False).to_numpy()
     applies = own & ((cand["matched_source"] == "earlier") | (cand["class_relation"] == "unrelated")).to_numpy()
     out = cand.copy()
@@ -672,9 +672,9 @@ def _brand_extensions(q_apps, T, pm, P, key_group: pd.Series) -> list:
     pairs = mine.merge(owned, on="group_id")
     if pairs.empty:
         return []
-    core = T["core"].to_numpy(dtype=object)[pairs["tid"].to_numpy()]
-    brand = P["core"].to_numpy(dtype=object)[pairs["r"].to_numpy()]
-    hit = [len(b) >= 2 and b in c for c, b in zip(core, brand, strict=True)]
+    core = pd.Series(T["core"].to_numpy(dtype=object)[pairs["tid"].to_numpy()], dtype="str")
+    brand = pd.Series(P["core"].to_numpy(dtype=object)[pairs["r"].to_numpy()], dtype="str")
+    hit = (brand.str.len() >= 2).to_numpy() & contains_each(core, brand)
     return pairs.loc[hit, "row"].tolist()
 
 

@@ -340,3 +340,26 @@ def test_mark_class_lookup_equals_a_search_of_the_sorted_keys():
     assert got == want and len(want) > 100
     empty = _mark_class_csr(np.zeros(0, dtype=np.int64), n_marks)
     assert len(_gather_mark_class(mark, cls, empty)[0]) == 0
+
+
+def test_own_name_down_weights_marks_inside_the_applicants_name_by_hand():
+    """A mark core (>= 2 characters) found in the applicant's compacted name or in its pinyin is a
+    house mark: an earlier-owner match (or a protected one without a shared class) is weighted by
+    own_name_weight; a protected match in a shared class, a one-letter core and a core outside the
+    name keep their strength."""
+    from features.infringement import _own_name
+
+    cfg = load_config().infringement
+    T = pd.DataFrame({"core": ["xiyu", "喜宇", "acme", "a", "zeta"]})
+    apps = pd.DataFrame({"tid": [0, 1, 2, 3, 4, 2],
+                         "applicant_name": ["喜宇纺织有限公司", "喜宇纺织有限公司", "Acme Trading Co", "Acme Trading Co",
+                                            "Acme Trading Co", "Acme Trading Co"]})
+    cand = pd.DataFrame({"row": [0, 1, 2, 3, 4, 5, 2],
+                         "matched_source": ["earlier"] * 5 + ["protected", "protected"],
+                         "class_relation": ["same_class"] * 5 + ["same_class", "unrelated"],
+                         "strength": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]})
+    w = cfg.own_name_weight
+    # xiyu: in the pinyin xiyufangzhi...; 喜宇: in the name; acme: in acmetradingco; a: too short;
+    # zeta: nowhere; row 5: acme but protected in a shared class; last: protected, no shared class
+    want = [0.9 * w, 0.8 * w, 0.7 * w, 0.6, 0.5, 0.4, 0.3 * w]
+    assert np.allclose(_own_name(cand, apps, T, cfg)["strength"].to_numpy(), want)
