@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -32,8 +33,9 @@ def applicant_index(apps: pd.DataFrame) -> pd.Index:
 
 def rows_per_key(index: pd.Index, keys: pd.Series) -> np.ndarray:
     """How many of ``keys`` fall on each key of ``index`` (``applicant_index``), as float64 in index
-    order. By row position (Arrow look-up, bincount): a string group-by aligned to the 3M keys of
-    the index hashed them again for every column (10M applications)."""
+    order; keys outside the index are not counted. By row position (Arrow look-up, bincount): a
+    string group-by aligned to the 3M keys of the index hashed them again for every column (10M
+    applications)."""
     at = positions_in(index, keys)
     return np.bincount(at[at >= 0], minlength=len(index)).astype("float64")
 
@@ -69,7 +71,7 @@ def contains_each(texts: pd.Series, parts: pd.Series) -> np.ndarray:
     return out
 
 
-def window_counter(keys: pd.Series, dates: pd.Series):
+def window_counter(keys: pd.Series, dates: pd.Series) -> Callable[..., np.ndarray]:
     """``count(days, forward=False)``: for each row, how many rows of the same key fall in
     [date - days + 1, date] (``forward=True``: in [date, date + days - 1]).
 

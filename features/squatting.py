@@ -181,14 +181,11 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
 
     strength = pd.concat([hit[["applicant_key", "strength"]], tr[["applicant_key", "strength"]]])
     # per applicant by row position in idx (Arrow look-ups), see rows_per_key
-    def count(frame: pd.DataFrame) -> np.ndarray:
-        return rows_per_key(idx, frame["applicant_key"])
-
-    n_apps = count(apps)
+    n_apps = rows_per_key(idx, apps["applicant_key"])
     feat = pd.DataFrame(index=idx)
     for cat in ("place", "person", "event", "generic"):
-        feat[f"squatting_n_{cat}"] = count(hit[hit["category"] == cat])
-    feat["squatting_n_trend"] = count(tr)
+        feat[f"squatting_n_{cat}"] = rows_per_key(idx, hit.loc[hit["category"] == cat, "applicant_key"])
+    feat["squatting_n_trend"] = rows_per_key(idx, tr["applicant_key"])
     total = pd.Series(strength["strength"].to_numpy()).groupby(positions_in(idx, strength["applicant_key"])).sum()
     feat["squatting_strength_sum"] = 0.0
     feat.iloc[total.index.to_numpy(), feat.columns.get_loc("squatting_strength_sum")] = total.to_numpy()

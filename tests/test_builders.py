@@ -210,3 +210,12 @@ def test_contains_each_by_hand_and_a_long_row_stays_in_its_own_width():
     expected = [p in (t or "") for t, p in zip(texts.fillna("").tolist(), parts.fillna("").tolist(), strict=True)]
     assert contains_each(texts, parts).tolist() == expected == [True, True, True, True, False, False]
     assert contains_each(pd.Series([], dtype="str"), pd.Series([], dtype="str")).tolist() == []
+
+
+def test_rows_per_key_counts_by_hand_and_ignores_keys_outside_the_index():
+    from features.common import rows_per_key
+
+    index = pd.Index(["a", "b", "c"], name="applicant_key")
+    keys = pd.Series(["b", "a", "b", "zz", "b"], dtype="str")
+    assert rows_per_key(index, keys).tolist() == [1.0, 3.0, 0.0]
+    assert rows_per_key(index, keys.iloc[:0]).tolist() == [0.0, 0.0, 0.0]
