@@ -377,17 +377,21 @@ def _gather_join(left: np.ndarray, start: np.ndarray, count: np.ndarray) -> tupl
     return _gather(start[left], count[left])
 
 
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of equal values of a sorted key array: (start, key, length) of each."""
+    first = np.ones(len(sorted_keys), dtype=bool)
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
+    start = np.flatnonzero(first)
+    return start, sorted_keys[start], np.diff(np.append(start, len(sorted_keys)))
+
+
 def _runs_of(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(start, length) of each query's run of equal values in ``sorted_keys`` (length 0: absent).
     The queries are looked up in sorted order: a binary search for keys in random order misses the
     cache at every step (30 s for 30M look-ups into 10M keys), for sorted keys it follows one path."""
     if not len(sorted_keys):
         return np.zeros(len(queries), dtype=np.int64), np.zeros(len(queries), dtype=np.int64)
-    first = np.ones(len(sorted_keys), dtype=bool)
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
-    run_start = np.flatnonzero(first)
-    run_len = np.diff(np.append(run_start, len(sorted_keys)))
-    run_key = sorted_keys[run_start]
+    run_start, run_key, run_len = _runs(sorted_keys)
     order = np.argsort(queries, kind="stable")
     at = np.empty(len(queries), dtype=np.int64)
     at[order] = np.minimum(np.searchsorted(run_key, queries[order]), len(run_key) - 1)
@@ -416,15 +420,12 @@ def _mark_class_csr(ru_sorted: np.ndarray, n_marks: int) -> dict:
     million at 10M applications): per mark a bit mask of the classes it has and the position of its
     first key; a key's position is that plus the number of the mark's classes below it. O(1) look-ups
     (a binary search over tens of millions of keys took a microsecond each)."""
-    first = np.ones(len(ru_sorted), dtype=bool)
-    np.not_equal(ru_sorted[1:], ru_sorted[:-1], out=first[1:])
-    start = np.flatnonzero(first)
-    keys = ru_sorted[start]
+    start, keys, count = _runs(ru_sorted)
     mark, cls = keys // 46, keys % 46
     # classes 1..45: distinct powers of two below 2**53 add up exactly in float64
     mask = np.bincount(mark, weights=np.ldexp(1.0, cls), minlength=n_marks).astype(np.uint64)
     return {"mask": mask, "first": np.searchsorted(keys, np.arange(n_marks, dtype=np.int64) * 46),
-            "start": start, "count": np.diff(np.append(start, len(ru_sorted)))}
+            "start": start, "count": count}
 
 
 def _gather_mark_class(mark: np.ndarray, cls: np.ndarray, csr: dict) -> tuple[np.ndarray, np.ndarray]:

@@ -187,8 +187,7 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
         feat[f"squatting_n_{cat}"] = rows_per_key(idx, hit.loc[hit["category"] == cat, "applicant_key"])
     feat["squatting_n_trend"] = rows_per_key(idx, tr["applicant_key"])
     total = pd.Series(strength["strength"].to_numpy()).groupby(positions_in(idx, strength["applicant_key"])).sum()
-    feat["squatting_strength_sum"] = 0.0
-    feat.iloc[total.index.to_numpy(), feat.columns.get_loc("squatting_strength_sum")] = total.to_numpy()
+    feat["squatting_strength_sum"] = total.reindex(np.arange(len(idx)), fill_value=0.0).to_numpy(np.float64)
     n_hits = feat[[c for c in feat.columns if c.startswith("squatting_n_")]].sum(axis=1)
     feat["squatting_share"] = (n_hits / n_apps).fillna(0.0)  # every key of idx has filings
     severity = (feat["squatting_strength_sum"] / cfg.filings_per_unit).rename("squatting")
