@@ -14,6 +14,25 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from pipeline.tables import explode_classes
+
+# Tables.extras key of the register's related-class table (computed once per run by
+# pipeline.score; read by the hoarding and infringement builders, also on the Dask engine).
+RELATED_KEY = "class_relations"
+
+
+def register_class_relations(applications: pd.DataFrame, config) -> pd.DataFrame:
+    """``related_classes`` of a whole register (every filing's classes, by applicant)."""
+    cls = explode_classes(applications[["applicant_key", "nice_classes"]])
+    return related_classes(cls[["applicant_key", "nice_class"]], config.infringement)
+
+
+def relations_of(tables, config) -> pd.DataFrame:
+    """The run's related-class table: from ``tables.extras`` when computed ahead (the Dask engine
+    splits the register, and a register statistic must come from all of it), else computed."""
+    rel = tables.extras.get(RELATED_KEY)
+    return register_class_relations(tables.applications, config) if rel is None else rel
+
 
 def related_classes(app_classes: pd.DataFrame, cfg) -> pd.DataFrame:
     """Related class pairs, both directions: DataFrame[nice_class, related_class, co_filers, lift].

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features import lexicons
+from features.class_relations import relations_of
 from features.common import (
     applicant_index,
     concat_flags,
@@ -105,6 +106,31 @@ def _group_dispersion(src: pd.DataFrame, apps: pd.DataFrame, sweep_rows: np.ndar
     return outside_core_share(pairs, cfg.core_groups), mapped_share
 
 
+def unrelated_rows(cls: pd.DataFrame, sweep: np.ndarray, n_keys: int, rel: pd.DataFrame, config: Config) -> np.ndarray:
+    """Per (filing, class) row of ``cls`` (columns key, nice_class): True where the class is neither
+    one of its applicant's ``core_classes`` most used classes (sweeps left out) nor related to one of
+    them by the register's related-class table (``features.class_relations``: the classes coherent
+    businesses file together; ``rel``). A business files its products' classes and their
+    neighbours; a hoarder files everywhere."""
+    cfg = config.hoarding
+    key = cls["key"].to_numpy(np.int64)
+    nice = cls["nice_class"].to_numpy(np.int64)
+    # each key's core classes as a bit mask (classes 1..45 fit in 64 bits)
+    cell, n = np.unique(key[~sweep] * 46 + nice[~sweep], return_counts=True)
+    cell_key, cell_class = cell // 46, cell % 46
+    order = np.lexsort((cell_class, -n, cell_key))  # by key, most used first, ties by class number
+    cell_key, cell_class = cell_key[order], cell_class[order]
+    rank = np.arange(len(cell_key)) - np.searchsorted(cell_key, cell_key, side="left")
+    top = rank < int(cfg.core_classes)
+    core = np.zeros(n_keys, dtype=np.uint64)
+    np.bitwise_or.at(core, cell_key[top], np.left_shift(np.uint64(1), cell_class[top].astype(np.uint64)))
+    # each class's neighbourhood: itself and the classes related to it
+    near = np.left_shift(np.uint64(1), np.arange(46, dtype=np.uint64))
+    np.bitwise_or.at(near, rel["nice_class"].to_numpy(np.int64),
+                     np.left_shift(np.uint64(1), rel["related_class"].to_numpy(np.uint64)))
+    return (core[key] & near[nice]) == 0
+
+
 @register(Dimension.HOARDING)
 def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.hoarding
@@ -146,6 +172,10 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     dispersion = class_dispersion.reindex(codes, fill_value=0.0).where(
         ~use_groups, group_dispersion.reindex(codes, fill_value=0.0))
     coined_sweeps = cls[sweep & ~cls["house"]].groupby("key")["mark"].nunique()
+    unrelated = unrelated_rows(cls, sweep.to_numpy(), n_keys, relations_of(tables, config), config)
+    kept = cls.loc[~sweep, ["key"]].assign(unrelated=unrelated[~sweep.to_numpy()],
+                                           coined_unrelated=unrelated[~sweep.to_numpy()]
+                                           & ~cls.loc[~sweep, "house"].to_numpy(dtype=bool))
 
     g = apps.groupby("key")
     feat = pd.DataFrame(index=codes)
@@ -159,6 +189,8 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     feat["hoarding_class_dispersion"] = class_dispersion
     feat["hoarding_group_dispersion"] = group_dispersion
     feat["hoarding_dispersion"] = dispersion
+    feat["hoarding_unrelated_share"] = kept.groupby("key")["unrelated"].mean()
+    feat["hoarding_coined_unrelated_share"] = kept.groupby("key")["coined_unrelated"].mean()
     feat["hoarding_coined_share"] = ratio(g["coined"].sum(), g["has_mark"].sum())
     feat["hoarding_burst_share"] = g["in_burst"].mean()
     feat["hoarding_refusal_share"] = g["refused"].mean()
@@ -172,7 +204,8 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     own_ratio = feat["hoarding_max_window"] / threshold
     group_ratio = feat["hoarding_group_max_window"] / cfg.group_window_threshold
     feat["hoarding_volume_ratio"] = np.maximum(own_ratio, group_ratio)
-    abnormality = (cfg.w_coined * feat["hoarding_coined_share"] + cfg.w_dispersion * feat["hoarding_dispersion"]
+    abnormality = (cfg.w_coined * feat["hoarding_coined_unrelated_share"]
+                   + cfg.w_dispersion * feat["hoarding_unrelated_share"]
                    + cfg.w_refusal * feat["hoarding_refusal_share"] + cfg.w_burst * feat["hoarding_burst_share"])
     feat["hoarding_abnormality"] = abnormality
     # Volume counts with diminishing returns (doubling it adds a constant): a very large but

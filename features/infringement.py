@@ -26,15 +26,18 @@ Severity = w_copies*log1p(strength_sum) + w_owners*log1p(n_owners_copied) + w_sh
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from features import similarity as sim
-from features.class_relations import related_classes
+from features import textsim as ts
+from features.class_relations import relations_of
 from features.common import applicant_index, contains_each
 from features.lexicons import group_rows
-from features.reasons import FLAG_COLUMNS, Dimension
+from features.reasons import FLAG_COLUMNS, Dimension, Reason
 from features.registry import FeatureResult, empty_flags, register
 from pipeline.tables import arrow_strings, isin, positions_in, sorted_unique, split_tokens
 
@@ -204,7 +207,7 @@ def build_infringement(tables, config) -> FeatureResult:
     public = _public_texts(tables, config, T, q_apps)
     directed = directed[~public[directed["r"].to_numpy()]]
     if len(directed):
-        candidates.append(_earlier_path(apps, q_apps, directed, T, cfg))
+        candidates.append(_earlier_path(apps, q_apps, directed, T, relations_of(tables, config), cfg))
     candidates = [c for c in candidates if c is not None and len(c)]
     if not candidates:
         return _empty_result(keys)
@@ -213,6 +216,8 @@ def build_infringement(tables, config) -> FeatureResult:
     cand = cand[~cand["row"].isin(own_brand_rows)]
     cand = _own_name(cand, apps, T, cfg)
     best = _best_per_row(cand)
+    family = ts.mark_family(pd.Series(T["text"].to_numpy(), dtype="str")).to_numpy(dtype=object)
+    best = _crowded_field(best, apps, family, cfg)
     best = best[best["strength"] >= cfg.min_strength].copy()
     if best.empty:
         return _empty_result(keys)
@@ -264,51 +269,149 @@ def build_infringement(tables, config) -> FeatureResult:
     np.maximum.at(best_similarity, k_best, best["similarity"].to_numpy(dtype="float64"))
     applicant["infringement_best_similarity"] = best_similarity
     applicant["infringement_n_protected"] = per_key(k_best[protected]).astype("int64")
-    applicant["infringement_strength_sum"] = per_key(k_best, strength)
-    # Each copy is evidence in proportion to its strength (one strong copy of a protected mark is
-    # about one unit; one weak resemblance to a small owner's mark about half a unit, below the
-    # flag line); copying several different owners adds a pattern term. Resemblances to earlier
-    # marks of ordinary owners also happen by chance, and more often the larger the register (at
-    # 1M demo applications one normal applicant in seven had one). They count by how unlikely the
-    # applicant's number of resembling marks is by chance (`_chance_weight`); protected marks never
-    # dilute.
-    protected_sum = pd.Series(per_key(k_best[protected], strength[protected]), index=keys)
-    earlier_sum = applicant["infringement_strength_sum"] - protected_sum
-    earlier = (best["matched_source"] == "earlier").to_numpy()
-    tid = apps["tid"].to_numpy()
-    marks_hit = pd.Series(distinct_per_key(k_best[earlier], tid[best["row"].to_numpy()[earlier]]), index=keys)
+    # Evidence counts once per resemblance: per applicant and *target* (the resembled mark's family:
+    # the pinyin of its distinctive core), its strongest filing. 石思, 石思烘焙, SHISI and 石思 SHISI
+    # resembling 石斯 are one resemblance, filed in ten classes still one.
+    target = ts.mark_family(best["matched_text"].astype("str")).to_numpy(dtype=object)
+    target_code = pd.factorize(target)[0]
+    one = _strongest_per_pair(k_best, target_code, strength)
+    # Several different marks of one applicant imitating the same protected mark (its exact copy,
+    # its transliteration, the copy with an added word …) are systematic imitation, not a slip: the
+    # resemblance counts once more for each further variant, up to protected_variants_max times.
+    variants = _variants_per_pair(k_best, target_code, apps["tid"].to_numpy()[best["row"].to_numpy()])
+    evidence = strength * np.where(protected, np.minimum(variants, cfg.protected_variants_max), 1.0)
+    applicant["infringement_strength_sum"] = per_key(k_best[one], strength[one])
+    # Each resemblance is evidence in proportion to its strength; resembling several different
+    # owners adds a pattern term. Resemblances also happen by chance, the more often the larger the
+    # portfolio: protected and earlier marks alike count by how far the applicant's number of them
+    # is beyond its peers' (`_chance_weight`), each source against its own rate, on the applicant's
+    # mark families: how many it filed, how many of them resemble another owner's mark.
     q_rows = q_apps["row"].to_numpy()
-    marks_filed = pd.Series(distinct_per_key(k_app[q_rows], tid[q_rows]), index=keys)
-    dilution = _chance_weight(marks_hit, marks_filed, cfg)
+    families_filed = pd.Series(distinct_per_key(k_app[q_rows], family[apps["tid"].to_numpy()[q_rows]]), index=keys)
+    # Chance is judged per source (protected list / earlier marks in the register) and per tier of
+    # resemblance: an identical copy (same mark, look-alike letters) happens by chance far more
+    # rarely than a sound-alike or a one-letter edit.
+    identical = best["reason"].isin([Reason.INFRINGEMENT_EXACT.value, Reason.INFRINGEMENT_CONFUSABLE.value]).to_numpy()
+    # ... and by the length of the mark: two-character Chinese marks and short Latin ones meet
+    # sound-alikes and reorderings by chance far more often than longer ones.
+    t_row = apps["tid"].to_numpy()[best["row"].to_numpy()]
+    own_family = family[t_row]
+    short = np.where(T["han"].to_numpy()[t_row], T["clen"].to_numpy()[t_row] <= cfg.short_mark_han,
+                     T["clen"].to_numpy()[t_row] <= cfg.short_mark_latin)
+    severity = pd.Series(0.0, index=keys)
+    dilution = pd.Series(0.0, index=keys)
+    for source, tier, length in itertools.product((protected, ~protected), (identical, ~identical), (short, ~short)):
+        cell = source & tier & length
+        hit = pd.Series(distinct_per_key(k_best[cell], own_family[cell]), index=keys)
+        weight = _chance_weight(hit, families_filed, cfg)
+        severity += pd.Series(per_key(k_best[one & cell], evidence[one & cell]), index=keys) * weight
+        dilution = np.maximum(dilution, weight)
     applicant["infringement_chance_dilution"] = dilution.astype("float64")
     extra_owners = np.maximum(applicant["infringement_n_owners_copied"] - 1, 0)
-    severity = (cfg.severity_w_copies * (protected_sum + earlier_sum * dilution)
+    severity = (cfg.severity_w_copies * severity
                 + cfg.severity_w_owners * np.log1p(extra_owners) * dilution
                 + cfg.severity_w_share * applicant["infringement_copy_share"]).rename("infringement_severity")
     return FeatureResult(applicant=applicant, severity=severity.astype("float64"), flags=flags, details=details)
 
 
-def _chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg) -> pd.Series:
-    """Weight of earlier-mark resemblances by their surprise under chance.
+def _crowded_field(best: pd.DataFrame, apps: pd.DataFrame, family: np.ndarray, cfg) -> pd.DataFrame:
+    """Divide the strength of each earlier-mark resemblance by how crowded its field is: the number
+    of different related-party groups (other than the applicant's) that had filed a mark of the
+    earlier mark's family (``textsim.mark_family``: same sound of the distinctive core) before the
+    application. A mark that many owners adopted independently (a common word, a popular sound)
+    protects little beyond itself, so resembling it says little about copying (the crowded-field
+    rule); a coined mark held by one owner keeps its full weight. Protected marks are not diluted."""
+    earlier = (best["matched_source"] == "earlier").to_numpy()
+    if not earlier.any():
+        return best
+    marked = apps[apps["tid"] >= 0]
+    fam_code, fams = pd.factorize(pd.Series(family[marked["tid"].to_numpy()], dtype="str"))
+    first = (pd.DataFrame({"fam": fam_code, "g": marked["group_id"].to_numpy(), "day": _days(marked["filing_date"])})
+             .groupby(["fam", "g"], sort=False)["day"].min().reset_index())
+    span = int(first["day"].max() - first["day"].min()) + 2
+    lo = int(first["day"].min())
+    sorted_code = np.sort(first["fam"].to_numpy(np.int64) * span + (first["day"].to_numpy(np.int64) - lo))
+    rows = best.loc[earlier]
+    target = pd.Index(fams).get_indexer(ts.mark_family(rows["matched_text"].astype("str")))
+    a = apps.iloc[rows["row"].to_numpy()]
+    day = np.clip(_days(a["filing_date"]) - lo, 0, span - 1)
+    # groups with a filing of the family strictly before the application day
+    before = (np.searchsorted(sorted_code, target.astype(np.int64) * span + day)
+              - np.searchsorted(sorted_code, target.astype(np.int64) * span))
+    own = pd.DataFrame({"fam": target, "g": a["group_id"].to_numpy()}).merge(first, on=["fam", "g"], how="left")
+    before = before - (own["day"].to_numpy(np.float64) - lo < day)
+    crowd = np.where(target >= 0, np.maximum(before, 1), 1)
+    out = best.copy()
+    strength = out["strength"].to_numpy(np.float64).copy()
+    strength[earlier] = strength[earlier] / crowd
+    out["strength"] = strength
+    return out
 
-    p0 = the register's share of (applicant, distinct mark) pairs that resemble an earlier mark of
-    another owner (at least ``chance_rate_min``; copying in the data raises it, which only makes the
-    test stricter). An applicant filing n distinct marks expects n * p0 chance resemblances
-    (Poisson); p = P(X >= k) for its k resembling marks, and the weight is
-    min(1, -log10(p) / chance_surprise_ref): a copycat whose five marks all resemble others' is far
-    beyond chance (weight 1), one resemblance among a large portfolio's sixty marks is expected (weight ~0).
-    Distinct marks, not applications: one coincidence filed in ten classes is still one coincidence."""
+
+def _variants_per_pair(key: np.ndarray, target: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    """For each row, how many distinct marks its (key, target) pair has."""
+    pair = pd.factorize(key.astype(np.int64) * (int(target.max()) + 1 if len(target) else 1) + target)[0]
+    distinct = np.unique(np.stack([pair, mark]), axis=1)[0] if len(pair) else pair
+    return np.bincount(distinct, minlength=pair.max() + 1 if len(pair) else 0)[pair].astype("float64")
+
+
+def _strongest_per_pair(key: np.ndarray, mark: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """Mask of one row per (key, mark) pair: the strongest (ties: the first)."""
+    order = np.lexsort((-strength, mark, key))
+    k, m = key[order], mark[order]
+    first = np.r_[True, (k[1:] != k[:-1]) | (m[1:] != m[:-1])] if len(order) else np.zeros(0, dtype=bool)
+    out = np.zeros(len(key), dtype=bool)
+    out[order[first]] = True
+    return out
+
+
+def chance_rates(marks_hit: pd.Series, marks_filed: pd.Series, min_applicants: int, rate_min: float) -> pd.Series:
+    """The register's chance rate of a resemblance for portfolios of each applicant's size.
+
+    Portfolios are binned by size (distinct marks: 1, 2-3, 4-7, 8-15 …; a bin with fewer than
+    ``min_applicants`` applicants joins the one below it), and the rate of a bin is its pooled share
+    of marks that resemble another owner's (at least ``rate_min``). Large portfolios meet others'
+    marks more often (more classes, more marks alike in style); they are compared with their peers,
+    not with one-mark filers. Copying in the register raises the rates, which only makes the test
+    stricter. Returns each applicant's rate."""
+    n = marks_filed.to_numpy(dtype="float64")
+    k = marks_hit.to_numpy(dtype="float64")
+    size_bin = np.floor(np.log2(np.maximum(n, 1))).astype(np.int64)
+    bins = np.arange(size_bin.max() + 1 if len(n) else 0)
+    count = np.bincount(size_bin, weights=(n > 0).astype("float64"), minlength=len(bins))
+    hits = np.bincount(size_bin, weights=k, minlength=len(bins))
+    marks = np.bincount(size_bin, weights=n, minlength=len(bins))
+    # sparse bins (the largest portfolios) pool with the bins below until they have enough peers
+    pooled = bins.copy()
+    for b in bins[1:]:
+        if count[b] < min_applicants:
+            pooled[b] = pooled[b - 1]
+    rate = np.bincount(pooled, weights=hits, minlength=len(bins)) / np.maximum(
+        np.bincount(pooled, weights=marks, minlength=len(bins)), 1.0)
+    return pd.Series(np.maximum(rate[pooled][size_bin], rate_min), index=marks_hit.index)
+
+
+def _chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg) -> pd.Series:
+    """Weight of resemblances by how far the applicant's number of them is beyond chance.
+
+    An applicant filing n distinct marks expects n * p0 chance resemblances (Poisson; p0 from
+    ``chance_rates``: its peers' rate). For its k resembling marks, p = P(X >= k), and the weight is
+    min(1, -log10(p) / chance_surprise_ref) x (k - n p0) / k: how unlikely the count is, times the
+    share of the resemblances beyond the expected number. A copycat whose five marks all resemble
+    others' is far beyond chance (weight ~1); a large portfolio with its peers' share of
+    resemblances is not (weight ~0). Distinct marks, not applications: one coincidence filed in
+    ten classes is still one coincidence."""
     from scipy.special import (
         pdtrc,  # P(X > k) of a Poisson; what scipy.stats.poisson.sf calls, without its import cost
     )
 
-    total = float(marks_filed.sum())
-    p0 = max(float(cfg.chance_rate_min), float(marks_hit.sum()) / total if total else 0.0)
+    p0 = chance_rates(marks_hit, marks_filed, int(cfg.chance_min_peers), float(cfg.chance_rate_min)).to_numpy()
     k = marks_hit.to_numpy(dtype="float64")
-    p = pdtrc(np.maximum(k - 1, 0), marks_filed.to_numpy(dtype="float64") * p0)  # P(X >= k)
-    surprise = -np.log10(np.clip(p, 1e-300, 1.0))
-    return pd.Series(np.where(k > 0, np.minimum(1.0, surprise / float(cfg.chance_surprise_ref)), 0.0),
-                     index=marks_hit.index)
+    expected = marks_filed.to_numpy(dtype="float64") * p0
+    p = pdtrc(np.maximum(k - 1, 0), expected)  # P(X >= k)
+    surprise = np.minimum(1.0, -np.log10(np.clip(p, 1e-300, 1.0)) / float(cfg.chance_surprise_ref))
+    excess = np.divide(np.maximum(k - expected, 0.0), k, out=np.zeros_like(k), where=k > 0)
+    return pd.Series(surprise * excess, index=marks_hit.index)
 
 
 def _public_texts(tables, config, T: pd.DataFrame, q_apps: pd.DataFrame) -> np.ndarray:
@@ -462,7 +565,7 @@ def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, re
     return p.sort_values(["r_day", "unit"], kind="stable").drop_duplicates(["row", "r", "r_a"])
 
 
-def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
+def _earlier_path(apps, q_apps, directed, T, rel: pd.DataFrame, cfg) -> pd.DataFrame | None:
     """Per application and class relation, its strongest candidate earlier mark of another owner.
 
     The (application, class) x (matched mark) x (earlier owner) joins are the largest tables of a
@@ -486,7 +589,6 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
     cls = {col: v[order] for col, v in cls.items()}
     related = None
     if cfg.class_weight_related_class > 0:
-        rel = related_classes(pd.DataFrame({"applicant_key": cls["a"], "nice_class": cls["unit"]}), cfg)
         # the application's class -> each related class, where the earlier owner's filing sits; the
         # related units are made chunk by chunk (tens of millions of rows at 10M applications)
         rel = rel.sort_values("nice_class", kind="stable")
@@ -536,9 +638,13 @@ def _earlier_path(apps, q_apps, directed, T, cfg) -> pd.DataFrame | None:
 
 
 def _best_per_row(cand: pd.DataFrame) -> pd.DataFrame:
-    """Each application's strongest candidate (ties: higher similarity, then earlier filing)."""
-    cand = cand.sort_values(["row", "strength", "similarity", "matched_filing_date"],
-                            ascending=[True, False, False, True], kind="stable", na_position="last")
+    """Each application's strongest candidate (ties: higher similarity, then earlier filing, then
+    the matched text and owner, so that the choice does not depend on the order candidates were
+    found in: the engines find them in different orders)."""
+    ties = [c for c in ("matched_text", "owner_id") if c in cand.columns]
+    cand = cand.sort_values(["row", "strength", "similarity", "matched_filing_date", *ties],
+                            ascending=[True, False, False, True] + [True] * len(ties), kind="stable",
+                            na_position="last")
     return cand.drop_duplicates("row", keep="first")
 
 

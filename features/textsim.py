@@ -244,6 +244,22 @@ def strip_generic(norm: pd.Series) -> pd.Series:
     return out
 
 
+def mark_family(marks: pd.Series) -> pd.Series:
+    """The family of a mark: the pinyin of its distinctive core, a doubled half said once. A brand
+    and its variants share it: 石思, 石思烘焙, SHISI and 石思 SHISI are all "shisi". Once per
+    distinct text."""
+    def family(uniq: pd.Series) -> pd.Series:
+        norm = mark_norm(uniq)
+        core = compact(strip_generic(norm))
+        key = pinyin_key(core.where(core != "", compact(norm))).str.lower()
+        return key.str.replace(r"^(.+)\1$", r"\1", regex=True)
+
+    s = _as_str(marks)
+    codes, uniq = pd.factorize(s)
+    out = family(pd.Series(uniq, dtype="str")).to_numpy(dtype=object)
+    return pd.Series(out[codes] if len(codes) else np.array([], dtype=object), index=s.index, dtype="str")
+
+
 def token_sort(norm: pd.Series) -> pd.Series:
     """Reordering key: Latin tokens sorted and joined; Han characters sorted."""
     norm = _as_str(norm)

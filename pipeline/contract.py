@@ -351,12 +351,23 @@ def _empty(spec: TableSpec) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="str") for c in spec.columns})
 
 
+def newest_date(frames: dict[str, pd.DataFrame], today: pd.Timestamp) -> pd.Timestamp:
+    """The as-of date of a dataset given without one: its newest filing or decision date (a
+    register is judged as of the day its records end, so an extract of past years keeps its
+    recent decisions recent), never after ``today``."""
+    dates = [frames[t][c].max() for t, c in (("applications", "filing_date"), ("decisions", "decision_date"))
+             if len(frames[t]) and c in frames[t]]
+    dates = [d for d in dates if pd.notna(d)]
+    return min(max(dates), today).normalize() if dates else today
+
+
 def load_dataset(root: str | Path, as_of: str | pd.Timestamp | None = None,
                  encoding: str | None = None) -> LoadedDataset:
     """Read and validate a dataset folder. Raises ContractError for file-level problems."""
     root = Path(root)
     if not root.is_dir():
         raise ContractError(f"{root}: dataset folder not found. Pass a folder holding applications.csv/.parquet.")
+    given = as_of
     as_of = pd.Timestamp(as_of).normalize() if as_of else pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
     result = LoadedDataset(tables=None)  # type: ignore[arg-type]
     frames: dict[str, pd.DataFrame] = {}
@@ -416,6 +427,8 @@ def load_dataset(root: str | Path, as_of: str | pd.Timestamp | None = None,
             result.counts["transfers"]["accepted"] -= int(unknown.sum())
             result.counts["transfers"]["rejected"] += int(unknown.sum())
     frames = {k: v.reset_index(drop=True) for k, v in frames.items()}
+    if not given:
+        as_of = newest_date(frames, as_of)
     result.tables = Tables(
         applications=frames["applications"], transfers=frames["transfers"], decisions=frames["decisions"],
         protected_marks=frames["protected_marks"], public_terms=frames["public_terms"], as_of=as_of,

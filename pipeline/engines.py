@@ -10,7 +10,9 @@ Dask plan (``run_builders_on(engine="dask" | "dask-local", ...)``):
   holds all applications of its groups, the transfers whose assignor is in one of its groups, the
   decisions whose subject is; protected marks and public terms are replicated. Every applicant and
   every related-party group is therefore whole inside exactly one partition.
-* Per-group builders (hoarding, decisions) run unchanged on each partition.
+* Per-group builders (hoarding, decisions) run unchanged on each partition; statistics of the whole
+  register they read (the related-class table) are computed by the client and passed in
+  ``Tables.extras``.
 * Builders with a cross-group step get that step computed globally first, then run unchanged on
   each partition with the global result in ``Tables.extras`` (on the pandas engine the builder
   computes the same step itself from the whole tables, through the same functions):
@@ -234,7 +236,11 @@ def _run_dask(client, tables: Tables, config: Config, timer, n_partitions: int |
             trends_f = client.compute(trends)
         wait([lookup_f, trends_f])
     with timer.stage("features.dask.builders"):
-        extras = {Dimension.TRANSFER: {"transfer_lookup": lookup_f}, Dimension.SQUATTING: {"squatting_trends": trends_f}}
+        from features.class_relations import RELATED_KEY, relations_of
+
+        relations = client.scatter(relations_of(tables, config))  # a register statistic: from the whole
+        extras = {Dimension.TRANSFER: {"transfer_lookup": lookup_f}, Dimension.SQUATTING: {"squatting_trends": trends_f},
+                  Dimension.HOARDING: {RELATED_KEY: relations}}
         futures = {dim: [client.submit(_build, dim, p, config_f, extras.get(dim))
                          for p in part_f] for dim in PER_PARTITION}
         gathered = client.gather({**{d: f for d, f in futures.items()}, **{d: [f] for d, f in whole_futures.items()}})

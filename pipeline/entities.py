@@ -559,6 +559,11 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
     # The trade name is a function of the key: computed once per distinct key.
     trade_codes, trades = _value_codes(trade_names(pd.Series(universe)))
     add_shared((trade_codes[keys], trades), cfg.address_hub_size, "trade_name", False, "same trade name")
+    add(*_family_pairs(apps, keys, universe, trade_codes, trades, cfg), "family", True,
+        "corporate family, trade name")
+    add(*_house_mark_pairs(apps, keys, trade_codes, trades), "house_mark", False, "files the other's trade name as a mark:")
+    add(*_coordinated_pairs(apps, keys, cfg), "coordinated", True,
+        f"same mark, same agent, within {cfg.coordination_days} days:")
     if len(t):
         assignor, assignee = codes[n:n + len(t)], codes[n + len(t):]
         tp = pd.DataFrame({"a": np.minimum(assignor, assignee), "b": np.maximum(assignor, assignee),
@@ -576,6 +581,92 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
     for end in ("a", "b"):
         edges[end] = pd.Series(universe.take(edges[end].to_numpy()), index=edges.index, dtype="str")
     return edges
+
+
+# A company name that declares a corporate family: a group or holding, a head or branch office, or a
+# foreign group's China subsidiary (X（中国）有限公司).
+FAMILY_NAME_RE = r"集团|控股|总公司|分公司|[(（]中国[)）]|\b(?:group|holdings?)\b"
+
+
+def _family_pairs(apps: pd.DataFrame, keys: np.ndarray, universe: pd.Index, trade_codes: np.ndarray,
+                  trades: pd.Index, cfg) -> tuple[pd.DataFrame, np.ndarray]:
+    """Pairs of company keys of one corporate family, with their trade name.
+
+    Two companies sharing a trade name (字号) are one family when either name declares a family
+    (``FAMILY_NAME_RE``) or both are registered in the same city: a trade name is unique within its
+    registration region, so 义乌石翔家居 and 义乌石翔销售 are sister companies, while 南京雅己健康
+    and 深圳雅己饮品 may be strangers. A trade name held by more than ``family_max_members`` keys
+    links nobody. ``keys``: key code per filing; ``trade_codes``: trade-name code per key code."""
+    trade = trade_codes[keys]
+    has = trade >= 0
+    if not has.any():
+        return pd.DataFrame(columns=["a", "b", "v"]), np.array([], dtype=object)
+    name = apps["applicant_name"].fillna("").astype("str").to_numpy()[has]
+    named = pd.Series(name).str.contains(FAMILY_NAME_RE, case=False, regex=True).to_numpy()
+    per = pd.DataFrame({"k": keys[has], "v": trade[has], "named": named})
+    per = per.groupby("k", sort=True).agg(v=("v", "first"), named=("named", "any"))
+    pairs = _pairs_within(per.index.to_numpy(), per["v"].to_numpy(), int(cfg.family_max_members))
+    if not len(pairs):
+        return pairs, np.array([], dtype=object)
+    city = pd.Series(universe.take(per.index.to_numpy()), index=per.index, dtype="str").str.extract(
+        r"\|([^|]*)$", expand=False).fillna("")
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    same_city = (city.loc[a].to_numpy() == city.loc[b].to_numpy()) & (city.loc[a].to_numpy() != "")
+    ok = per["named"].loc[a].to_numpy() | per["named"].loc[b].to_numpy() | same_city
+    pairs = pairs[ok]
+    return pairs, trades.take(pairs["v"].to_numpy())
+
+
+def _house_mark_pairs(apps: pd.DataFrame, keys: np.ndarray, trade_codes: np.ndarray, trades: pd.Index
+                      ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Pairs where one applicant files the other's trade name (字号) as a mark: a parent filing its
+    Chinese subsidiary's name (Misin Spirits filing 米西恩, the name of 米西恩（中国）有限公司). A copyist
+    does that too, so it is a weak link: it relates two applicants only with another one (a
+    transfer between them, the same agent)."""
+    from features.textsim import compact, mark_norm
+
+    trade_of_key = pd.Series(np.asarray(trades, dtype=object)[trade_codes], dtype="str").where(trade_codes >= 0, "")
+    norm_trade = compact(mark_norm(trade_of_key))
+    owners = pd.DataFrame({"k": np.arange(len(trade_codes)), "t": norm_trade.to_numpy()})
+    owners = owners[owners["t"].str.len() >= 2]
+    marks = compact(mark_norm(apps["mark_text"].fillna("").astype("str")))
+    filed = pd.DataFrame({"a": keys, "t": marks.to_numpy()}).drop_duplicates()
+    pairs = filed.merge(owners, on="t")
+    pairs = pairs[pairs["a"] != pairs["k"]]
+    pairs = pairs.assign(a=np.minimum(pairs["a"], pairs["k"]), b=np.maximum(pairs["a"], pairs["k"]))
+    pairs = pairs.drop_duplicates(["a", "b"]).reset_index(drop=True)
+    return pairs[["a", "b"]], pairs["t"].to_numpy()
+
+
+def _coordinated_pairs(apps: pd.DataFrame, keys: np.ndarray, cfg) -> tuple[pd.DataFrame, np.ndarray]:
+    """Pairs of applicants who file the same mark through the same agent within
+    ``coordination_days`` of each other, with that mark and agent: one hand behind both (shell
+    companies splitting one mark's classes between them). Ordinary neighbours at a shared address
+    do not do that. A (mark, agent, window) cell of more than ``agent_hub_size`` applicants links
+    nobody. ``keys``: key code per filing."""
+    mark = apps["mark_text"].fillna("").astype("str").str.strip()
+    agent = apps["agent_name"].fillna("").astype("str").str.strip()
+    use = ((mark != "") & (agent != "")).to_numpy()
+    if not use.any():
+        return pd.DataFrame(columns=["a", "b", "v"]), np.array([], dtype=object)
+    from features.textsim import compact, mark_norm
+
+    agent_core = normalize_names(agent[use])  # one row per distinct agent name
+    agent_key = agent[use].map(agent_core.set_index("name")["core"]).fillna("").astype("str")
+    cell = compact(mark_norm(mark[use])) + " / " + agent_key
+    cell_code, cells = pd.factorize(cell)
+    day = pd.to_datetime(apps["filing_date"][use]).to_numpy().astype("datetime64[D]").astype(np.int64)
+    # Two filings within ``width`` days of each other share a bucket of the grid or of the grid
+    # shifted by half a width.
+    width = max(int(cfg.coordination_days), 1)
+    parts = []
+    for shift in (0, width // 2 + 1):
+        bucket = (day + shift) // width
+        code, first = np.unique(cell_code.astype(np.int64) * (1 << 24) + (bucket - bucket.min()), return_inverse=True)
+        pairs = _pairs_within(keys[use], first, int(cfg.agent_hub_size))
+        parts.append(pairs.assign(v=code[pairs["v"].to_numpy()] >> 24))
+    pairs = pd.concat(parts, ignore_index=True).drop_duplicates(["a", "b"])
+    return pairs, np.asarray(cells, dtype=object)[pairs["v"].to_numpy()]
 
 
 def assign_groups(keys: pd.Index, edges: pd.DataFrame) -> pd.Series:

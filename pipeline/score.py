@@ -220,6 +220,11 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
 
         tables.applications = tables.applications.assign(similar_groups=similar_groups_of(tables.applications),
                                                          mark_core=distinct_mark_cores(tables.applications["mark_text"]))
+        # the register's related classes (hoarding and infringement): a statistic of the whole register
+        from features.class_relations import RELATED_KEY, register_class_relations
+
+        tables = replace(tables, extras={**tables.extras,
+                                         RELATED_KEY: register_class_relations(tables.applications, config)})
     if job is not None:
         tables = job.finish(with_trends(tables, config, timer), timer)  # the trends while it works on
     from pipeline.engines import run_builders_on  # engine: pandas | dask | dask-local (pipeline.engines)

@@ -91,19 +91,47 @@ def test_hoarding_by_hand():
     assert h["hoarding_max_window"] == 4 and h["hoarding_max_burst"] == 4
     assert h["hoarding_coined_share"] == 1.0 and h["hoarding_refusal_share"] == 0.5
     assert h["hoarding_dispersion"] == pytest.approx(0.75)  # 3 of 4 filings outside its 1 main class
+    # six applicants relate no classes: 3 of its 4 classes are neither its main one nor related to it
+    assert h["hoarding_unrelated_share"] == pytest.approx(0.75)
+    assert h["hoarding_coined_unrelated_share"] == pytest.approx(0.75)
     assert h["hoarding_burst_share"] == 1.0
-    # severity = log2(1 + volume ratio 4/4) x (0.4*1 + 0.3*0.75 + 0.2*0.5 + 0.1*1)
-    assert r.severity["c:甲|x"] == pytest.approx(math.log2(2.0) * (0.4 + 0.225 + 0.1 + 0.1))
+    # severity = log2(1 + volume ratio 4/4) x (0.4*0.75 coined in unrelated classes + 0.3*0.75
+    # unrelated + 0.2*0.5 refused + 0.1*1 in bursts)
+    abnormality = 0.4 * 0.75 + 0.3 * 0.75 + 0.2 * 0.5 + 0.1 * 1
+    assert r.severity["c:甲|x"] == pytest.approx(math.log2(2.0) * abnormality)
     # volume counts with diminishing returns: twice the volume ratio is log2(3), not 2x
     cfg2 = cfg.with_overrides({"hoarding": {"window_threshold": 2}})
     r2 = build_hoarding(tables(apps_frame(rows)), cfg2)
-    assert r2.severity["c:甲|x"] == pytest.approx(math.log2(3.0) * (0.4 + 0.225 + 0.1 + 0.1))
+    assert r2.severity["c:甲|x"] == pytest.approx(math.log2(3.0) * abnormality)
     # the house-mark sweep is not dispersion and its marks are not coined
     assert legit["hoarding_coined_share"] == 0.0 and legit["hoarding_dispersion"] == 0.0
     assert r.severity["c:华科明|y"] == pytest.approx(0.0)
     reasons = set(r.flags.loc[r.flags["applicant_key"] == "c:甲|x", "reason"])
     assert {"HOARDING_VOLUME", "HOARDING_BURST"} <= reasons
     assert r.flags.loc[r.flags["applicant_key"] == "c:华科明|y"].empty
+
+
+def test_unrelated_classes_by_hand():
+    """Classes 1 and 2 are co-filed by 8 of 38 coherent applicants (8 file class 1, 8 class 2:
+    lift 8 x 38 / 64 = 4.75 >= 3, at least 5 co-filers): related. Applicant k files classes
+    1, 1, 2, 3 and 4 with one main class (1): class 2 is related to it, 3 and 4 are not."""
+    from features.class_relations import related_classes
+    from features.hoarding import unrelated_rows
+
+    cfg = load_config().with_overrides({"hoarding": {"core_classes": 1}})
+    key = [0] * 5 + [1 + i // 2 for i in range(2 * 37)]
+    nice = [1, 1, 2, 3, 4] + [1, 2] * 7 + [20, 21] * 10 + [30, 31] * 20
+    cls = pd.DataFrame({"key": key, "nice_class": nice})
+    rel = related_classes(cls.rename(columns={"key": "applicant_key"}), cfg.infringement)
+    # 20/21: 10 co-filers, lift 10 x 38 / 100 = 3.8; 30/31: 20 co-filers but lift 20 x 38 / 400 = 1.9
+    assert sorted(zip(rel["nice_class"], rel["related_class"])) == [(1, 2), (2, 1), (20, 21), (21, 20)]
+    got = unrelated_rows(cls, np.zeros(len(cls), dtype=bool), 38, rel, cfg)
+    assert got[:5].tolist() == [False, False, False, True, True]
+    # a sweep's rows do not choose the main classes: with the two class-1 rows a sweep, class 2 is
+    # the main one (then 1 by number), and 3 and 4 stay unrelated
+    sweep = np.zeros(len(cls), dtype=bool)
+    sweep[:2] = True
+    assert unrelated_rows(cls, sweep, 38, rel, cfg)[:5].tolist() == [False, False, False, True, True]
 
 
 def test_transfers_by_hand():
@@ -140,7 +168,7 @@ def test_decisions_by_hand():
                         "application_id": ["A1", ""], "subject_key": ["c:a|x", "c:a|x"]})
     r = build_decisions(tables(apps, decisions=dec), cfg)
     age2 = (D("2025-12-31") - D("2022-12-31")).days / 365.25
-    own = 1.0 + 0.8 * 0.5 ** (age2 / 3.0)
+    own = 2.0 + 1.5 * 0.5 ** (age2 / 3.0)  # a bad-faith refusal is 2 units, an invalidation 1.5
     assert r.severity["c:a|x"] == pytest.approx(own)
     assert r.severity["c:b|x"] == pytest.approx(0.5 * own)  # same group, group factor 0.5
     assert r.severity["c:c|x"] == 0

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.infringement import APPLICANT_COLUMNS, DETAIL_COLUMNS, build_infringement
+from features.infringement import (
+    APPLICANT_COLUMNS,
+    DETAIL_COLUMNS,
+    _chance_weight,
+    build_infringement,
+    chance_rates,
+)
 from features.reasons import FLAG_COLUMNS, Dimension, Reason
 from features.registry import BUILDERS
 from pipeline.config import load_config
@@ -186,37 +192,92 @@ def _poisson_at_least(k: int, lam: float) -> float:
     return 1.0 - sum(math.exp(-lam) * lam ** i / math.factorial(i) for i in range(k))
 
 
-def test_chance_resemblances_of_a_large_portfolio_count_less():
-    """Owner Two's LIVE MORE copies an earlier mark. Weight = min(1, -log10 P(X >= k) / 3) with
-    X ~ Poisson(n * p0), n = its distinct marks, k = those resembling an earlier mark, p0 = the
-    dataset's share of resembling (applicant, mark) pairs. Worked out by hand from the table:
-    distinct (applicant, mark) pairs with text — sb: 星巴克; cc: 星巴客, 太白兔; sbcn: 星巴克咖啡店;
-    sq: G00GLE; cd: 大白兔; o1: LIVERMORE; o3: LIVEMORE; o2: LIVE MORE; nc: 星巴克 = 10, of which
-    earlier-mark resemblances: 星巴客 (cc) and LIVE MORE (o2) = 2, so p0 = 0.2 and o2 (n = 1, k = 1)
-    gets -log10(1 - e^-0.2) / 3. With 20 more unrelated marks: 30 pairs, p0 = 2/30, o2 has n = 21."""
+def test_chance_rates_pool_portfolios_of_one_size_by_hand():
+    """Sizes 1, 1, 2, 3, 5, 6 distinct marks fall in the bins [1], [2-3], [4-7]: with at least two
+    applicants a bin, bin [1] pools 1 hit of 2 marks (0.5), [2-3] 1 of 5 (0.2), [4-7] 3 of 11.
+    With three applicants needed, [2-3] (two) joins [1]: 2 hits of 7 marks; [4-7] (two) joins that
+    pool too: 5 of 18."""
+    filed = pd.Series([1, 1, 2, 3, 5, 6], dtype="float64")
+    hit = pd.Series([1, 0, 1, 0, 2, 1], dtype="float64")
+    assert chance_rates(hit, filed, 2, 0.0).tolist() == pytest.approx([0.5, 0.5, 0.2, 0.2, 3 / 11, 3 / 11])
+    assert chance_rates(hit, filed, 3, 0.0).tolist() == pytest.approx([5 / 18] * 6)
+    assert chance_rates(hit * 0, filed, 2, 0.01).tolist() == pytest.approx([0.01] * 6)  # the floor
+
+
+def test_chance_weight_is_surprise_times_the_share_beyond_chance_by_hand():
+    """weight = min(1, -log10 P(X >= k) / 3) x (k - n p0) / k, X ~ Poisson(n p0)."""
+    cfg = load_config().infringement
+    # one peer bin: 100 one-mark filers with 2 hits in all (p0 = 0.02), and a 50-mark portfolio
+    filed = pd.Series([1.0] * 100 + [50.0])
+    for k_big in (1.0, 6.0):
+        hit = pd.Series([1.0, 1.0] + [0.0] * 98 + [k_big])
+        w = _chance_weight(hit, filed, cfg.__class__({**cfg._data, "chance_min_peers": 200,
+                                                     "chance_rate_min": 0.0}))
+        p0 = (2 + k_big) / 150
+        lam_one, lam_big = p0, 50 * p0
+        expect_one = min(1, -math.log10(_poisson_at_least(1, lam_one)) / 3) * (1 - lam_one)
+        expect_big = min(1, -math.log10(_poisson_at_least(int(k_big), lam_big)) / 3) * max(k_big - lam_big, 0) / k_big
+        assert w.iloc[0] == pytest.approx(expect_one)
+        assert w.iloc[2] == 0.0  # no resemblance, no weight
+        assert w.iloc[-1] == pytest.approx(expect_big)
+    # one resemblance among fifty marks is below the expected number: no weight at all
+    assert _chance_weight(pd.Series([1.0] * 100 + [1.0]), filed,
+                          cfg.__class__({**cfg._data, "chance_min_peers": 200})).iloc[-1] == 0.0
+
+
+def _portfolio(n_own: int, copies: list[tuple[str, str, str]]) -> Tables:
+    """Owners of three earlier coined marks (2015), ordinary one-mark filers, and applicant P
+    (2020) with ``n_own`` coined marks of its own plus ``copies`` (mark, class, date)."""
+    rows = [("E1", "ZORVEXA", "Zorvex Ltd", "e1", "g_e1", "2015-01-01", "9"),
+            ("E2", "QUILMANTO", "Quilman Ltd", "e2", "g_e2", "2015-01-01", "25"),
+            ("E3", "VEXOLIRA", "Vexol Ltd", "e3", "g_e3", "2015-01-01", "30")]
+    rows += [(f"N{i}", f"PLAIN{i:04d}X", f"Filer {i}", f"n{i}", f"g_n{i}", "2018-01-01", "35") for i in range(200)]
+    rows += [(f"P{i}", f"KORB{i:04d}Y", "Portfolio Co", "p", "g_p", "2020-01-01", str(1 + i % 45))
+             for i in range(n_own)]
+    rows += [(f"C{i}", m, "Portfolio Co", "p", "g_p", d, c) for i, (m, c, d) in enumerate(copies)]
     t = make_tables()
-    base = build_infringement(t, load_config())
-    extra = pd.DataFrame([(f"X{i}", f"QZWX{i:02d}", "Owner Two", "o2", "g_o2", "2021-01-01", "5")
-                          for i in range(20)], columns=t.applications.columns[:7])
-    extra["filing_date"] = pd.to_datetime(extra["filing_date"])
-    extra["goods_services"] = ""
-    extra["status"] = "filed"
-    apps = pd.concat([t.applications, extra], ignore_index=True)
-    big = build_infringement(Tables(apps, t.transfers, t.decisions, t.protected_marks, t.public_terms), load_config())
-    earlier = base.details[base.details["matched_source"] == "earlier"]
-    assert sorted(earlier["applicant_key"]) == ["cc", "o2"]
-    w_small = min(1.0, -math.log10(_poisson_at_least(1, 1 * 2 / 10)) / 3.0)
-    w_big = min(1.0, -math.log10(_poisson_at_least(1, 21 * 2 / 30)) / 3.0)
-    assert base.applicant.loc["o2", "infringement_chance_dilution"] == pytest.approx(w_small)
-    assert big.applicant.loc["o2", "infringement_chance_dilution"] == pytest.approx(w_big)
-    assert w_big < w_small < 1
-    s_small = base.applicant.loc["o2", "infringement_strength_sum"]
-    assert base.severity["o2"] == pytest.approx(s_small * w_small)
-    assert big.severity["o2"] == pytest.approx(s_small * w_big)
-    # protected-mark copies are never diluted: the shape copy of 大白兔 keeps its full strength
-    cc = base.applicant.loc["cc"]
-    assert base.severity["cc"] >= base.flags.loc[base.flags["application_id"] == "A7", "strength"].item()
-    assert cc["infringement_n_protected"] >= 1
+    return Tables(_apps(rows), t.transfers, t.decisions, t.protected_marks.iloc[0:0], t.public_terms)
+
+
+def test_a_large_portfolio_with_three_weak_resemblances_is_not_flagged():
+    """900 marks of its own and three one-letter edits of the earlier owners' marks: three
+    resemblances among 903 mark families. No peer has its size, so its bin pools down to the
+    one-mark filers: 3 hits among 203 + 903 families = 0.0027, below the floor chance_rate_min
+    0.005. It expects 903 x 0.005 = 4.5 chance resemblances and finds 3: nothing beyond chance,
+    weight 0, severity 0 (each copy is still flagged for the examiner)."""
+    copies = [("ZORVEXO", "9", "2020-06-01"), ("QUILMANTA", "25", "2020-06-01"), ("VEXOLIRO", "30", "2020-06-01")]
+    r = build_infringement(_portfolio(900, copies), load_config())
+    assert set(r.flags["application_id"]) == {"C0", "C1", "C2"}
+    assert r.applicant.loc["p", "infringement_n_owners_copied"] == 3
+    assert r.applicant.loc["p", "infringement_chance_dilution"] == 0.0
+    assert r.severity["p"] == 0.0
+    # with a third of the portfolio (303 families) the pooled rate is 3 / (203 + 303) = 0.0059 and
+    # the same three are a little beyond chance: 1.8 expected, P(X >= 3) = 0.27, surprise 0.57 / 3,
+    # share beyond chance 0.4: weight 0.08
+    r = build_infringement(_portfolio(300, copies), load_config())
+    lam = 303 * 3 / (203 + 303)
+    weight = -math.log10(_poisson_at_least(3, lam)) / 3 * (3 - lam) / 3
+    assert r.applicant.loc["p", "infringement_chance_dilution"] == pytest.approx(weight)
+    assert 0 < r.severity["p"] < 0.5
+
+
+def test_a_small_filer_copying_three_owners_in_their_classes_is_flagged():
+    """The same three copies from a filer with two marks of its own: 3 of 5 families resemble,
+    p0 = 3 / (203 + 5): P(X >= 3 | 5 p0) ~ 4e-4, surprise 1, share beyond chance 0.98.
+    Strength of each copy: edit similarity x same class 0.85 x earlier 0.9 x established use 0.5 +
+    0.5 x (1 - e^-1/2) x min(1, 5.4 / 3); three owners add 0.5 x log(3)."""
+    copies = [("ZORVEXO", "9", "2020-06-01"), ("QUILMANTA", "25", "2020-06-01"), ("VEXOLIRO", "30", "2020-06-01")]
+    r = build_infringement(_portfolio(2, copies), load_config())
+    cfg = load_config().infringement
+    p0 = 3 / (200 + 3 + 5)  # the filer's bin (4-7 marks) has no other peer: pooled down to the one-mark filers
+    lam = 5 * p0
+    weight = min(1, -math.log10(_poisson_at_least(3, lam)) / 3) * (3 - lam) / 3
+    flags = r.flags.set_index("application_id")
+    strengths = flags.loc[["C0", "C1", "C2"], "strength"]
+    assert r.applicant.loc["p", "infringement_n_owners_copied"] == 3
+    expected = strengths.sum() * weight + cfg.severity_w_owners * math.log(3) * weight
+    assert r.severity["p"] == pytest.approx(expected)
+    assert 1 - math.exp(-r.severity["p"]) > 0.6  # its infringement score flags it (weight 0.95 x 0.6 > 0.5)
 
 
 def _apps(rows) -> pd.DataFrame:
