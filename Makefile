@@ -7,7 +7,7 @@ DEMO   ?= .tmscreen/demo
 DEMO_N ?= 20000
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: setup demo test lint notebooks bench mlflow-ui clean
+.PHONY: setup demo test lint notebooks bench quality mlflow-ui clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,10 @@ lint: setup
 
 bench: setup
 	$(PY) -m pipeline.bench
+
+# The built-in scorer on the demo worlds and the independent labelled worlds: docs/quality.md.
+quality: setup
+	$(PY) -m evaluation.quality
 
 mlflow-ui: setup
 	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 \

@@ -11,9 +11,12 @@ Two questions, answered separately:
 2. *Which applicants are related parties?*  (2019 Provisions art. 8: volume is judged for the
    applicant and its related parties.) A graph of applicant_keys with evidence on every edge:
    - strong links, enough alone: the same normalised address (down to the room), the same
-     phone/contact fragment;
+     phone/contact fragment, one corporate family (the same trade name with a family-declaring
+     name or in the same city), coordinated filing (the same mark through the same agent within
+     days);
    - weak links, needing a second, different weak link for the same pair: a transfer between the
-     two, the same agent, the same building, the same trade-name core.
+     two, the same agent, the same building, the same trade-name core, one filing the other's
+     trade name as a mark.
    Hub guard: an address, building, phone or agent shared by more applicants than the configured
    hub size (business centres, incubators, agents with thousands of clients) links nobody.
    Components are computed with scipy.sparse.csgraph (linear, 1M filings in seconds); networkx is
@@ -342,6 +345,7 @@ INDUSTRY_WORDS = (
     "金属", "黄金", "茶叶", "饮料", "乳业", "粮油", "调味品", "烘焙", "果业", "日用品", "百货", "超市",
     "药业", "药房", "诊所", "口腔", "电商", "电子商务", "汽车服务", "酒店管理", "健康管理", "生物科技", "商业",
     "经营部", "门市部", "分公司", "销售", "加工", "开发", "研究", "创意", "策划", "会展", "展览", "运营",
+    "个人护理", "护理", "个护", "洗护", "日用", "美妆", "化工", "生活", "家电", "厨具", "卫浴",
 )
 _INDUSTRY_RE = "(?:" + "|".join(sorted(INDUSTRY_WORDS, key=len, reverse=True)) + ")+$"
 
@@ -632,7 +636,8 @@ def _house_mark_pairs(apps: pd.DataFrame, keys: np.ndarray, trade_codes: np.ndar
     marks = compact(mark_norm(apps["mark_text"].fillna("").astype("str")))
     filed = pd.DataFrame({"a": keys, "t": marks.to_numpy()}).drop_duplicates()
     pairs = filed.merge(owners, on="t")
-    pairs = pairs[pairs["a"] != pairs["k"]]
+    # (namesakes filing their shared trade name are the same-trade-name link, not a second one)
+    pairs = pairs[(pairs["a"] != pairs["k"]) & (norm_trade.to_numpy()[pairs["a"].to_numpy()] != pairs["t"].to_numpy())]
     pairs = pairs.assign(a=np.minimum(pairs["a"], pairs["k"]), b=np.maximum(pairs["a"], pairs["k"]))
     pairs = pairs.drop_duplicates(["a", "b"]).reset_index(drop=True)
     return pairs[["a", "b"]], pairs["t"].to_numpy()

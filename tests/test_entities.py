@@ -167,3 +167,59 @@ def test_positions_in_finds_strings_and_integers():
     assert positions_in(values, target).tolist() == [1, 2, -1, -1, 0, 1]
     assert positions_in(values, pd.Series([], dtype="str")).tolist() == []
     assert positions_in(pd.Index([7, 3, 5]), np.array([5, 6, 7])).tolist() == [2, -1, 0]
+
+
+def test_shells_filing_one_mark_through_one_agent_are_linked_but_neighbours_are_not():
+    """Twelve companies at a declared cluster-registration workstation (an address hub: it links
+    nobody) file the same coined mark 默春 in different classes through one agent (written in two
+    forms) within a week: coordinated filing, one group. Three neighbours at the same workstation
+    file their own marks through other agents: each stays alone. A shell filing through the group's
+    agent with the same phone as a member joins the group by the phone."""
+    cfg = load_config()
+    hub = "广东省广州市越秀区越巴东路551号孵化基地7楼646工位（集群注册）"
+    shells = [(f"S{i}", f"广州市{n}商贸有限公司", hub.replace("551", "５５１") if i % 2 else hub,
+               "杭州市耀大商标代理有限公司" if i % 3 else "杭州市耀大商标代理有限责任公司")
+              for i, n in enumerate("甲乙丙丁戊己庚辛壬癸子丑")]
+    neighbours = [(f"N{i}", f"广州市{n}科技有限公司", hub, f"代理{i}号事务所") for i, n in enumerate("寅卯辰")]
+    late = [("L0", "广州市巳商贸有限公司", "广州市天河区体育西路1号 电话 13800001111", "杭州市耀大商标代理有限公司"),
+            ("L1", "广州市午商贸有限公司", "广州市海珠区新港路2号 电话 13800001111", "某代理")]
+    apps = _apps(shells + neighbours + late)
+    apps["mark_text"] = ["默春"] * 12 + ["寅品", "卯品", "辰品"] + ["午品", "未品"]
+    apps["nice_classes"] = [str(c) for c in range(1, 13)] + ["9", "9", "9", "3", "5"]
+    apps["filing_date"] = pd.to_datetime(["2020-06-15"] * 6 + ["2020-06-19"] * 6 + ["2020-06-15"] * 5)
+    edges = related_party_edges(apps, pd.DataFrame(), cfg)
+    groups = assign_groups(pd.Index(apps["applicant_key"]), edges)
+    g = apps["applicant_key"].map(groups).tolist()
+    assert len(set(g[:12])) == 1
+    assert len(set(g[12:15])) == 3 and not set(g[12:15]) & set(g[:12])
+    coordinated = edges[edges["link"] == "coordinated"]
+    assert "默春" in coordinated["evidence"].iloc[0] and "耀大商标代理" in coordinated["evidence"].iloc[0]
+    assert g[15] == g[16] and g[15] not in g[:12]  # the phone links the two late filers, not the shells
+
+
+def test_corporate_family_by_declared_group_or_same_city_but_not_namesakes_elsewhere():
+    """舟壹 group, its （中国） arm and a Shenzhen sister company (same city as the group's
+    Shenzhen subsidiary) are one family; 雅己 in Nanjing and in Shenzhen, neither declaring a family,
+    stay apart; a parent filing its subsidiary's trade name as a mark and transferring marks to it is
+    linked to it (two weak links)."""
+    cfg = load_config()
+    rows = [("F1", "舟壹美容用品集团有限公司", "浙江省杭州市西湖区文三路1号", "甲"),
+            ("F2", "深圳市舟壹个人护理用品有限公司", "深圳市南山区科技园路2号", "乙"),
+            ("F3", "舟壹（中国）有限公司", "上海市浦东新区张江路3号", "丙"),
+            ("F4", "深圳市舟壹美容科技有限公司", "深圳市福田区福华路4号", "丁"),
+            ("Y1", "南京市雅己健康管理有限公司", "南京市玄武区中山路5号", "戊"),
+            ("Y2", "深圳市雅己饮品有限公司", "深圳市罗湖区人民路6号", "己"),
+            ("M1", "Misin Spirits GmbH", "Hauptstrasse 7, Berlin", "庚"),
+            ("M2", "米西恩（上海）贸易有限公司", "上海市黄浦区南京路8号", "辛")]
+    apps = _apps(rows)
+    apps["mark_text"] = ["舟壹", "舟壹", "舟壹", "舟壹", "雅己", "雅己", "米西恩", "MISIN"]
+    tkeys = dict(zip(apps["application_id"], apps["applicant_key"], strict=True))
+    transfers = pd.DataFrame({"application_id": ["M1"], "assignor_key": [tkeys["M1"]], "assignee_key": [tkeys["M2"]]})
+    edges = related_party_edges(apps, transfers, cfg)
+    groups = assign_groups(pd.Index(apps["applicant_key"]), edges)
+    g = apps["applicant_key"].map(groups).tolist()
+    assert len(set(g[:4])) == 1
+    assert g[4] != g[5]
+    assert g[6] == g[7]
+    links = set(edges.loc[(edges["a"] == tkeys["M1"]) | (edges["b"] == tkeys["M1"]), "link"])
+    assert links == {"house_mark", "transfer"}

@@ -1,0 +1,1 @@
+"""Quality evaluation of tmscreen: labelled worlds and publicly reported cases (not on the runtime path)."""
