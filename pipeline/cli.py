@@ -147,7 +147,7 @@ def cmd_validate(args, config) -> int:
 
 def cmd_score(args, config) -> int:
     from pipeline.engines import EngineError, check_engine
-    from pipeline.score import score_dataset, select_model, top_table
+    from pipeline.score import score_dataset, select_model, top_applications, top_table
 
     try:
         check_engine(args.engine, args.scheduler)
@@ -172,7 +172,23 @@ def cmd_score(args, config) -> int:
 
         applicants = pd.read_parquet(Path(args.out) / "applicant_scores.parquet")
         _print_top(top_table(applicants, top))
+        applications = pd.read_parquet(Path(args.out) / "application_scores.parquet")
+        _print_applications(top_applications(applications, applicants, top))
     return 0
+
+
+def _print_applications(table) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title="Top application warnings (the filing's own evidence)", show_lines=True)
+    for col in ("application", "mark", "classes", "risk", "applicant", "reasons"):
+        t.add_column(col, overflow="fold")
+    for r in table.itertuples():
+        t.add_row(Text(r.application_id), Text(r.mark_text), Text(r.nice_classes), f"{r.application_risk:.3f}",
+                  Text(r.applicant_name), Text(r.reasons))
+    Console(width=200).print(t)
 
 
 def _print_top(table) -> None:

@@ -141,6 +141,36 @@ def _reasons_text(flags: pd.DataFrame, contrib: pd.DataFrame, max_reasons: int) 
     return join_grouped(f["applicant_key"], line, " | ")
 
 
+def application_risk(flags: pd.DataFrame, application_ids: pd.Series, config: Config) -> pd.Series:
+    """Each application's own risk (the examiner's view, whoever files it): the weighted noisy-OR of
+    the strengths of the flags raised on the application itself (a resemblance to a protected or
+    earlier mark, a public term or trend, a decision naming it), each weighted by its dimension's
+    ``[scoring] weight_*``. 0 for an application without flags of its own."""
+    cfg = config.scoring
+    own = flags[flags["application_id"].astype("str") != ""]
+    weight = own["reason"].map(REASON_DIMENSION).map({d: getattr(cfg, f"weight_{d}") for d in DIMENSIONS})
+    p = (weight.astype("float64") * own["strength"].astype("float64").clip(0.0, 1.0)).clip(upper=1 - 1e-12)
+    keep = np.log1p(-p).groupby(own["application_id"].to_numpy()).sum()
+    risk = 1.0 - np.exp(keep)
+    at = positions_in(risk.index, application_ids)
+    return pd.Series(np.where(at >= 0, risk.to_numpy()[np.maximum(at, 0)], 0.0), index=application_ids.index)
+
+
+def _application_reasons(flags: pd.DataFrame, application_ids: pd.Series, max_reasons: int) -> pd.Series:
+    """Each application's own flags as text, strongest first (``CODE: evidence`` lines joined by | )."""
+    own = flags[flags["application_id"].astype("str") != ""]
+    if not len(own):
+        return pd.Series("", index=application_ids.index, dtype="str")
+    own = own.sort_values(["application_id", "strength", "reason"], ascending=[True, False, True])
+    own = own[own.groupby("application_id").cumcount() < max_reasons]
+    has_code = _starts_with_own_code(own["evidence"], own["reason"])
+    line = own["evidence"].where(has_code, own["reason"] + ": " + own["evidence"])
+    text = join_grouped(own["application_id"], line, " | ")
+    at = positions_in(text.index, application_ids)
+    out = np.where(at >= 0, text.to_numpy(dtype=object)[np.maximum(at, 0)], "")
+    return pd.Series(out, index=application_ids.index, dtype="str")
+
+
 def _list_column(keys: pd.Series, values: pd.Series, target: pd.Series | pd.Index) -> pa.LargeListArray:
     """For each element of ``target``, the list of ``values`` whose key equals it, in row order
     (``[]`` when none). Rows of a key must be contiguous.
@@ -261,7 +291,16 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
                      .sort_values(["application_id", "reason"]))
         applications = apps[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
                              "nice_classes"]].copy()
-        applications["risk_score"] = np.where(app_at >= 0, risk_at[app_at], np.nan)
+        # Each application's own warning (the examiner's list) beside its applicant's risk: the filing
+        # is risky by itself or by who files it.
+        applications["application_risk"] = application_risk(flags, applications["application_id"], config).round(12)
+        applications["applicant_risk"] = np.where(app_at >= 0, risk_at[app_at], np.nan)
+        applications["risk_score"] = np.fmax(applications["application_risk"], applications["applicant_risk"])
+        applications["application_flagged"] = applications["application_risk"] >= config.scoring.flag_threshold
+        applications["flagged"] = applications["application_flagged"] | (
+            applications["applicant_risk"] >= config.scoring.flag_threshold)
+        applications["reasons"] = _application_reasons(flags, applications["application_id"],
+                                                       config.scoring.max_reasons)
         # (Python lists: a pandas Arrow list dtype is written to Parquet as a dtype pandas cannot read back)
         applications["flags"] = pd.Series(_list_column(app_flags["application_id"], app_flags["reason"],
                                                        applications["application_id"]).to_pylist(),
@@ -366,3 +405,14 @@ def top_table(applicants: pd.DataFrame, n: int) -> pd.DataFrame:
     top = applicants[applicants["flagged"]].head(n)[cols].copy()
     top["risk_score"] = np.round(top["risk_score"], 3)
     return top
+
+
+def top_applications(applications: pd.DataFrame, applicants: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` applications flagged on their own evidence with the highest own risk."""
+    names = applicants.set_index("applicant_key")["applicant_name"]
+    top = applications[applications["application_flagged"]].sort_values(
+        ["application_risk", "application_id"], ascending=[False, True], kind="stable").head(n).copy()
+    top["applicant_name"] = top["applicant_key"].map(names).fillna("")
+    top["nice_classes"] = top["nice_classes"].map(lambda v: ";".join(map(str, v)) if hasattr(v, "__len__")
+                                                  and not isinstance(v, str) else str(v))
+    return top[["application_id", "mark_text", "nice_classes", "application_risk", "applicant_name", "reasons"]]

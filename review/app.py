@@ -352,6 +352,20 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                       countries=d.countries(), reasons=d.reason_codes(), sorts=list(SORTS),
                       agent_available=d.dataset_apps is not None)
 
+    @app.get("/applications", response_class=HTMLResponse)
+    def applications(request: Request, user: Authed, q: str = "", page: int = 1):
+        """The examiner's list: applications whose own evidence reaches the flag threshold, riskiest
+        first, whoever filed them."""
+        d = data()
+        rows = d.flagged_applications(q.strip()[:200])
+        per_page = settings.page_size
+        pages = max(1, math.ceil(len(rows) / per_page))
+        page = min(max(1, page), pages)
+        items = rows.iloc[(page - 1) * per_page: page * per_page].to_dict("records")
+        audit(user.name, "view_applications", "", {"page": page, "q": q[:200], "shown": len(items)}, request)
+        return render(request, "applications.html", user, run=d, items=items, total=len(rows), page=page,
+                      pages=pages, q=q, qs=lambda **over: "?" + urlencode({"q": q, **over}))
+
     @app.get("/api/flagged")
     def api_flagged(request: Request, user: Authed):
         p = list_params(request)

@@ -127,6 +127,22 @@ class RunData:
         data.reasons_by_key = flags.groupby("applicant_key")["reason"].agg(lambda s: set(s)).to_dict()
         return data
 
+    # ------------------------------------------------------------------ the application-level list
+    def flagged_applications(self, q: str = "") -> pd.DataFrame:
+        """Applications flagged on their own evidence, by their own risk (highest first); ``q``
+        searches the mark, the application number and the applicant."""
+        apps = self.applications
+        if "application_flagged" not in apps.columns:  # a run made before applications had their own risk
+            return apps.iloc[0:0].assign(application_risk=pd.Series(dtype="float64"), reasons="", applicant_name="")
+        rows = apps[apps["application_flagged"].astype(bool)]
+        names = self.applicants.set_index("applicant_key")["applicant_name"]
+        rows = rows.assign(applicant_name=rows["applicant_key"].map(names).fillna(""))
+        if q:
+            text = (rows["mark_text"].astype("str") + " " + rows["application_id"].astype("str") + " "
+                    + rows["applicant_name"].astype("str")).str.casefold()
+            rows = rows[text.str.contains(q.casefold(), regex=False)]
+        return rows.sort_values(["application_risk", "application_id"], ascending=[False, True], kind="stable")
+
     # ------------------------------------------------------------------ the flagged list
     def countries(self) -> list[str]:
         return sorted(c for c in self.applicants["applicant_country"].dropna().astype("str").unique() if c)

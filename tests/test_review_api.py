@@ -542,3 +542,21 @@ def login_no_list(app, name):
     tok = CSRF_RE.search(c.get("/login").text).group(1)
     c.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": tok}, follow_redirects=False)
     return c, tok
+
+
+def test_application_warnings_list_flags_filings_on_their_own_evidence_escaped(app, keys):
+    """TM000001 (a <script> mark) is named by a bad-faith refusal and Evil's STARBUCKS copies a
+    protected mark in its class: both are on the examiner's list, their texts escaped; an ordinary
+    filing is not; the list is audited."""
+    c, _ = login(app, "rev")
+    page = c.get("/applications")
+    assert page.status_code == 200
+    html = page.text
+    assert "TM000001" in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script" not in html.lower()
+    assert "STARBUCKS" in html and "Evil &#34;Q&#39;&amp;&lt;&gt;&#34; Trading Ltd" in html
+    assert "HOUSE1" not in html
+    found = c.get("/applications", params={"q": "starbucks"}).text
+    assert "STARBUCKS" in found and "TM000001" not in found
+    assert "&lt;b&gt;" in c.get("/applications", params={"q": "<b>"}).text  # the query is reflected escaped
+    views = [row for row in audit_rows(app) if row.action == "view_applications"]
+    assert len(views) == 3 and views[0].actor == "rev"
