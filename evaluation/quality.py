@@ -80,6 +80,21 @@ def markdown(rows: list[dict], command: str, when: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def case_markdown(k: dict) -> str:
+    tricks = ", ".join(f"{t} {100 * v:.0f} %" for t, v in sorted(k["knockoffs_flagged_by_trick"].items()))
+    return "\n".join([
+        "", "## Publicly reported knock-offs of famous marks", "",
+        f"{k['knockoffs']} reported knock-offs, {k['controls']} dissimilar controls and {k['owner_extensions']} "
+        "owners' own brand extensions (`evaluation/cases/knockoffs.csv`, sources in",
+        "`knockoffs_PROVENANCE.md`), injected into the demo register with the famous marks on the protected list;",
+        "each judged by its application-level warning (`python -m evaluation.knockoffs` prints every case).", "",
+        "| AUC knock-offs vs controls | knock-offs flagged | controls flagged | owner extensions flagged |",
+        "|---|---|---|---|",
+        f"| {k['auc']:.3f} | {100 * k['knockoffs_flagged']:.0f} % | {100 * k['controls_flagged']:.0f} % | "
+        f"{k['owner_extensions_flagged']} of {k['owner_extensions']} |", "",
+        f"Knock-offs flagged by trick: {tricks}.", ""])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evaluation.quality", description=__doc__.split("\n\n")[0])
     p.add_argument("--world", action="append", type=Path, help="independent labelled world (dataset/ + truth/)")
@@ -98,10 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         rows.append(world_figures(w, args.work))
         print(f"{rows[-1]['world']}: PR-AUC {rows[-1]['pr_auc']} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+    from evaluation.knockoffs import evaluate as knockoffs
+
+    start = time.perf_counter()
+    cases, _ = knockoffs(args.work)
+    print(f"reported knock-offs: AUC {cases['auc']} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     when = dt.date.today().isoformat()
-    args.out.write_text(markdown(rows, "make quality", when), encoding="utf-8")
-    args.json.write_text(json.dumps({"measured": when, "rows": rows}, ensure_ascii=False, indent=1) + "\n",
-                         encoding="utf-8")
+    args.out.write_text(markdown(rows, "make quality", when) + case_markdown(cases), encoding="utf-8")
+    args.json.write_text(json.dumps({"measured": when, "rows": rows, "knockoffs": cases}, ensure_ascii=False,
+                                    indent=1) + "\n", encoding="utf-8")
     print(args.out.read_text(encoding="utf-8"))
     return 0
 

@@ -115,7 +115,7 @@ def mark_similarity(applications: pd.DataFrame, protected_marks: pd.DataFrame | 
     out = {MARKS_KEY: T, MATCHES_KEY: sim.match_prepared(T, None, config)}
     P = _protected_prepared(protected_marks, config)
     if P is not None:
-        out[PROTECTED_MATCHES_KEY] = sim.match_prepared(T, P, _wide_scope(config))
+        out[PROTECTED_MATCHES_KEY] = protected_matches(T, P, config)
     sim.forget_keys(T)
     return out
 
@@ -134,6 +134,18 @@ def _protected_prepared(prot: pd.DataFrame | None, config) -> pd.DataFrame | Non
     puniq = pd.unique(ptext[ptext.str.len() > 0])
     return sim.prepare_marks(pd.DataFrame({"id": np.arange(len(puniq)), "text": np.asarray(puniq, dtype=object)}),
                              config)
+
+
+def protected_matches(T: pd.DataFrame, P: pd.DataFrame, config) -> pd.DataFrame:
+    """The marks ``T`` against the protected marks ``P``: the similarity engine with the protected
+    marks' wider thresholds, and the well-known-mark scan (``features.famous``); per pair the
+    strongest."""
+    from features.famous import famous_matches
+
+    both = pd.concat([sim.match_prepared(T, P, _wide_scope(config)), famous_matches(T, P, config)],
+                     ignore_index=True)
+    both = both.sort_values(["q", "r", "similarity", "kind"], ascending=[True, True, False, True], kind="stable")
+    return both.drop_duplicates(["q", "r"]).reset_index(drop=True)
 
 
 def _wide_scope(config):
@@ -192,7 +204,7 @@ def build_infringement(tables, config) -> FeatureResult:
     if P is not None:
         pm = tables.extras.get(PROTECTED_MATCHES_KEY)
         if pm is None:
-            pm = sim.match_prepared(T, P, _wide_scope(config))
+            pm = protected_matches(T, P, config)
         candidates.append(_protected_path(apps, q_apps, T, tables.protected_marks, P, pm, own_brand_rows, cfg))
     sim.forget_keys(T)  # the blocking keys of half a million marks are not needed any more
     # ---- path 1: earlier marks of other owners in the dataset
@@ -446,7 +458,8 @@ def _own_name(cand: pd.DataFrame, apps: pd.DataFrame, T: pd.DataFrame, cfg) -> p
     core, name_c, name_py = (pd.Series(uniq[c].to_numpy(), dtype="str") for c in ("core", "name_c", "name_py"))
     uniq["own"] = (core.str.len() >= 2).to_numpy() & (contains_each(name_c, core) | contains_each(name_py, core))
     own = pairs.merge(uniq[["tid", "name", "own"]], on=["tid", "name"], how="left")["own"].fillna(False).to_numpy()
-    applies = own & ((cand["matched_source"] == "earlier") | (cand["class_relation"] == "unrelated")).to_numpy()
+    # (not for protected marks: a company naming itself after a famous mark is the classic abuse)
+    applies = own & (cand["matched_source"] == "earlier").to_numpy()
     out = cand.copy()
     out["strength"] = np.where(applies, out["strength"] * cfg.own_name_weight, out["strength"])
     return out

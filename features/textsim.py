@@ -244,6 +244,11 @@ def strip_generic(norm: pd.Series) -> pd.Series:
     return out
 
 
+def han_part(s: pd.Series) -> pd.Series:
+    """Only the Han characters of each text (红牛hongniu → 红牛)."""
+    return _as_str(s).str.replace(f"[^{HAN_CLASS}]+", "", regex=True)
+
+
 def mark_family(marks: pd.Series) -> pd.Series:
     """The family of a mark: the pinyin of its distinctive core, a doubled half said once. A brand
     and its variants share it: 石思, 石思烘焙, SHISI and 石思 SHISI are all "shisi". Once per

@@ -152,6 +152,8 @@ def application_risk(flags: pd.DataFrame, application_ids: pd.Series, config: Co
     p = (weight.astype("float64") * own["strength"].astype("float64").clip(0.0, 1.0)).clip(upper=1 - 1e-12)
     keep = np.log1p(-p).groupby(own["application_id"].to_numpy()).sum()
     risk = 1.0 - np.exp(keep)
+    if not len(risk):
+        return pd.Series(0.0, index=application_ids.index)
     at = positions_in(risk.index, application_ids)
     return pd.Series(np.where(at >= 0, risk.to_numpy()[np.maximum(at, 0)], 0.0), index=application_ids.index)
 

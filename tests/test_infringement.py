@@ -405,9 +405,9 @@ def test_mark_class_lookup_equals_a_search_of_the_sorted_keys():
 
 def test_own_name_down_weights_marks_inside_the_applicants_name_by_hand():
     """A mark core (>= 2 characters) found in the applicant's compacted name or in its pinyin is a
-    house mark: an earlier-owner match (or a protected one without a shared class) is weighted by
-    own_name_weight; a protected match in a shared class, a one-letter core and a core outside the
-    name keep their strength."""
+    house mark: an earlier-owner match is weighted by own_name_weight; a protected match keeps its
+    strength in any class (a company naming itself after a famous mark is the classic abuse), as do
+    a one-letter core and a core outside the name."""
     from features.infringement import _own_name
 
     cfg = load_config().infringement
@@ -422,5 +422,5 @@ def test_own_name_down_weights_marks_inside_the_applicants_name_by_hand():
     w = cfg.own_name_weight
     # xiyu: in the pinyin xiyufangzhi...; 喜宇: in the name; acme: in acmetradingco; a: too short;
     # zeta: nowhere; row 5: acme but protected in a shared class; last: protected, no shared class
-    want = [0.9 * w, 0.8 * w, 0.7 * w, 0.6, 0.5, 0.4, 0.3 * w]
+    want = [0.9 * w, 0.8 * w, 0.7 * w, 0.6, 0.5, 0.4, 0.3]
     assert np.allclose(_own_name(cand, apps, T, cfg)["strength"].to_numpy(), want)

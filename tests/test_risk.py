@@ -52,3 +52,9 @@ def test_application_risk_uses_its_own_flags_only_by_hand():
     assert reasons.tolist() == ["INFRINGEMENT_EXACT: X ~ X",
                                 "SQUAT_PERSON: 'Y' is the person term 'Y' | INFRINGEMENT_EDIT: E",
                                 "DECISION_BAD_FAITH: refused", ""]
+
+
+def test_application_risk_without_any_flag_is_zero():
+    empty = pd.DataFrame({"application_id": pd.Series(dtype="str"), "reason": pd.Series(dtype="str"),
+                          "strength": pd.Series(dtype="float64")})
+    assert application_risk(empty, pd.Series(["A1", "A2"]), CFG).tolist() == [0.0, 0.0]
