@@ -3,7 +3,7 @@
 Sizes come from BENCH_SIZES (comma-separated, default "100000,1000000"; add 10000000 with
 BENCH_LARGE=1; 10M is scored with pipeline/national_scale.toml, and then 1M once more with it, so
 growth is measured with the same settings). Each run is a fresh subprocess so peak RSS is per run.
-Results are appended as a table to docs/benchmarks.md with the machine described.
+The newest run's table replaces the one in docs/performance.md (between its bench markers).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# From this many applications the bench scores with the national-scale settings (docs/benchmarks.md).
+# From this many applications the bench scores with the national-scale settings (docs/performance.md).
 NATIONAL_FROM = 10_000_000
 NATIONAL_CONFIG = ROOT / "pipeline" / "national_scale.toml"
 
@@ -121,6 +121,19 @@ def reference_ratios(world: Path, n: int) -> dict:
                   "similarity_recall": round(sim["recall"], 4), "similarity_speedup": round(sim["speedup"])}
 
 
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def write_table(page: Path, table: str) -> None:
+    """Replace the text between the bench markers of ``page`` with ``table`` (the newest run)."""
+    text = page.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise SystemExit(f"{page}: the markers {START} and {END} are missing; restore them around the table")
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    page.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf-8")
+
+
 def main() -> int:
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",") if s]
     if os.environ.get("BENCH_LARGE") == "1":
@@ -131,7 +144,7 @@ def main() -> int:
     refs = [reference_ratios(work / f"world-{r['n']}", r["n"]) if r["reference_run"] else None for r in results] \
         if os.environ.get("BENCH_REFERENCES", "1") == "1" else []
     stages = [s["stage"] for s in results[0]["stages"]]
-    lines = [f"\n## Run of {time.strftime('%Y-%m-%d %H:%M')} on {_machine()}\n",
+    lines = [f"Run on {_machine()} (`{'BENCH_LARGE=1 ' if 10_000_000 in sizes else ''}make bench`).\n",
              "| stage | " + " | ".join(f"{r['n']:,} apps" + (", national" if r["config"] != "defaults" else "") + " (s)"
                                      for r in results) + " |",
              "|---|" + "---|" * len(results)]
@@ -155,11 +168,7 @@ def main() -> int:
                      "speed-up over all-pairs rapidfuzz | "
                      + " | ".join(f"{x['similarity_s']}, {x['similarity_recall']}, x{x['similarity_speedup']}"
                                   if x else "" for x in refs) + " |")
-    out = ROOT / "docs" / "benchmarks.md"
-    if not out.exists():
-        out.write_text("# Benchmarks\n\nProduced by `make bench` (pipeline/bench.py); newest run last.\n")
-    with open(out, "a") as fh:
-        fh.write("\n".join(lines) + "\n")
+    write_table(ROOT / "docs" / "performance.md", "\n".join(lines))
     print("\n".join(lines))
     return 0
 

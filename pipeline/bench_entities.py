@@ -1,7 +1,7 @@
 """Benchmark entity resolution alone: ``python -m pipeline.bench_entities DATASET``.
 
 Prints the wall time of ``resolve_entities`` and the process's peak RSS (which includes loading
-the dataset: the resolution itself cannot use more than that). Used for issue 3's 1M target.
+the dataset: the resolution itself cannot use more than that).
 """
 
 from __future__ import annotations

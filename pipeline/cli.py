@@ -258,7 +258,7 @@ def _commands() -> dict:
 def use_jemalloc() -> None:
     """Arrow buffers (the string columns) from jemalloc, with freed pages handed back to the system
     at once (decay 0): 0.36 GB less peak memory scoring 1M applications than the default mimalloc,
-    and decay 0 another 0.16 GB (docs/benchmarks.md). ARROW_DEFAULT_MEMORY_POOL, when set, wins;
+    and decay 0 another 0.16 GB (docs/performance.md). ARROW_DEFAULT_MEMORY_POOL, when set, wins;
     builds without jemalloc keep the default."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return

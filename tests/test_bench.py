@@ -17,3 +17,17 @@ def test_growth_compares_each_run_with_the_next_smaller_run_of_the_same_settings
             {"n": 10_000_000, "config": "national_scale.toml", "total_s": 920.0}]
     # 90 / 15 = 6.0; 920 / 80 = 11.5 (not against the 90 s run with the defaults)
     assert growth(runs) == ["", "×6.0 vs 100,000 (data ×10)", "", "×11.5 vs 1,000,000 (data ×10)"]
+
+
+def test_the_newest_table_replaces_the_one_between_the_markers(tmp_path):
+    from pipeline.bench import END, START, write_table
+
+    page = tmp_path / "performance.md"
+    page.write_text(f"# Performance\nintro\n{START}\nold table\n{END}\nafter\n", encoding="utf-8")
+    write_table(page, "| new | table |")
+    assert page.read_text(encoding="utf-8") == f"# Performance\nintro\n{START}\n| new | table |\n{END}\nafter\n"
+    page.write_text("no markers", encoding="utf-8")
+    import pytest
+
+    with pytest.raises(SystemExit, match="markers"):
+        write_table(page, "x")
