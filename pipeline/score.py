@@ -297,7 +297,7 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
         # is risky by itself or by who files it.
         applications["application_risk"] = application_risk(flags, applications["application_id"], config).round(12)
         applications["applicant_risk"] = np.where(app_at >= 0, risk_at[app_at], np.nan)
-        applications["risk_score"] = np.fmax(applications["application_risk"], applications["applicant_risk"])
+        applications["risk_score"] = applications["applicant_risk"]  # (the credit view: who files it)
         applications["application_flagged"] = applications["application_risk"] >= config.scoring.flag_threshold
         applications["flagged"] = applications["application_flagged"] | (
             applications["applicant_risk"] >= config.scoring.flag_threshold)
