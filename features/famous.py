@@ -107,22 +107,23 @@ def _han_matches(T: pd.DataFrame, P: pd.DataFrame, cfg) -> pd.DataFrame:
     # the Han characters of the core (红牛 Hongniu is compared as 红牛)
     tcore = han_part(pd.Series(T["core"].to_numpy(dtype=object), dtype="str")).to_numpy(dtype=object)
     pcore = han_part(pd.Series(P["comp"].to_numpy(dtype=object), dtype="str")).to_numpy(dtype=object)
-    han = re.compile(r"^[\u3400-\u9fff]{2,8}$")
-    tq = np.array([i for i in tq if han.match(tcore[i])], dtype=np.int64)
-    pr = np.array([i for i in pr if han.match(pcore[i])], dtype=np.int64)
+    han = r"[\u3400-\u9fff]{2,8}"
+    tq, pr = tq[_fullmatch(tcore[tq], han)], pr[_fullmatch(pcore[pr], han)]
     if not len(tq) or not len(pr):
         return _empty()
     pchars = sorted(set("".join(pcore[pr])))
     tchars = sorted(set("".join(tcore[tq])))
     sim, _, _ = _char_matrix(pchars, tchars, cfg)
-    p_at, t_at = {c: i for i, c in enumerate(pchars)}, {c: j for j, c in enumerate(tchars)}
+    p_at = {c: i for i, c in enumerate(pchars)}
+    t_points = np.array([ord(c) for c in tchars], dtype=np.uint32)  # sorted: a code point's column
     out = []
-    tlen = np.array([len(tcore[i]) for i in tq])
+    tlen = pd.Series(tcore[tq], dtype="str").str.len().to_numpy()
     for length in sorted(set(len(pcore[i]) for i in pr)):
         qs = tq[tlen == length]
         if not len(qs):
             continue
-        tcodes = np.array([[t_at[c] for c in tcore[i]] for i in qs], dtype=np.int64)  # (n, L)
+        points = np.array(tcore[qs].tolist(), dtype=f"<U{length}").view(np.uint32).reshape(len(qs), length)
+        tcodes = np.searchsorted(t_points, points).astype(np.int64)  # (n, L) columns of sim
         for r in pr[[len(pcore[i]) == length for i in pr]]:
             prow = np.array([p_at[c] for c in pcore[r]], dtype=np.int64)
             s = sim[prow[None, :], tcodes]  # (n, L): each character's similarity in place
@@ -156,11 +157,10 @@ def _latin_matches(T: pd.DataFrame, P: pd.DataFrame, cfg) -> pd.DataFrame:
 
 
 def _latin_pass(tq: np.ndarray, tcore: np.ndarray, P: pd.DataFrame, cfg) -> pd.DataFrame:
-    latin = re.compile(r"^[0-9a-z]{3,40}$")
+    latin = r"[0-9a-z]{3,40}"
     pr = np.flatnonzero(~P["han"].to_numpy())
     pcore = _letters(P["text"]).to_numpy(dtype=object)[pr]
-    tk = np.array([bool(latin.match(c)) for c in tcore], dtype=bool)
-    pk = np.array([bool(latin.match(c)) for c in pcore], dtype=bool)
+    tk, pk = _fullmatch(tcore, latin), _fullmatch(pcore, latin)
     tq, tcore, pr, pcore = tq[tk], tcore[tk], pr[pk], pcore[pk]
     if not len(tq) or not len(pr):
         return _empty()
@@ -218,12 +218,23 @@ def _common_suffix(a: str, b: str) -> int:
     return n
 
 
+def _fullmatch(texts: np.ndarray, pattern: str) -> np.ndarray:
+    """Row-wise: the whole text matches ``pattern`` (vectorised)."""
+    return pd.Series(texts, dtype="str").str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+
+
+def _ending(texts: np.ndarray, k: int) -> np.ndarray:
+    """The last ``k`` characters of each text ('' when shorter)."""
+    s = pd.Series(texts, dtype="str")
+    return s.str.slice(-k).where(s.str.len() >= k, "").to_numpy(dtype=object)
+
+
 def _kept_endings(tfold: np.ndarray, pfold: np.ndarray, cfg) -> np.ndarray:
     """(query, protected) positions whose folded texts share an ending of at least
     ``latin_kept_ending`` letters, by a join on the ending itself (no pair enumeration)."""
     k = int(cfg.latin_kept_ending)
-    t = pd.DataFrame({"qi": np.arange(len(tfold)), "end": [s[-k:] if len(s) >= k else "" for s in tfold]})
-    p = pd.DataFrame({"ri": np.arange(len(pfold)), "end": [s[-k:] if len(s) >= k else "" for s in pfold]})
+    t = pd.DataFrame({"qi": np.arange(len(tfold)), "end": _ending(tfold, k)})
+    p = pd.DataFrame({"ri": np.arange(len(pfold)), "end": _ending(pfold, k)})
     m = t[t["end"] != ""].merge(p[p["end"] != ""], on="end")
     return m[["qi", "ri"]].to_numpy(np.int64)
 

@@ -12,16 +12,19 @@ never the applicant itself (``applicant_key``), its related-party group (``group
 protected mark's owner (``owner_key``, or that owner's group). Marks are matched on distinct texts
 with ``features.similarity`` (blocking + rapidfuzz), then joined back to applications.
 
-Strength of a match (in [0, 1]) = similarity x class weight x source weight x established use,
-where established use (earlier marks only) rewards an owner that filed the mark several times over
-years before the newcomer: ``base + (1 - base) * (1 - exp(-n / n_scale)) * min(1, years / y_scale)``
-(famous marks the protected list lacks are caught this way). An application is flagged when its
-best match reaches ``min_strength``.
+Protected marks are also scanned with wider rules (``features.famous``). Strength of a match (in
+[0, 1]) = similarity x class weight x source weight x established use, where established use
+(earlier marks only) rewards an owner that filed the mark several times over years before the
+newcomer: ``base + (1 - base) * (1 - exp(-n / n_scale)) * min(1, years / y_scale)`` (famous marks
+the protected list lacks are caught this way); an earlier-mark match is divided by how crowded its
+field is (``_crowded_field``). An application is flagged when its best match reaches ``min_strength``.
 
 Per applicant: infringement_n_copies, infringement_n_owners_copied, infringement_copy_share,
-infringement_best_similarity, infringement_n_protected, infringement_strength_sum.
-Severity = w_copies*log1p(strength_sum) + w_owners*log1p(n_owners_copied) + w_share*copy_share
-(monotone non-decreasing in each, 0 when nothing is found).
+infringement_best_similarity, infringement_n_protected, infringement_strength_sum (one per resembled
+mark family), infringement_chance_dilution. Severity = w_copies x sum over chance cells (source x
+tier x length) of the evidence times the cell's chance weight (``_chance_weight``) + w_owners x
+log1p(further owners resembled) x the strongest cell weight + w_share x copy share (docs/features.md,
+"Infringement").
 """
 
 from __future__ import annotations
