@@ -565,8 +565,10 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
     add_shared((trade_codes[keys], trades), cfg.address_hub_size, "trade_name", False, "same trade name")
     add(*_family_pairs(apps, keys, universe, trade_codes, trades, cfg), "family", True,
         "corporate family, trade name")
-    add(*_house_mark_pairs(apps, keys, trade_codes, trades), "house_mark", False, "files the other's trade name as a mark:")
-    add(*_coordinated_pairs(apps, keys, cfg), "coordinated", True,
+    marks = _compact_marks(apps["mark_text"])  # once for the two links that compare marks
+    add(*_house_mark_pairs(marks, keys, trade_codes, trades), "house_mark", False,
+        "files the other's trade name as a mark:")
+    add(*_coordinated_pairs(apps, marks, keys, cfg), "coordinated", True,
         f"same mark, same agent, within {cfg.coordination_days} days:")
     if len(t):
         assignor, assignee = codes[n:n + len(t)], codes[n + len(t):]
@@ -621,7 +623,15 @@ def _family_pairs(apps: pd.DataFrame, keys: np.ndarray, universe: pd.Index, trad
     return pairs, trades.take(pairs["v"].to_numpy())
 
 
-def _house_mark_pairs(apps: pd.DataFrame, keys: np.ndarray, trade_codes: np.ndarray, trades: pd.Index
+def _compact_marks(mark_text: pd.Series) -> pd.Series:
+    """Each filing's mark, normalised and without spaces (textsim), once per distinct text."""
+    from features.common import per_distinct
+    from features.textsim import compact, mark_norm
+
+    return per_distinct(mark_text.fillna("").astype("str").str.strip(), lambda u: compact(mark_norm(u)))
+
+
+def _house_mark_pairs(marks: pd.Series, keys: np.ndarray, trade_codes: np.ndarray, trades: pd.Index
                       ) -> tuple[pd.DataFrame, np.ndarray]:
     """Pairs where one applicant files the other's trade name (字号) as a mark: a parent filing its
     Chinese subsidiary's name (Misin Spirits filing 米西恩, the name of 米西恩（中国）有限公司). A copyist
@@ -633,7 +643,6 @@ def _house_mark_pairs(apps: pd.DataFrame, keys: np.ndarray, trade_codes: np.ndar
     norm_trade = compact(mark_norm(trade_of_key))
     owners = pd.DataFrame({"k": np.arange(len(trade_codes)), "t": norm_trade.to_numpy()})
     owners = owners[owners["t"].str.len() >= 2]
-    marks = compact(mark_norm(apps["mark_text"].fillna("").astype("str")))
     filed = pd.DataFrame({"a": keys, "t": marks.to_numpy()}).drop_duplicates()
     pairs = filed.merge(owners, on="t")
     # (namesakes filing their shared trade name are the same-trade-name link, not a second one)
@@ -643,22 +652,20 @@ def _house_mark_pairs(apps: pd.DataFrame, keys: np.ndarray, trade_codes: np.ndar
     return pairs[["a", "b"]], pairs["t"].to_numpy()
 
 
-def _coordinated_pairs(apps: pd.DataFrame, keys: np.ndarray, cfg) -> tuple[pd.DataFrame, np.ndarray]:
+def _coordinated_pairs(apps: pd.DataFrame, marks: pd.Series, keys: np.ndarray, cfg
+                       ) -> tuple[pd.DataFrame, np.ndarray]:
     """Pairs of applicants who file the same mark through the same agent within
     ``coordination_days`` of each other, with that mark and agent: one hand behind both (shell
     companies splitting one mark's classes between them). Ordinary neighbours at a shared address
     do not do that. A (mark, agent, window) cell of more than ``agent_hub_size`` applicants links
-    nobody. ``keys``: key code per filing."""
-    mark = apps["mark_text"].fillna("").astype("str").str.strip()
+    nobody. ``marks``: each filing's compact mark (``_compact_marks``); ``keys``: key code per filing."""
     agent = apps["agent_name"].fillna("").astype("str").str.strip()
-    use = ((mark != "") & (agent != "")).to_numpy()
+    use = ((marks != "") & (agent != "")).to_numpy()
     if not use.any():
         return pd.DataFrame(columns=["a", "b", "v"]), np.array([], dtype=object)
-    from features.textsim import compact, mark_norm
-
     agent_core = normalize_names(agent[use])  # one row per distinct agent name
     agent_key = agent[use].map(agent_core.set_index("name")["core"]).fillna("").astype("str")
-    cell = compact(mark_norm(mark[use])) + " / " + agent_key
+    cell = marks[use] + " / " + agent_key
     cell_code, cells = pd.factorize(cell)
     day = pd.to_datetime(apps["filing_date"][use]).to_numpy().astype("datetime64[D]").astype(np.int64)
     # Two filings within ``width`` days of each other share a bucket of the grid or of the grid
