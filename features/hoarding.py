@@ -7,7 +7,9 @@ natural persons filing at scale, and a high refused/withdrawn share.
 Legitimate large portfolios must not look like hoarders, so volume alone never makes a hoarder:
 severity = log2(1 + volume ratio) × abnormality, where abnormality measures *how* the marks are filed
 (coined share, class dispersion outside defensive house-mark sweeps, refusal share, burst share).
-A house mark swept across all classes is a defensive filing and is excluded from dispersion.
+A house mark swept across all classes is a defensive filing and is excluded from dispersion; so is
+a public term swept by its listed owner (the organiser's mascot). One coined mark swept across all
+classes is a new brand's defence; sweeping more is hoarding.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from features.common import (
 )
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
+from features.squatting import owned_marks
 from pipeline.config import Config
 from pipeline.tables import Tables, explode_classes, positions_in
 
@@ -142,7 +145,7 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     key_code = positions_in(idx, apps["applicant_key"])
     n_keys = len(idx)
     apps["mark_norm"] = mark_norm(apps["mark_text"])
-    apps["house"] = house_related(apps["mark_norm"], name_core(apps["applicant_key"]))
+    apps["house"] = house_related(apps["mark_norm"], name_core(apps["applicant_key"])) | owned_marks(tables)
     apps["has_mark"] = apps["mark_norm"] != ""
     apps["coined"] = apps["has_mark"] & ~apps["house"]
     apps["key"] = key = pd.Series(key_code, index=apps.index)
@@ -211,7 +214,7 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     # Volume counts with diminishing returns (doubling it adds a constant): a very large but
     # coherent portfolio must not outrank a smaller, plainly abnormal one.
     severity = (np.log2(1.0 + feat["hoarding_volume_ratio"]) * abnormality
-                + cfg.w_coined_sweep * np.minimum(feat["hoarding_coined_sweeps"], 3))
+                + cfg.w_coined_sweep * np.clip(feat["hoarding_coined_sweeps"] - cfg.free_sweeps, 0, 3))
     flags = _flags(apps, feat, cfg, own_ratio, group_ratio)
     return FeatureResult(applicant=feat, severity=severity.rename("hoarding"), flags=flags)
 

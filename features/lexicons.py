@@ -10,7 +10,7 @@ Public API
 - ``normalize(text)`` / ``normalize_series(s)``: the matching form used for ``norm`` columns
   (NFKC, lower-case, traditional -> simplified, whitespace removed).
 - ``public_terms(extra=None)``: one table of place / person / event / generic terms (+ the dataset's
-  ``reference/public_terms``), columns ``term, norm, category, date, lang, source, note``.
+  ``reference/public_terms``), columns ``term, norm, category, date, lang, source, note, owner``.
 - ``cn_divisions()``, ``foreign_places()``, ``public_figures()``, ``events()``, ``generic_terms()``:
   the individual lexicons as shipped.
 - ``nice_groups()``, ``nice_goods()``, ``class_of_group(group)``, ``group_relation(a, b)``,
@@ -35,7 +35,7 @@ from pipeline.tables import sorted_unique
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 TERM_CATEGORIES = ("place", "person", "event", "generic", "other")
-PUBLIC_TERM_COLUMNS = ["term", "norm", "category", "date", "lang", "source", "note"]
+PUBLIC_TERM_COLUMNS = ["term", "norm", "category", "date", "lang", "source", "note", "owner"]
 
 _WS = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -205,6 +205,7 @@ def _shipped_terms() -> pd.DataFrame:
     out = pd.concat([evs, full, short, foreign, people, generic], ignore_index=True)
     out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
     out["norm"] = normalize_series(out["term"])
+    out["owner"] = ""
     out["_extra"] = False
     return out
 
@@ -231,8 +232,9 @@ def _prepare_extra(extra: pd.DataFrame) -> pd.DataFrame:
         else pd.Series("dataset reference/public_terms", index=extra.index)
     )
     note = extra["note"].astype("str") if "note" in extra.columns else pd.Series("", index=extra.index)
+    owner = extra["owner"].fillna("").astype("str") if "owner" in extra.columns else pd.Series("", index=extra.index)
     out = pd.DataFrame(
-        {"term": term, "category": cat, "date": date, "lang": lang, "source": source, "note": note}
+        {"term": term, "category": cat, "date": date, "lang": lang, "source": source, "note": note, "owner": owner}
     )
     out = out[out["term"].notna() & (out["term"] != "")]
     out["date"] = out["date"].astype("datetime64[ns]")
@@ -245,11 +247,13 @@ def public_terms(extra: pd.DataFrame | None = None) -> pd.DataFrame:
     """All public-resource terms, one row per (norm, category).
 
     Columns: term, norm, category (place/person/event/generic/other), date (datetime64[ns], NaT unless
-    the term is dated), lang (zh/en), source, note. ``extra`` is the dataset's ``reference/public_terms``
+    the term is dated), lang (zh/en), source, note, owner (who may file it: the person, the organiser, an
+    authorised company; names joined by ';'). ``extra`` is the dataset's ``reference/public_terms``
     table (columns term, category, optional date/lang/source/note); unknown categories become "other".
-    On duplicates a dated row wins (the dataset's date before the shipped one); among undated rows the
-    shipped row (with its richer note) wins; otherwise the shipped order (events, Chinese places,
-    foreign places, people, generic terms).
+    On duplicates the earliest dated row wins (fame is a period that its earliest evidence starts;
+    on the same date the dataset's row); among undated rows the shipped row (with its richer note)
+    wins; otherwise the shipped order (events, Chinese places, foreign places, people, generic terms).
+    The owners of all duplicates are kept.
     """
     frames = [_shipped_terms()]
     if extra is not None and len(extra):
@@ -258,10 +262,14 @@ def public_terms(extra: pd.DataFrame | None = None) -> pd.DataFrame:
     out = out[out["norm"] != ""]
     nodate = out["date"].isna()
     is_extra = out["_extra"].astype(bool)
-    order = pd.DataFrame({"nodate": nodate, "rank": is_extra == nodate}, index=out.index)
-    out = out.loc[order.sort_values(["nodate", "rank"], kind="stable").index]
+    # Fame is a period: the earliest dated evidence of a term starts it. The owners of every row count.
+    order = pd.DataFrame({"nodate": nodate, "date": out["date"], "rank": is_extra == nodate}, index=out.index)
+    owners = out["owner"].fillna("").astype("str").groupby([out["norm"], out["category"]]).agg(
+        lambda o: ";".join(sorted({n.strip() for v in o for n in v.split(";") if n.strip()})))
+    out = out.loc[order.sort_values(["nodate", "date", "rank"], kind="stable").index]
     out = out.drop_duplicates(["norm", "category"], keep="first").sort_index()
-    for col in ("term", "norm", "category", "lang", "source", "note"):
+    out["owner"] = owners.reindex(pd.MultiIndex.from_frame(out[["norm", "category"]])).to_numpy()
+    for col in ("term", "norm", "category", "lang", "source", "note", "owner"):
         out[col] = out[col].astype("str").fillna("")
     return out[PUBLIC_TERM_COLUMNS].reset_index(drop=True)
 

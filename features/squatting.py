@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features import lexicons, textsim
+from features import lexicons, term_variants, textsim
 from features.common import (
     applicant_index,
     concat_flags,
@@ -25,6 +25,7 @@ from features.common import (
     make_flags,
     per_distinct,
     rows_per_key,
+    window_counter,
     window_counts,
 )
 from features.reasons import Dimension, Reason
@@ -51,13 +52,24 @@ def distinct_mark_cores(marks: pd.Series) -> pd.Series:
 
 
 def term_table(extra: pd.DataFrame | None) -> pd.DataFrame:
-    """Public terms keyed by the same core as marks; one row per core (highest-priority category)."""
+    """Public terms keyed by the same core as marks; one row per core (highest-priority category).
+
+    Columns term, category, date, source, owner (normalised owner names joined by '|') and
+    containable: whether the term also counts inside a longer mark (``features.term_variants``) —
+    not a county's short name (同心, 盘龙, 北门 are everyday words)."""
     terms = lexicons.public_terms(extra)
     terms = terms.assign(core=textsim.compact(textsim.mark_norm(terms["term"])))
     terms = terms[terms["core"].str.len() >= 2]
     terms["prio"] = terms["category"].map({c: i for i, c in enumerate(CATEGORY_PRIORITY)}).fillna(len(CATEGORY_PRIORITY))
+    # owners listed under any category of the core (a mascot's organiser listed as an event's)
+    owners = terms.set_index("core")["owner"].str.split(";").explode().fillna("").str.strip()
+    owners = pd.Series(textsim.compact(textsim.mark_norm(owners)).to_numpy(), index=owners.index)
+    owners = owners[owners != ""].groupby(level=0).agg(lambda o: "|".join(sorted(set(o))))
     terms = terms.sort_values(["core", "prio", "date"], kind="stable").drop_duplicates("core")
-    return terms.set_index("core")[["term", "category", "date", "source"]]
+    terms["owner"] = owners.reindex(terms["core"]).fillna("").to_numpy()
+    terms["containable"] = ~((terms["category"] == "place")
+                             & terms["note"].str.contains(r"^short of .*\(county\)", regex=True))
+    return terms.set_index("core")[["term", "category", "date", "source", "owner", "containable"]]
 
 
 def _own_name_contains(names: pd.Series, cores: pd.Series) -> np.ndarray:
@@ -65,8 +77,12 @@ def _own_name_contains(names: pd.Series, cores: pd.Series) -> np.ndarray:
 
     Rows are distinct (name, core) pairs; a name recurs with each of its cores, so names are
     normalised once per distinct name."""
-    norm = per_distinct(names.astype("str"), lambda n: textsim.compact(textsim.mark_norm(n)))
-    return contains_each(norm, cores) & (cores.str.len() >= 2).to_numpy()
+    return contains_each(name_norm(names), cores) & (cores.str.len() >= 2).to_numpy()
+
+
+def name_norm(names: pd.Series) -> pd.Series:
+    """Applicant names normalised as mark cores are (compact ``mark_norm``), once per distinct name."""
+    return per_distinct(names.astype("str"), lambda n: textsim.compact(textsim.mark_norm(n)))
 
 
 TRENDS_KEY = "squatting_trends"  # Tables.extras key of a precomputed global trend table (pipeline.engines)
@@ -124,7 +140,7 @@ def global_trends(tables: Tables, config: Config) -> pd.DataFrame:
 def squatting_apps(tables: Tables) -> pd.DataFrame:
     """Applications with the mark core and whether the applicant's own name contains it."""
     apps = tables.applications[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
-                                "applicant_name"]].copy()
+                                "applicant_name", "applicant_type"]].copy()
     if "mark_core" in tables.applications:
         apps["core"] = tables.applications["mark_core"]
     else:
@@ -147,27 +163,94 @@ def squatting_first_filings(tables: Tables, config: Config) -> pd.DataFrame:
     return trend_first_filings(squatting_apps(tables), terms.index, config.squatting)
 
 
+def _owned(names: pd.Series, owners: pd.Series) -> np.ndarray:
+    """Row-wise: the applicant is one of the term's listed owners (``owners``: normalised names
+    joined by '|'): its normalised name equals one, or contains one of at least four characters
+    (the person, the organiser, the authorised company and its legal forms)."""
+    norm = name_norm(names)
+    pairs = pd.DataFrame({"row": np.arange(len(norm)), "name": norm.to_numpy(),
+                          "owner": owners.fillna("").astype("str").str.split("|").to_numpy()}).explode("owner")
+    pairs = pairs[pairs["owner"].fillna("").str.len() >= 2]
+    hit = (pairs["name"] == pairs["owner"]) | (
+        contains_each(pairs["name"], pairs["owner"]) & (pairs["owner"].str.len() >= 4).to_numpy())
+    out = np.zeros(len(norm), dtype=bool)
+    out[pairs.loc[hit, "row"].to_numpy(np.int64)] = True
+    return out
+
+
+def owned_marks(tables: Tables) -> np.ndarray:
+    """Per application: its mark is a public term that its applicant is a listed owner of (the
+    organiser's mascot, the person's own name): the owner's own mark, however widely it is filed."""
+    terms = term_table(tables.public_terms if len(tables.public_terms) else None)
+    terms = terms[terms["owner"] != ""]
+    apps = tables.applications
+    core = apps["mark_core"] if "mark_core" in apps else distinct_mark_cores(apps["mark_text"])
+    rows = np.flatnonzero(isin(core, terms.index))
+    out = np.zeros(len(apps), dtype=bool)
+    if len(rows):
+        owners = terms["owner"].reindex(core.iloc[rows]).reset_index(drop=True)
+        out[rows] = _owned(apps["applicant_name"].iloc[rows].reset_index(drop=True), owners)
+    return out
+
+
+def term_hits(apps: pd.DataFrame, terms: pd.DataFrame, cfg) -> pd.DataFrame:
+    """Filings whose mark core is a public term or a variant of one (``features.term_variants``),
+    not by its owner: application_id, applicant_key, group_id, filing_date, mark_text, core,
+    term_core, term, category, event_date, variant, detail, strength.
+
+    Not squatting: a filing by a listed owner of the term; a dated term filed before its date (the
+    organiser's advance filing, or a name before its bearer was known); a filing whose applicant's
+    own name contains the term, except a person's name, which only that natural person (or a listed
+    owner) may file — a company named after someone famous is not that person."""
+    exact = apps[isin(apps["core"], terms.index)].assign(term_core=lambda d: d["core"], variant="exact", detail="")
+    rest = apps[~isin(apps["core"], terms.index) & (apps["core"].str.len() >= 2)]
+    var = term_variants.variant_matches(rest["core"], terms, cfg)
+    vhit = rest.reset_index().merge(var, on="core").set_index("index")
+    hit = pd.concat([exact, vhit])
+    t = terms.reindex(hit["term_core"])
+    for col in ("term", "category", "owner"):
+        hit[col] = t[col].to_numpy()
+    hit["event_date"] = t["date"].to_numpy()
+    person = (hit["category"] == "person").to_numpy()
+    own_name = np.where(person, (hit["applicant_type"] == "individual").to_numpy()
+                        & (name_norm(hit["applicant_name"]) == hit["term_core"]).to_numpy(),
+                        hit["own_name"].to_numpy(bool))
+    days_after = (hit["filing_date"] - hit["event_date"]).dt.days
+    keep = ~own_name & ~_owned(hit["applicant_name"], hit["owner"]) & (hit["event_date"].isna() | (days_after >= 0)).to_numpy()
+    hit, days_after = hit[keep].copy(), days_after[keep]
+    weight = hit["category"].map({c: getattr(cfg, f"w_{c}") for c in CATEGORY_REASON}).astype("float64")
+    # The news value of an event fades, its name stays protected; a person's, a place's and a
+    # generic term's standing does not fade with time.
+    fading = hit["category"].isin(["event", "other"]).to_numpy() & hit["event_date"].notna().to_numpy()
+    recency = np.where(fading, np.maximum(cfg.event_floor, np.exp(-days_after.fillna(0).clip(lower=0)
+                                                                    / cfg.event_decay_days)), 1.0)
+    hit["strength"] = (weight * recency * np.where(hit["variant"] == "exact", 1.0, cfg.variant_strength)).to_numpy()
+    # A wave: many unrelated applicants filing the same term within weeks is the clearest signal.
+    first = hit.groupby(["term_core", "group_id"], sort=True)["filing_date"].min().reset_index()
+    first = first.sort_values(["term_core", "filing_date", "group_id"], kind="stable").reset_index(drop=True)
+    count = window_counter(first["term_core"], first["filing_date"])
+    # groups whose first filing of the term falls in a window (ending or starting at it) with the others
+    n = np.maximum(count(cfg.trend_window_days), count(cfg.trend_window_days, forward=True))
+    # a member of a wave reports the wave's size (its largest window)
+    largest = pd.Series(n).groupby(first["term_core"].to_numpy()).transform("max").to_numpy()
+    first["n_wave"] = np.where(n >= cfg.trend_min_groups, largest, n)
+    at = pd.MultiIndex.from_frame(first[["term_core", "group_id"]]).get_indexer(
+        pd.MultiIndex.from_frame(hit[["term_core", "group_id"]]))
+    hit["n_wave"] = first["n_wave"].to_numpy()[at]
+    in_wave = hit["n_wave"].to_numpy() >= cfg.trend_min_groups
+    hit["strength"] = np.where(in_wave, np.maximum(hit["strength"], cfg.w_wave), hit["strength"])
+    # one term per filing: the strongest (ties: the exact term, then the term's text)
+    hit = hit.sort_values(["strength", "term_core"], ascending=[False, True], kind="stable")
+    return hit[~hit["application_id"].duplicated()].sort_index(kind="stable")
+
+
 @register(Dimension.SQUATTING)
 def build_squatting(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.squatting
     apps = squatting_apps(tables)
     idx = applicant_index(apps)
     terms = term_table(tables.public_terms if len(tables.public_terms) else None)
-
-    hit = apps[isin(apps["core"], terms.index) & ~apps["own_name"]].copy()
-    t = terms.reindex(hit["core"])
-    hit["category"] = t["category"].to_numpy()
-    hit["term"] = t["term"].to_numpy()
-    hit["event_date"] = t["date"].to_numpy()
-    days_after = (hit["filing_date"] - hit["event_date"]).dt.days
-    dated = hit["event_date"].notna()
-    # Before a dated term's date: the organiser's own advance filing, not a squat.
-    hit = hit[~dated | (days_after >= 0)]
-    days_after = days_after[hit.index]
-    dated = dated[hit.index]
-    weight = hit["category"].map({c: getattr(cfg, f"w_{c}") for c in CATEGORY_REASON}).astype("float64")
-    recency = np.where(dated, np.exp(-days_after.fillna(0).clip(lower=0) / cfg.event_decay_days), 1.0)
-    hit["strength"] = (weight * recency).to_numpy()
+    hit = term_hits(apps, terms, cfg)
 
     trends = tables.extras.get(TRENDS_KEY)
     trends = trend_terms(apps, terms.index, cfg) if trends is None else trends
@@ -200,7 +283,10 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
         date_txt = np.where(h["event_date"].notna(), " (" + h["event_date"].dt.strftime("%Y-%m-%d").fillna("")
                             + ", filed " + (h["filing_date"] - h["event_date"]).dt.days.fillna(0).astype(int).astype(str)
                             + " days later)", "")
-        ev = "'" + h["mark_text"].astype(str) + "' is the " + cat + " term '" + h["term"].astype(str) + "'" + date_txt
+        how = np.where(h["variant"] == "exact", "' is the ", "' (" + h["variant"] + ": " + h["detail"] + ") points to the ")
+        wave = np.where(h["n_wave"] >= cfg.trend_min_groups, "; one of " + h["n_wave"].astype(str)
+                        + f" unrelated applicants filing it within {cfg.trend_window_days} days", "")
+        ev = "'" + h["mark_text"].astype(str) + how + cat + " term '" + h["term"].astype(str) + "'" + date_txt + wave
         parts.append(make_flags(h, reason, ev, h["strength"]))
     if len(tr):
         ev = ("'" + tr["mark_text"].astype(str) + "': term filed by " + tr["n_groups"].astype(int).astype(str)

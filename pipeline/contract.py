@@ -72,7 +72,7 @@ SPECS = {
     "protected_marks": TableSpec(
         "reference/protected_marks", ("mark_text", "owner_name", "nice_classes"), ("mark_text", "owner_name")
     ),
-    "public_terms": TableSpec("reference/public_terms", ("term", "category", "date"), ("term", "category")),
+    "public_terms": TableSpec("reference/public_terms", ("term", "category", "date", "owner"), ("term", "category")),
 }
 
 _DATE_RE = r"\d{4}-\d{2}-\d{2}"

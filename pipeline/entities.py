@@ -12,8 +12,8 @@ Two questions, answered separately:
    applicant and its related parties.) A graph of applicant_keys with evidence on every edge:
    - strong links, enough alone: the same normalised address (down to the room), the same
      phone/contact fragment, one corporate family (the same trade name with a family-declaring
-     name or in the same city), coordinated filing (the same mark through the same agent within
-     days);
+     name or in the same city), coordinated filing (the same mark, or the same address, through the
+     same agent within days: shells splitting a mark's classes, a mill's clients at its address);
    - weak links, needing a second, different weak link for the same pair: a transfer between the
      two, the same agent, the same building, the same trade-name core, one filing the other's
      trade name as a mark.
@@ -570,6 +570,8 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
         "files the other's trade name as a mark:")
     add(*_coordinated_pairs(apps, marks, keys, cfg), "coordinated", True,
         f"same mark, same agent, within {cfg.coordination_days} days:")
+    add(*_coordinated_pairs(apps, _filing_addresses(apps, addrs), keys, cfg), "coordinated", True,
+        f"same address, same agent, filing within {cfg.coordination_days} days:")
     if len(t):
         assignor, assignee = codes[n:n + len(t)], codes[n + len(t):]
         tp = pd.DataFrame({"a": np.minimum(assignor, assignee), "b": np.maximum(assignor, assignee),
@@ -652,20 +654,22 @@ def _house_mark_pairs(marks: pd.Series, keys: np.ndarray, trade_codes: np.ndarra
     return pairs[["a", "b"]], pairs["t"].to_numpy()
 
 
-def _coordinated_pairs(apps: pd.DataFrame, marks: pd.Series, keys: np.ndarray, cfg
+def _coordinated_pairs(apps: pd.DataFrame, what: pd.Series, keys: np.ndarray, cfg
                        ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Pairs of applicants who file the same mark through the same agent within
-    ``coordination_days`` of each other, with that mark and agent: one hand behind both (shell
-    companies splitting one mark's classes between them). Ordinary neighbours at a shared address
-    do not do that. A (mark, agent, window) cell of more than ``agent_hub_size`` applicants links
-    nobody. ``marks``: each filing's compact mark (``_compact_marks``); ``keys``: key code per filing."""
+    """Pairs of applicants who file through the same agent within ``coordination_days`` of each
+    other sharing ``what`` (per filing; "" = none), with that value and agent: one hand behind both.
+    Called with the filing's compact mark (shells splitting one mark's classes between them) and
+    with its address (a mill's clients at the mill's address or one cluster-registration desk,
+    filing in the same days). Ordinary neighbours at a shared address do not file through one
+    agent in the same week. A (value, agent, window) cell of more than ``agent_hub_size``
+    applicants links nobody. ``keys``: key code per filing."""
     agent = apps["agent_name"].fillna("").astype("str").str.strip()
-    use = ((marks != "") & (agent != "")).to_numpy()
+    use = ((what != "") & (agent != "")).to_numpy()
     if not use.any():
         return pd.DataFrame(columns=["a", "b", "v"]), np.array([], dtype=object)
     agent_core = normalize_names(agent[use])  # one row per distinct agent name
     agent_key = agent[use].map(agent_core.set_index("name")["core"]).fillna("").astype("str")
-    cell = marks[use] + " / " + agent_key
+    cell = what[use] + " / " + agent_key
     cell_code, cells = pd.factorize(cell)
     day = pd.to_datetime(apps["filing_date"][use]).to_numpy().astype("datetime64[D]").astype(np.int64)
     # Two filings within ``width`` days of each other share a bucket of the grid or of the grid
@@ -679,6 +683,14 @@ def _coordinated_pairs(apps: pd.DataFrame, marks: pd.Series, keys: np.ndarray, c
         parts.append(pairs.assign(v=code[pairs["v"].to_numpy()] >> 24))
     pairs = pd.concat(parts, ignore_index=True).drop_duplicates(["a", "b"])
     return pairs, np.asarray(cells, dtype=object)[pairs["v"].to_numpy()]
+
+
+def _filing_addresses(apps: pd.DataFrame, addrs: pd.DataFrame) -> pd.Series:
+    """Each filing's normalised address key, shared registration addresses included ("" = none)."""
+    key = pd.Series(addrs["addr_key"].fillna("").astype("str").to_numpy(), index=addrs["address"].to_numpy())
+    key = key[~key.index.duplicated()]
+    at = key.reindex(apps["applicant_address"].fillna("").astype("str")).fillna("")
+    return pd.Series(at.to_numpy(), index=apps.index, dtype="str")
 
 
 def assign_groups(keys: pd.Index, edges: pd.DataFrame) -> pd.Series:

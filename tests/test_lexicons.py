@@ -112,7 +112,7 @@ def test_generic_terms(terms):
 
 
 def test_public_terms_schema_and_uniqueness(terms):
-    assert list(terms.columns) == ["term", "norm", "category", "date", "lang", "source", "note"]
+    assert list(terms.columns) == ["term", "norm", "category", "date", "lang", "source", "note", "owner"]
     assert terms["date"].dtype == "datetime64[ns]"
     assert set(terms["category"]) <= set(L.TERM_CATEGORIES)
     assert not terms.duplicated(["norm", "category"]).any()
@@ -134,7 +134,7 @@ def test_extra_terms_merge_and_dedup():
         {
             "term": ["新詞", "冰墩墩", "深圳", "火神山"],
             "category": ["weird", "event", "place", "event"],
-            "date": ["2023-01-01", None, None, "2020-02-01"],
+            "date": ["2023-01-01", None, None, "2020-01-10"],
         }
     )
     out = L.public_terms(extra)
@@ -144,9 +144,14 @@ def test_extra_terms_merge_and_dedup():
     # undated dataset row does not erase the shipped date
     bdd = out[(out["norm"] == "冰墩墩") & (out["category"] == "event")].iloc[0]
     assert bdd["date"] == pd.Timestamp("2019-09-17")
-    # dated dataset row wins over the shipped date
+    # the earliest date wins (fame is a period its earliest evidence starts): the dataset's
+    # 2020-01-10 before the shipped 2020-01-23, the shipped 2022-02-08 of 谷爱凌 after a 2017 row
     hss = out[(out["norm"] == "火神山") & (out["category"] == "event")].iloc[0]
-    assert hss["date"] == pd.Timestamp("2020-02-01")
+    assert hss["date"] == pd.Timestamp("2020-01-10")
+    gu = L.public_terms(pd.DataFrame({"term": ["谷爱凌"], "category": ["person"], "date": ["2017-06-01"],
+                                      "owner": ["谷爱凌"]}))
+    gu = gu[(gu["norm"] == "谷爱凌") & (gu["category"] == "person")].iloc[0]
+    assert gu["date"] == pd.Timestamp("2017-06-01") and gu["owner"] == "谷爱凌"
     # undated duplicates keep the shipped row (with its note)
     sz = out[(out["norm"] == "深圳") & (out["category"] == "place")].iloc[0]
     assert "深圳市" in sz["note"]

@@ -1,0 +1,120 @@
+"""Squatting on listed public terms: waves, variants, owners, the application-level warning and
+mill clients linked through agent and address, against values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from features.squatting import build_squatting
+from features.term_variants import variant_matches
+from pipeline.config import load_config
+from pipeline.entities import assign_groups, related_party_edges
+from pipeline.score import application_risk
+from tests.test_builders import apps_frame, tables
+from tests.test_entities import _apps
+
+CFG = load_config()
+
+
+def _terms(rows):
+    return pd.DataFrame(rows, columns=["term", "category", "date", "owner"])
+
+
+def test_a_wave_of_a_listed_event_term_weighs_more_than_a_late_lone_filing():
+    """A listed event term dated 2020-01-01. Thirty unrelated applicants file it within a week in
+    2021-02 (some 400 days later): each filing's faded weight max(event_floor 0.7, exp(-400/365)
+    = 0.33) = 0.7 is raised to w_wave = 1.0 because 30 >= trend_min_groups (8) groups first filed it
+    within trend_window_days. A lone filer two years later gets the floor 0.7 alone."""
+    terms = _terms([("火神峰", "event", "2020-01-01", "")])
+    rows = [(f"W{i}", f"c:w{i}|", f"gw{i}", f"2021-02-{1 + i % 7:02d}", "火神峰", "35", "company", "pending",
+             f"波{i}公司") for i in range(30)]
+    rows.append(("L1", "c:lone|", "glone", "2023-06-01", "火神峰", "35", "company", "pending", "孤公司"))
+    r = build_squatting(tables(apps_frame(rows), terms=terms), CFG)
+    f = r.flags.set_index("application_id")
+    assert f.loc["W0", "strength"] == pytest.approx(1.0)
+    assert (f.loc[[f"W{i}" for i in range(30)], "strength"] == 1.0).all()
+    assert "one of 30 unrelated applicants" in f.loc["W3", "evidence"]
+    days = (pd.Timestamp("2023-06-01") - pd.Timestamp("2020-01-01")).days
+    assert f.loc["L1", "strength"] == pytest.approx(max(0.7, math.exp(-days / 365.0)))
+    assert "unrelated applicants" not in f.loc["L1", "evidence"]
+
+
+def test_a_single_filing_of_a_listed_person_is_flagged_at_the_application_level():
+    """One filing of a listed person's name by a company with no other filings: strength w_person
+    = 1.0 (a person's standing does not fade), application risk = weight_squatting 0.85 x 1.0 = 0.85
+    >= flag_threshold 0.5. Before the fame date the same filing is not a squat."""
+    terms = _terms([("苏炳添", "person", "2015-05-30", "")])
+    rows = [("P1", "c:a|", "ga", "2021-08-02", "苏炳添", "25", "company", "pending", "甲体育用品有限公司"),
+            ("P0", "c:b|", "gb", "2014-01-01", "苏炳添", "25", "company", "pending", "乙公司")]
+    r = build_squatting(tables(apps_frame(rows), terms=terms), CFG)
+    assert list(r.flags["application_id"]) == ["P1"]
+    risk = application_risk(r.flags, pd.Series(["P1", "P0"]), CFG)
+    assert risk.tolist() == pytest.approx([0.85 * 1.0, 0.0])
+    assert risk.iloc[0] >= CFG.scoring.flag_threshold
+
+
+def test_variants_of_a_listed_name_are_matched_with_variant_strength():
+    """我爱苏炳添 (the name covers 3/5 >= 0.4 of the mark), 苏丙添 (same toneless pinyin su bing tian),
+    SUBINGTIAN (its pinyin, 10 letters >= 6), 皮皮鱼 (one character of 皮皮鲁 replaced by a
+    look-alike) are variants: strength w_person 1.0 x variant_strength 0.8. 添福园林 contains no
+    listed name; 炳添 alone is a two-character fragment of an undated name (not matched)."""
+    terms = _terms([("苏炳添", "person", "", ""), ("皮皮鲁", "person", "", "")])
+    marks = {"V1": "我爱苏炳添", "V2": "苏丙添", "V3": "SUBINGTIAN", "V4": "皮皮鱼", "N1": "添福园林", "N2": "炳添"}
+    rows = [(k, f"c:{k}|", f"g{k}", "2022-01-01", m, "25", "company", "pending", f"{k}公司") for k, m in marks.items()]
+    r = build_squatting(tables(apps_frame(rows), terms=terms), CFG)
+    f = r.flags.set_index("application_id")
+    assert set(f.index) == {"V1", "V2", "V3", "V4"}
+    assert f["strength"].tolist() == pytest.approx([0.8] * 4)
+    assert "contained" in f.loc["V1", "evidence"] and "homophone" in f.loc["V2", "evidence"]
+    assert "pinyin" in f.loc["V3", "evidence"] and "shape" in f.loc["V4", "evidence"]
+
+
+def test_variant_rules_by_hand():
+    """A place's full name with at most place_rest_max (2) more characters matches (淄博市烧烤), with
+    three more it does not; a county's short name inside a longer mark never does (同心 is an everyday
+    word)."""
+    terms = pd.DataFrame({"category": ["place", "place"], "date": [pd.NaT, pd.NaT], "containable": [True, False]},
+                         index=pd.Index(["淄博市", "同心"]))
+    got = variant_matches(pd.Series(["淄博市烧烤", "淄博市烧烤店铺", "同心鞋"]), terms, CFG.squatting)
+    assert got[["core", "term_core", "variant"]].values.tolist() == [["淄博市烧烤", "淄博市", "contained"]]
+
+
+def test_the_authorised_company_is_not_flagged_but_a_company_named_after_the_person_is():
+    """The term lists 苏炳添 and its authorised company as owners. The person (a natural person of that
+    name) and the authorised company file it: no flag. A company whose name merely contains the
+    person's name is not the person: flagged (strength 1.0)."""
+    terms = _terms([("苏炳添", "person", "2015-05-30", "苏炳添;广州市飞人体育文化有限公司")])
+    rows = [("O1", "p:苏炳添|x", "go1", "2021-09-01", "苏炳添", "41", "individual", "pending", "苏炳添"),
+            ("O2", "c:飞人体育文化|广州", "go2", "2021-09-01", "苏炳添", "41", "company", "pending",
+             "广州市飞人体育文化有限公司"),
+            ("X1", "c:苏炳添体育用品|泉州", "gx", "2021-09-01", "苏炳添", "25", "company", "pending",
+             "泉州市苏炳添体育用品有限公司")]
+    r = build_squatting(tables(apps_frame(rows), terms=terms), CFG)
+    f = r.flags.set_index("application_id")
+    assert list(f.index) == ["X1"] and f.loc["X1", "strength"] == pytest.approx(1.0)
+
+
+def test_a_mills_clients_are_linked_through_agent_and_address_but_neighbours_are_not():
+    """Ten clients at the mill's address (more applicants than address_hub_size 8: the address alone
+    links nobody) file different coined marks through the mill's agent within five days: one group
+    (coordinated: same address, same agent, within coordination_days). Two neighbours at the same
+    address with their own agents, and one client of the same agent filing two months later, stay
+    apart."""
+    addr = "深圳市宝安区西乡街道某大厦808室"
+    clients = [(f"C{i}", f"深圳市{n}商贸有限公司", addr, "深圳市某嘉知识产权代理有限公司")
+               for i, n in enumerate("甲乙丙丁戊己庚辛壬癸")]
+    others = [("N0", "深圳市子科技有限公司", addr, "甲事务所"), ("N1", "深圳市丑科技有限公司", addr, "乙事务所"),
+              ("N2", "深圳市寅商贸有限公司", addr, "深圳市某嘉知识产权代理有限公司")]
+    apps = _apps(clients + others)
+    apps["mark_text"] = [f"臻{n}" for n in "一二三四五六七八九十"] + ["子品", "丑品", "寅品"]
+    apps["filing_date"] = pd.to_datetime([f"2021-03-0{1 + i % 5}" for i in range(10)]
+                                         + ["2021-03-02", "2021-03-02", "2021-05-20"])
+    edges = related_party_edges(apps, pd.DataFrame(), CFG)
+    g = apps["applicant_key"].map(assign_groups(pd.Index(apps["applicant_key"]), edges)).tolist()
+    assert len(set(g[:10])) == 1
+    assert len({g[0], g[10], g[11], g[12]}) == 4
+    ev = edges.loc[edges["link"] == "coordinated", "evidence"].iloc[0]
+    assert "same address, same agent" in ev
