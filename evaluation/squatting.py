@@ -5,8 +5,8 @@ into filings by stated rules and injected into an ordinary register (the demo wo
 
 - a squatting case (public figure, mascot, event, slogan, place, viral or generic term, over-broad
   filing) is its applicant's filings of the reported mark: ``n_filings`` of them (at most 45) in
-  consecutive classes from the reported ones, 10 days after the term's date (or mid-year of the
-  reported filing year);
+  consecutive classes from the reported ones, 10 days after the term's date (1 December of the year
+  when only a year is reported: the filing came after the news);
 - a wave (or a case reporting more than five filings and no applicant) is ``n_applicants`` (or
   ``n_filings``; at most 40, at least 8) unrelated applicants filing the term within ``span_days``
   (default 7);
@@ -72,6 +72,15 @@ def parse_date(*values: str) -> pd.Timestamp | None:
     return None
 
 
+def _year_only(*values: str) -> bool:
+    """The first date given among ``values`` is a bare year ("2020")."""
+    for v in values:
+        v = str(v or "").strip()
+        if v:
+            return bool(re.fullmatch(r"\d{4}", v))
+    return False
+
+
 def clean_mark(mark: str, term: str) -> str:
     """The reported mark without registration numbers or notes in brackets; the term when the mark
     is a placeholder ("*墩墩 (…)")."""
@@ -126,9 +135,10 @@ def case_filings(cases: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
                 add(c.case_id, "owner", name, clean_mark(c.mark, c.term), cls, when,
                     applicant_type="individual" if c.applicant_type == "individual" or name == c.term else "company")
             continue
-        when = date + pd.Timedelta(days=10) if date is not None else (year or pd.Timestamp(2022, 1, 1)) + pd.Timedelta(days=150)
-        if year is not None and date is not None and year.year > date.year:
-            when = year + pd.Timedelta(days=150)
+        when = date + pd.Timedelta(days=10) if date is not None else None
+        if when is None or (year is not None and year.year > when.year) or _year_only(c.event_date, c.fame_start):
+            # only a year is known: the filing came after the news, late in that year
+            when = pd.Timestamp((year or when or pd.Timestamp(2022, 1, 1)).year, 12, 1)
         agent = re.sub(r"\(.*?\)", "", c.agent_name).split(";")[0].strip()
         if placeholder and c.kind == "mill":
             what = c.mark + " " + c.term

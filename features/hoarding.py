@@ -109,6 +109,19 @@ def _group_dispersion(src: pd.DataFrame, apps: pd.DataFrame, sweep_rows: np.ndar
     return outside_core_share(pairs, cfg.core_groups), mapped_share
 
 
+def _group_abnormality(apps: pd.DataFrame, cls: pd.DataFrame, cfg) -> pd.Series:
+    """Abnormality of each related-party group's pooled filings (by group code ``gkey``): the coined
+    share, the class dispersion outside its core_classes main classes, the refusal share and the
+    share of filings in a burst of burst_min_filings within burst_days, weighted as for one filer."""
+    per = window_counter(apps["gkey"], apps["filing_date"])
+    in_burst = np.maximum(per(cfg.burst_days), per(cfg.burst_days, forward=True)) >= cfg.burst_min_filings
+    g = apps.assign(in_gburst=in_burst).groupby("gkey")
+    dispersion = outside_core_share(cls[["gkey", "nice_class"]], cfg.core_classes).reindex(g.size().index)
+    return (cfg.w_coined * ratio(g["coined"].sum(), g["has_mark"].sum()).fillna(0.0)
+            + cfg.w_dispersion * dispersion.fillna(0.0)
+            + cfg.w_refusal * g["refused"].mean() + cfg.w_burst * g["in_gburst"].mean())
+
+
 def unrelated_rows(cls: pd.DataFrame, sweep: np.ndarray, n_keys: int, rel: pd.DataFrame, config: Config) -> np.ndarray:
     """Per (filing, class) row of ``cls`` (columns key, nice_class): True where the class is neither
     one of its applicant's ``core_classes`` most used classes (sweeps left out) nor related to one of
@@ -162,7 +175,8 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     # Classes: one row per (application, class). A mark filed by one applicant in at least
     # sweep_min_classes classes is a sweep; coined sweeps are all-class hoarding, house sweeps are
     # defensive and excluded from dispersion.
-    cls = explode_classes(apps[["key", "mark", "mark_norm", "house", "nice_classes"]])
+    apps["gkey"] = pd.factorize(apps["group_id"])[0]
+    cls = explode_classes(apps[["key", "gkey", "mark", "mark_norm", "house", "nice_classes"]])
     cls["mark_classes"] = cls.groupby(["key", "mark"])["nice_class"].transform("nunique")
     sweep = (cls["mark_classes"] >= cfg.sweep_min_classes) & (cls["mark_norm"] != "")
     class_dispersion = outside_core_share(cls.loc[~sweep, ["key", "nice_class"]], cfg.core_classes)
@@ -210,6 +224,18 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     abnormality = (cfg.w_coined * feat["hoarding_coined_unrelated_share"]
                    + cfg.w_dispersion * feat["hoarding_unrelated_share"]
                    + cfg.w_refusal * feat["hoarding_refusal_share"] + cfg.w_burst * feat["hoarding_burst_share"])
+    # A split hoard: the group's volume crosses its threshold while no member's own volume crosses
+    # the single filer's — the filings are spread over members (a mill's clients, shells filing a
+    # few marks each). The group is then judged as one filer (2019 Provisions art. 8): how its pooled
+    # filings are filed counts for every member. A corporate family whose members file in their own
+    # right (some member above the single filer's threshold) is judged member by member.
+    key_group = apps.groupby("key")["gkey"].first()
+    group_abn = _group_abnormality(apps, cls.loc[~sweep], cfg)
+    member_max = feat["hoarding_max_window"].groupby(key_group.to_numpy()).max()
+    split = (member_max < cfg.window_threshold).reindex(key_group.to_numpy()).to_numpy()
+    feat["hoarding_group_abnormality"] = group_abn.reindex(key_group.to_numpy()).fillna(0.0).to_numpy()
+    abnormality = np.where((feat["hoarding_group_max_window"] >= cfg.group_window_threshold) & split,
+                           np.maximum(abnormality, feat["hoarding_group_abnormality"]), abnormality)
     feat["hoarding_abnormality"] = abnormality
     # Volume counts with diminishing returns (doubling it adds a constant): a very large but
     # coherent portfolio must not outrank a smaller, plainly abnormal one.

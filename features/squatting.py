@@ -94,8 +94,51 @@ def trend_first_filings(apps: pd.DataFrame, listed: pd.Index, cfg) -> pd.DataFra
 
     Rows are per (core, group), so partitions by group produce disjoint parts of this table."""
     a = apps[(apps["core"].str.len() >= cfg.trend_min_chars) & ~isin(apps["core"], listed) & ~apps["own_name"]]
-    first = a.groupby(["core", "group_id"], sort=True)["filing_date"].min().reset_index()
+    first = a.groupby(["core", "group_id"], sort=True).agg(filing_date=("filing_date", "min"),
+                                                          name=("applicant_name", "first")).reset_index()
+    grams = _substring_rows(first, listed, cfg)
+    first = pd.concat([first[["core", "group_id", "filing_date"]], grams], ignore_index=True)
+    first = first.groupby(["core", "group_id"], sort=True)["filing_date"].min().reset_index()
     return first[["core", "group_id", "filing_date"]]
+
+
+def _grams(cores: pd.Series, cfg) -> pd.DataFrame:
+    """(row, gram, rest) for every substring of ``substring_min_chars``..``substring_max_chars``
+    characters of the Chinese cores of up to ``substring_core_max`` characters that is shorter than
+    the core (``row``: position in ``cores``; ``rest``: the core without the substring)."""
+    c = cores.astype("str").reset_index(drop=True)
+    n = c.str.len()
+    c = c[c.str.fullmatch(r"[\u3400-\u9fff]+") & (n > cfg.substring_min_chars) & (n <= cfg.substring_core_max)]
+    n = c.str.len()
+    parts = []
+    for L in range(int(cfg.substring_min_chars), int(cfg.substring_max_chars) + 1):
+        for i in range(int(cfg.substring_core_max) - L + 1):
+            rows = c[n > max(L, i + L - 1)]
+            rows = rows[rows.str.len() >= i + L]
+            if len(rows):
+                parts.append(pd.DataFrame({"row": rows.index.to_numpy(), "gram": rows.str.slice(i, i + L).to_numpy(),
+                                           "rest": (rows.str.slice(0, i) + rows.str.slice(i + L)).to_numpy()}))
+    if not parts:
+        return pd.DataFrame({"row": pd.Series(dtype="int64"), "gram": pd.Series(dtype="str"),
+                             "rest": pd.Series(dtype="str")})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _substring_rows(first: pd.DataFrame, listed: pd.Index, cfg) -> pd.DataFrame:
+    """Each (core, group) first filing spread to the substrings of its core, keyed by the substring:
+    a term that spreads with varying affixes (木鱼X, X木鱼, 原味X木鱼) is started by many groups even
+    though no two marks are equal. Not counted: a generic word (旗舰, 烧烤) or a listed term (its
+    variants are matched as such), and a substring beside the
+    applicant's own trade name (a fashion word added to one's house mark: 华为元宇宙). A substring
+    that many filed before is no trend (``trend_max_prior``): X奶茶 has years of history."""
+    g = _grams(first["core"], cfg)
+    g = g[~isin(g["gram"], term_variants.generic_words()) & ~isin(g["gram"], listed)]
+    name = name_norm(first["name"].iloc[g["row"].to_numpy()].reset_index(drop=True))
+    own = contains_each(name, pd.Series(g["rest"].to_numpy(), dtype="str")) & (g["rest"].str.len() >= 2).to_numpy()
+    g = g[~own]
+    rows = g["row"].to_numpy()
+    return pd.DataFrame({"core": g["gram"].to_numpy(), "group_id": first["group_id"].to_numpy()[rows],
+                         "filing_date": first["filing_date"].to_numpy()[rows]})
 
 
 def trends_from_first(first: pd.DataFrame, cfg) -> pd.DataFrame:
@@ -140,7 +183,9 @@ def global_trends(tables: Tables, config: Config) -> pd.DataFrame:
 def squatting_apps(tables: Tables) -> pd.DataFrame:
     """Applications with the mark core and whether the applicant's own name contains it."""
     apps = tables.applications[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
-                                "applicant_name", "applicant_type"]].copy()
+                                "applicant_name"]].copy()
+    # (tables built by hand for one builder may lack the type: then no one is a natural person)
+    apps["applicant_type"] = tables.applications.get("applicant_type", "")
     if "mark_core" in tables.applications:
         apps["core"] = tables.applications["mark_core"]
     else:
@@ -200,8 +245,10 @@ def term_hits(apps: pd.DataFrame, terms: pd.DataFrame, cfg) -> pd.DataFrame:
 
     Not squatting: a filing by a listed owner of the term; a dated term filed before its date (the
     organiser's advance filing, or a name before its bearer was known); a filing whose applicant's
-    own name contains the term, except a person's name, which only that natural person (or a listed
-    owner) may file — a company named after someone famous is not that person."""
+    own name contains the term, except a current (dated) public figure's name, which only that
+    natural person (or a listed owner) may file — a company named after someone famous is not that
+    person. An undated name of the shipped historical list inside a trade name (王彤工作室) is the
+    company's own."""
     exact = apps[isin(apps["core"], terms.index)].assign(term_core=lambda d: d["core"], variant="exact", detail="")
     rest = apps[~isin(apps["core"], terms.index) & (apps["core"].str.len() >= 2)]
     var = term_variants.variant_matches(rest["core"], terms, cfg)
@@ -211,7 +258,8 @@ def term_hits(apps: pd.DataFrame, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     for col in ("term", "category", "owner"):
         hit[col] = t[col].to_numpy()
     hit["event_date"] = t["date"].to_numpy()
-    person = (hit["category"] == "person").to_numpy()
+    # a dated (current) public figure's name: only that person or a listed owner may file it
+    person = ((hit["category"] == "person") & hit["event_date"].notna()).to_numpy()
     own_name = np.where(person, (hit["applicant_type"] == "individual").to_numpy()
                         & (name_norm(hit["applicant_name"]) == hit["term_core"]).to_numpy(),
                         hit["own_name"].to_numpy(bool))
@@ -244,6 +292,34 @@ def term_hits(apps: pd.DataFrame, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     return hit[~hit["application_id"].duplicated()].sort_index(kind="stable")
 
 
+def _trend_hits(apps: pd.DataFrame, trends: pd.DataFrame, cfg) -> pd.DataFrame:
+    """Filings of trend terms on or after the trend's window opened, not by its originator: the
+    term itself (strength ``w_trend``) or a mark containing it (× ``variant_strength``); columns of
+    ``apps`` plus term, n_groups, strength."""
+    whole = apps[isin(apps["core"], trends.index)].assign(term=lambda d: d["core"], part=False)
+    rest = apps[~isin(apps["core"], trends.index)]
+    cores = pd.Series(pd.unique(rest["core"].astype("str")), dtype="str")
+    g = _grams(cores, cfg)
+    g = g[isin(g["gram"], trends.index)].drop_duplicates("row")
+    found = pd.DataFrame({"term": g["gram"].to_numpy(), "beside": g["rest"].to_numpy()},
+                         index=cores.iloc[g["row"].to_numpy()].to_numpy())
+    part = rest[isin(rest["core"], found.index)]
+    f = found.reindex(part["core"])
+    part = part.assign(term=f["term"].to_numpy(), part=True)
+    # the term beside the applicant's own trade name is a fashion word on its house mark (华为元宇宙)
+    beside = pd.Series(f["beside"].to_numpy(), index=part.index, dtype="str")
+    own = contains_each(name_norm(part["applicant_name"]), beside) & (beside.str.len() >= 2).to_numpy()
+    part = part[~own]
+    tr = pd.concat([whole, part])
+    tinfo = trends.reindex(tr["term"])
+    keep = ((tr["filing_date"].to_numpy() >= tinfo["window_start"].to_numpy())
+            & (tr["group_id"].to_numpy() != tinfo["originator"].to_numpy()))
+    tr, tinfo = tr[keep].copy(), tinfo[keep]
+    tr["n_groups"] = tinfo["n_groups"].to_numpy()
+    tr["strength"] = cfg.w_trend * np.where(tr["part"], cfg.variant_strength, 1.0)
+    return tr
+
+
 @register(Dimension.SQUATTING)
 def build_squatting(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.squatting
@@ -254,13 +330,7 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
 
     trends = tables.extras.get(TRENDS_KEY)
     trends = trend_terms(apps, terms.index, cfg) if trends is None else trends
-    tr = apps[isin(apps["core"], trends.index) & ~apps["own_name"]].copy()
-    tinfo = trends.reindex(tr["core"])
-    tr = tr[(tr["filing_date"].to_numpy() >= tinfo["window_start"].to_numpy())
-            & (tr["group_id"].to_numpy() != tinfo["originator"].to_numpy())]
-    tinfo = trends.reindex(tr["core"])
-    tr["strength"] = cfg.w_trend
-    tr["n_groups"] = tinfo["n_groups"].to_numpy()
+    tr = _trend_hits(apps[~apps["own_name"] & ~isin(apps["application_id"], hit["application_id"])], trends, cfg)
 
     strength = pd.concat([hit[["applicant_key", "strength"]], tr[["applicant_key", "strength"]]])
     # per applicant by row position in idx (Arrow look-ups), see rows_per_key
@@ -289,12 +359,13 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
         ev = "'" + h["mark_text"].astype(str) + how + cat + " term '" + h["term"].astype(str) + "'" + date_txt + wave
         parts.append(make_flags(h, reason, ev, h["strength"]))
     if len(tr):
-        ev = ("'" + tr["mark_text"].astype(str) + "': term filed by " + tr["n_groups"].astype(int).astype(str)
+        what = np.where(tr["part"], "contains '" + tr["term"].astype(str) + "', a term", "term")
+        ev = ("'" + tr["mark_text"].astype(str) + "': " + what + " filed by " + tr["n_groups"].astype(int).astype(str)
               + f" unrelated applicants within {cfg.trend_window_days} days, on no public list")
         parts.append(make_flags(tr, Reason.SQUAT_TREND, ev, tr["strength"]))
     details = pd.concat([
         hit.assign(kind=hit["category"])[["application_id", "applicant_key", "term", "kind", "event_date"]],
-        tr.assign(term=tr["core"], kind="trend", event_date=pd.NaT)[["application_id", "applicant_key", "term",
+        tr.assign(kind="trend", event_date=pd.NaT)[["application_id", "applicant_key", "term",
                                                                       "kind", "event_date"]],
     ], ignore_index=True)
     return FeatureResult(applicant=feat, severity=severity, flags=concat_flags(parts), details=details)

@@ -9,21 +9,26 @@ cores against the term list (no pairwise comparison), so it scales with the regi
   Chinese terms of at least ``contain_min_chars`` characters, or dated terms (a current name or
   event) of two or more — an undated two-character name inside a longer mark is too often an
   ordinary word; Latin terms only when dated. A place name (full name, or a city's or province's
-  short name; not a county's short name, often an everyday word) with at most ``place_rest_max``
-  more characters (淄博烧烤, 理塘特产: nothing distinctive beside the place; Trademark Law art. 10).
-- ``pinyin``: a Latin core equals the toneless pinyin of a Chinese term of at least
-  ``pinyin_min_letters`` letters.
-- ``homophone``: a Chinese core of at least three characters with the term's toneless pinyin.
-- ``shape``: a Chinese core of the term's length (at least three) differing in one character that
+  short name; not a county's short name, often an everyday word) at the start or the end of a mark
+  whose rest names goods or says nothing distinctive (淄博烧烤, 理塘特产: nothing beside the place;
+  Trademark Law art. 10); 桂林心宇 has a distinctive part of its own.
+- ``pinyin``: a Latin core equals the toneless pinyin of a Chinese name (a person, an event, not a
+  place or a generic word) of at least three characters and ``pinyin_min_letters`` letters; the
+  pinyin of two-character names (XINCHENG, CHENGYI) is an everyday coined mark.
+- ``homophone``: a Chinese core of at least three characters with a name's toneless pinyin.
+- ``shape``: a Chinese core of a name's length (at least three) differing in one character that
   looks alike (graded glyph similarity at least ``shape_min``, ``features/data/glyph_similar.csv``).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
 from features import textsim
+from pipeline.tables import isin
 
 COLUMNS = ["core", "term_core", "variant", "detail"]
 _HAN_ONLY = r"^[\u3400-\u9fff]+$"
@@ -33,36 +38,66 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS})
 
 
+@functools.cache
+def generic_words() -> pd.Index:
+    """Chinese words that say nothing distinctive: the generic mark words (旗舰, 官方 …) and the
+    generic terms (烧烤, 奶茶 …)."""
+    from features import lexicons
+
+    sets = textsim._generic_sets()
+    words = set(sets["han_affix"] | sets["han_common"])
+    words |= set(textsim.compact(textsim.mark_norm(lexicons.generic_terms()["term"].astype("str"))))
+    return pd.Index(sorted(w for w in words if w), dtype="str")
+
+
+@functools.cache
+def goods_words() -> pd.Index:
+    """``generic_words`` and the names of goods (the Nice goods items of two to four characters)."""
+    from features import lexicons
+
+    goods = lexicons.nice_goods()["goods_name_zh"].astype("str")
+    return generic_words().union(pd.Index(goods[goods.str.len().between(2, 4)].unique(), dtype="str"))
+
+
 def _contained(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     terms = terms[terms["containable"].astype(bool)]
     tlen = terms.index.str.len()
     dated = terms["date"].notna().to_numpy()
     han = terms.index.str.match(_HAN_ONLY)
     place = (terms["category"] == "place").to_numpy()
-    # a place: with at most place_rest_max more characters (淄博烧烤, 理塘特产: nothing distinctive
-    # beside the place); another term: covering contain_min_cover of the mark
-    eligible = pd.Series(np.where(place, "place", "term"), index=terms.index)
-    eligible = eligible[(han & (tlen >= 2) & (place | dated | (tlen >= cfg.contain_min_chars)))
-                        | (~han & dated & (tlen >= cfg.contain_min_chars))]
+    kind = pd.Series(np.where(place, "place", "term"), index=terms.index)
+    kind = kind[(han & (tlen >= 2) & (place | dated | (tlen >= cfg.contain_min_chars)))
+                | (~han & dated & (tlen >= cfg.contain_min_chars))]
+    goods = goods_words()
     n = cores.str.len()
     out = []
-    for L in sorted(set(eligible.index.str.len())):
-        rows = cores[(n > L) & ((L >= np.ceil(cfg.contain_min_cover * n)) | (n - L <= cfg.place_rest_max))]
+    for L in sorted(set(kind.index.str.len())):
+        rows = cores[n > L]
+        rows = rows[(L >= np.ceil(cfg.contain_min_cover * rows.str.len())) | (rows.str.len() - L <= 4)]
         for i in range(int(rows.str.len().max()) - L + 1 if len(rows) else 0):
             sub = rows.str.slice(i, i + L)
-            hit = sub[(sub.str.len() == L) & sub.isin(eligible.index)]
-            kind = eligible.reindex(hit).to_numpy()
-            rest = rows[hit.index].str.len().to_numpy() - L
-            cover = L / (rest + L)
-            hit = hit[np.where(kind == "place", rest <= cfg.place_rest_max, cover >= cfg.contain_min_cover)]
+            hit = sub[(sub.str.len() == L).to_numpy() & isin(sub, kind.index)]
+            if not len(hit):
+                continue
+            core = rows[hit.index]
+            is_place = (kind.reindex(hit) == "place").to_numpy()
+            # a place: at the start or the end, the rest a goods word or a generic word (淄博烧烤,
+            # 理塘特产); another term: covering contain_min_cover of the mark
+            rest = np.where(i == 0, core.str.slice(L), core.str.slice(0, i))
+            at_end = (i == 0) | (core.str.len() == i + L).to_numpy()
+            place_ok = at_end & isin(pd.Series(rest, dtype="str"), goods)
+            term_ok = (L / core.str.len()).to_numpy() >= cfg.contain_min_cover
+            keep = np.where(is_place, place_ok, term_ok)
+            hit, core = hit[keep], core[keep]
             if len(hit):
-                out.append(pd.DataFrame({"core": rows[hit.index].to_numpy(), "term_core": hit.to_numpy(),
+                out.append(pd.DataFrame({"core": core.to_numpy(), "term_core": hit.to_numpy(),
                                          "variant": "contained", "detail": "contains '" + hit + "'"}))
     return pd.concat(out, ignore_index=True) if out else _empty()
 
 
 def _pinyin(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
-    han = terms.index[terms.index.str.match(_HAN_ONLY)]
+    named = ~terms["category"].isin(["place", "generic"]).to_numpy()
+    han = terms.index[terms.index.str.match(_HAN_ONLY) & (terms.index.str.len() >= 3) & named]
     key = pd.Series(textsim.pinyin_key(pd.Series(han, dtype="str")).to_numpy(), index=han)
     key = key[key.str.len() >= cfg.pinyin_min_letters]
     latin = cores[cores.str.fullmatch(r"[a-z]+")]
@@ -85,7 +120,7 @@ def _shape(han: pd.Series, terms_han: pd.Index, cfg) -> pd.DataFrame:
 
     g = glyph_table()
     g = g[g["score"] >= cfg.shape_min]
-    pairs = pd.Index(g["char"] + g["similar"])
+    pairs = pd.Index(pd.unique(g["char"] + g["similar"]))
     out = []
     t = pd.Series(terms_han, dtype="str")
     for L in sorted(set(t.str.len())):
@@ -96,7 +131,7 @@ def _shape(han: pd.Series, terms_han: pd.Index, cfg) -> pd.DataFrame:
             cm = pd.DataFrame({"key": cl.str.slice(0, i) + cl.str.slice(i + 1), "core": cl.to_numpy(),
                                "cc": cl.str.slice(i, i + 1)})
             m = cm.merge(tm, on="key")
-            m = m[(m["cc"] != m["tc"]) & (m["cc"] + m["tc"]).isin(pairs)]
+            m = m[(m["cc"] != m["tc"]).to_numpy() & isin(m["cc"] + m["tc"], pairs)]
             if len(m):
                 out.append(m.assign(variant="shape", detail=m["cc"] + "/" + m["tc"] + " look alike"))
     return pd.concat(out, ignore_index=True)[COLUMNS] if out else _empty()
@@ -107,11 +142,14 @@ def variant_matches(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     variant of a term of ``terms`` (indexed by term core, with a ``date`` column) but not the term
     itself. One row per (core, term_core): the first rule that matched, in the order above."""
     cores = pd.Series(pd.unique(cores.astype("str")), dtype="str")
-    cores = cores[(cores.str.len() >= 2) & ~cores.isin(terms.index)]
+    cores = cores[(cores.str.len() >= 2).to_numpy() & ~isin(cores, terms.index)]
     if not len(cores) or not len(terms):
         return _empty()
     han = cores[cores.str.len().ge(3) & cores.str.match(_HAN_ONLY)]
-    terms_han = terms.index[(terms.index.str.len() >= 3) & terms.index.str.match(_HAN_ONLY)]
+    # sound-alikes and look-alikes of names (people, events, mascots); those of places are everyday
+    # coined marks (同湘石 sounds like 桐乡市)
+    named = ~terms["category"].isin(["place", "generic"]).to_numpy()
+    terms_han = terms.index[(terms.index.str.len() >= 3) & terms.index.str.match(_HAN_ONLY) & named]
     parts = [_contained(cores, terms, cfg), _pinyin(cores, terms, cfg), _homophone(han, terms_han),
              _shape(han, terms_han, cfg)]
     out = pd.concat(parts, ignore_index=True)

@@ -73,12 +73,12 @@ def test_variants_of_a_listed_name_are_matched_with_variant_strength():
 
 
 def test_variant_rules_by_hand():
-    """A place's full name with at most place_rest_max (2) more characters matches (淄博市烧烤), with
-    three more it does not; a county's short name inside a longer mark never does (同心 is an everyday
-    word)."""
+    """A place name at the start or the end of a mark whose rest names goods (烧烤 is a generic term)
+    matches (淄博市烧烤); with a distinctive rest (心宇) or in the middle it does not; a county's short
+    name inside a longer mark never does (同心 is an everyday word)."""
     terms = pd.DataFrame({"category": ["place", "place"], "date": [pd.NaT, pd.NaT], "containable": [True, False]},
                          index=pd.Index(["淄博市", "同心"]))
-    got = variant_matches(pd.Series(["淄博市烧烤", "淄博市烧烤店铺", "同心鞋"]), terms, CFG.squatting)
+    got = variant_matches(pd.Series(["淄博市烧烤", "淄博市心宇", "好淄博市烧烤", "同心鞋"]), terms, CFG.squatting)
     assert got[["core", "term_core", "variant"]].values.tolist() == [["淄博市烧烤", "淄博市", "contained"]]
 
 
@@ -118,3 +118,29 @@ def test_a_mills_clients_are_linked_through_agent_and_address_but_neighbours_are
     assert len({g[0], g[10], g[11], g[12]}) == 4
     ev = edges.loc[edges["link"] == "coordinated", "evidence"].iloc[0]
     assert "same address, same agent" in ev
+
+
+def test_a_substring_trend_across_twenty_unrelated_applicants_is_found_without_an_affix_list():
+    """Twenty unrelated applicants file marks that share the new substring 木鱼 with varying
+    affixes (木鱼甲, 乙木鱼, 原味丙木鱼 …) within twenty days of 2022-06; no two marks are equal and no
+    list holds 木鱼. One group filed 木鱼鼓 in 2020 (its originator, not flagged, and the one prior
+    filer allowed by trend_max_prior 2). Each of the twenty is flagged SQUAT_TREND for containing the
+    term: weight w_trend 2.0 x variant_strength 0.8 = 1.6 (the flag's strength is capped at 1), its
+    severity 1.6 / filings_per_unit 2 = 0.8. A company adding the word to its own
+    trade name (华强木鱼 by 华强公司) is not flagged; neither is an unrelated mark (青山)."""
+    cfg = CFG.with_overrides({"squatting": {"trend_min_groups": 8}})
+    affixes = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉"
+    marks = [("木鱼" + a) if i % 3 == 0 else (a + "木鱼") if i % 3 == 1 else ("原味" + a + "木鱼")
+             for i, a in enumerate(affixes)]
+    rows = [(f"T{i}", f"c:t{i}|", f"gt{i}", f"2022-06-{1 + i:02d}", m, "30", "company", "pending", f"某{i}贸易公司")
+            for i, m in enumerate(marks)]
+    rows += [("O1", "c:orig|", "gorig", "2020-01-01", "木鱼鼓", "15", "company", "pending", "早公司"),
+             ("H1", "c:华强|", "ghq", "2022-06-10", "华强木鱼", "30", "company", "pending", "华强公司"),
+             ("Q1", "c:q|", "gq", "2022-06-10", "青山", "30", "company", "pending", "青公司")]
+    r = build_squatting(tables(apps_frame(rows)), cfg)
+    t = r.flags[r.flags["reason"] == "SQUAT_TREND"].set_index("application_id")
+    assert set(t.index) == {f"T{i}" for i in range(20)}
+    assert t["strength"].tolist() == pytest.approx([1.0] * 20)
+    assert r.severity["c:t4|"] == pytest.approx(2.0 * 0.8 / 2.0)
+    assert r.severity["c:华强|"] == 0 and r.severity["c:orig|"] == 0
+    assert "contains '木鱼'" in t.loc["T5", "evidence"]
