@@ -288,6 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ContractError, ConfigError, RunFolderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an unreadable input, a read-only or missing output folder, a full disk
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}. Check that the inputs exist and are readable, and that the "
+              "output folder can be written (permissions, free space).", file=sys.stderr)
+        return 2
     except Exception as exc:  # an importer's own error classes carry a message for the user too
         if type(exc).__name__.endswith("ImportError") and not isinstance(exc, ImportError):
             print(f"error: {exc}", file=sys.stderr)

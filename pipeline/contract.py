@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -76,6 +77,9 @@ SPECS = {
 }
 
 _DATE_RE = r"\d{4}-\d{2}-\d{2}"
+# The earliest date accepted: older than any trademark register, inside the range of the nanosecond
+# timestamps the scoring computes with (1677-09-22 .. 2262-04-11).
+EARLIEST_DATE = "1800-01-01"
 _CLASS_SPLIT = CLASS_SEPARATORS
 
 
@@ -136,7 +140,7 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFr
     bad_lines: list[dict] = []
 
     def on_invalid(row) -> str:
-        bad_lines.append({"line": row.number, "raw": (row.text or "")[:500],
+        bad_lines.append({"line": row.number, "text": row.text or "", "raw": (row.text or "")[:500],
                           "reason": f"malformed CSV line: expected {row.expected_columns} fields, "
                                     f"found {row.actual_columns}"})
         return "skip"
@@ -158,13 +162,35 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFr
         )).to_pandas()
     except (pa_arrow.ArrowInvalid, UnicodeDecodeError) as exc:
         raise ContractError(f"{path}: not a readable CSV table: {exc}") from None
+    _number_lines(bad_lines, raw)
     rejected = pd.DataFrame(bad_lines, columns=["line", "raw", "reason"])
     return frame, rejected
 
 
+def _number_lines(bad_lines: list[dict], raw: bytes) -> None:
+    """Give each malformed line its line number in the file where the reader could not (it cannot
+    while quoted values may hold newlines): the line where its text starts, searched in order."""
+    start, line = 0, 1  # searched from ``start``, which is on line ``line``
+    for bad in bad_lines:
+        text = bad.pop("text").encode("utf-8")
+        if bad["line"] is not None and bad["line"] >= 0:
+            continue
+        at = raw.find(text, start) if text else -1
+        if at >= 0:
+            line += raw.count(b"\n", start, at)
+            bad["line"] = line
+            start = at
+
+
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
-        frame = contiguous(pq.read_table(path)).to_pandas()
+        table = contiguous(pq.read_table(path))
+        # dates become YYYY-MM-DD texts in Arrow, so a date outside pandas' nanosecond range
+        # (0001-01-01) reaches the row checks and is quarantined instead of failing the conversion
+        for i, field in enumerate(table.schema):
+            if pa_arrow.types.is_timestamp(field.type) or pa_arrow.types.is_date(field.type):
+                table = table.set_column(i, field.name, pc.strftime(table.column(i), format="%Y-%m-%d"))
+        frame = table.to_pandas()
     except Exception as exc:  # pyarrow raises several kinds for a broken file
         raise ContractError(f"{path}: not a readable Parquet file: {exc}") from None
     out = pd.DataFrame(index=frame.index)
@@ -172,14 +198,16 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         s = frame[col]
         if s.dtype == object and s.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any():
             s = s.map(lambda v: ";".join(str(int(x)) for x in v) if isinstance(v, (list, tuple, np.ndarray)) else v)
-        elif pd.api.types.is_datetime64_any_dtype(s):
-            s = s.dt.strftime("%Y-%m-%d")
         out[col] = s.astype("str").where(s.notna(), "")
     return out
 
 
 def _find_file(root: Path, spec: TableSpec) -> Path | None:
     found = [p for p in (root / f"{spec.name}.csv", root / f"{spec.name}.parquet") if p.exists()]
+    for p in found:
+        if not p.is_file():  # a FIFO or a device (/dev/zero) would hang or fill the memory
+            raise ContractError(f"{p}: not a regular file (a folder, pipe or device). Copy the table into a "
+                                "regular file.")
     if len(found) > 1:
         raise ContractError(
             f"{root}: both {found[0].name} and {found[1].name} exist for table '{spec.name}'. Keep one."
@@ -188,14 +216,21 @@ def _find_file(root: Path, spec: TableSpec) -> Path | None:
 
 
 # --------------------------------------------------------------------------- row checks
+def _parse_dates(s: pd.Series) -> pd.Series:
+    """YYYY-MM-DD texts (trimmed) as timestamps; NaT for anything else, including dates before
+    EARLIEST_DATE (they would not fit the nanosecond timestamps every later step computes with)."""
+    t = s.str.strip()
+    ok = t.str.fullmatch(_DATE_RE) & (t >= EARLIEST_DATE)
+    return pd.to_datetime(t.where(ok, None), format="%Y-%m-%d", errors="coerce")
+
+
 def _date_ok(s: pd.Series) -> pd.Series:
-    parsed = pd.to_datetime(s.where(s.str.fullmatch(_DATE_RE), None), format="%Y-%m-%d", errors="coerce")
-    return parsed.notna()
+    return _parse_dates(s).notna()
 
 
 def _not_future(as_of: pd.Timestamp):
     def check(s: pd.Series) -> pd.Series:
-        parsed = pd.to_datetime(s.where(s.str.fullmatch(_DATE_RE), None), format="%Y-%m-%d", errors="coerce")
+        parsed = _parse_dates(s)
         return parsed.isna() | (parsed <= as_of)
 
     return check
@@ -225,8 +260,10 @@ def _nonempty(s: pd.Series) -> pd.Series:
 
 def _schema(table: str, as_of: pd.Timestamp) -> pa.DataFrameSchema:
     C, K = pa.Column, pa.Check
-    date = K(lambda s: _date_ok(s), element_wise=False, error="date is not a valid YYYY-MM-DD date")
-    opt_date = K(lambda s: (s.str.strip() == "") | _date_ok(s), error="date is not a valid YYYY-MM-DD date")
+    date = K(lambda s: _date_ok(s), element_wise=False,
+             error=f"date is not a valid YYYY-MM-DD date from {EARLIEST_DATE}")
+    opt_date = K(lambda s: (s.str.strip() == "") | _date_ok(s),
+                 error=f"date is not a valid YYYY-MM-DD date from {EARLIEST_DATE}")
     future = K(_not_future(as_of), error=f"date is after the as-of date {as_of.date()}")
     nonempty = K(_nonempty, error="value is empty")
     schemas = {
@@ -280,14 +317,28 @@ def _row_problems(frame: pd.DataFrame, table: str, as_of: pd.Timestamp) -> pd.Se
     """Reason text per failing row index (all problems of a row joined by '; ')."""
     try:
         _schema(table, as_of).validate(frame, lazy=True)
-        return pd.Series(dtype="str")
+        fc = pd.DataFrame(columns=["index", "column", "check", "failure_case"])
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
-    fc = fc[fc["index"].notna()].copy()
+    fc = pd.concat([fc[fc["index"].notna()], _nul_cases(frame)], ignore_index=True)
+    if fc.empty:
+        return pd.Series(dtype="str")
     names = {"field_uniqueness": "duplicate application_id (first occurrence kept)"}
     fc["msg"] = fc["column"].astype(str) + ": " + fc["check"].astype(str).map(lambda c: names.get(c, c))
     fc["msg"] = fc["msg"] + " (found '" + fc["failure_case"].astype(str).str.slice(0, 60) + "')"
     return fc.groupby(fc["index"].astype("int64"))["msg"].agg(lambda m: "; ".join(dict.fromkeys(m)))
+
+
+def _nul_cases(frame: pd.DataFrame) -> pd.DataFrame:
+    """Failure cases of values holding a NUL character (binary data inside a text table)."""
+    cases = []
+    for col in frame.columns:
+        hit = frame[col].str.contains("\x00", regex=False).to_numpy(dtype=bool)
+        if hit.any():
+            cases.append(pd.DataFrame({"index": frame.index[hit], "column": col,
+                                       "check": "value holds a NUL character (binary data?)",
+                                       "failure_case": frame[col].to_numpy()[hit]}))
+    return pd.concat(cases) if cases else pd.DataFrame(columns=["index", "column", "check", "failure_case"])
 
 
 # --------------------------------------------------------------------------- typed tables
@@ -312,8 +363,7 @@ def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if col.endswith("_date") or col == "date":
-            out[col] = pd.to_datetime(out[col].where(out[col].str.strip() != "", None),
-                                      format="%Y-%m-%d").astype("datetime64[ns]")
+            out[col] = _parse_dates(out[col]).astype("datetime64[ns]")  # (rows with a bad date were rejected)
     for col in ("status", "applicant_type", "kind", "category"):
         if col in out.columns:
             out[col] = out[col].str.strip().str.lower()

@@ -64,9 +64,10 @@ def _lists_as_text(col: pd.Series) -> pd.Series:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """CSV for people and spreadsheets: UTF-8 with BOM (Excel opens Chinese correctly), formulas neutralised."""
-    safe = neutralise_formulas(frame)
-    for col in safe.columns:  # lists → '; '-joined text
+    safe = frame.copy()
+    for col in safe.columns:  # lists → '; '-joined text, before neutralising: a joined cell can start a formula
         safe[col] = _lists_as_text(safe[col])
+    safe = neutralise_formulas(safe)
     with open(path, "wb") as fh:
         fh.write("\ufeff".encode())
         pacsv.write_csv(pa.Table.from_pandas(safe, preserve_index=False), fh)
