@@ -4,7 +4,8 @@ State layout (docs/operations.md)::
 
     STATE/
       batch.lock                 flock'ed by the running batch (holds its pid)
-      repairs.jsonl              credit repair decisions (written by the review app)
+      review.db                  the review app's decisions (approved credit repairs are read from it)
+      repairs.jsonl              credit repair decisions made outside the review app
       runs/<YYYY-MM-DD>/         one immutable run per as-of date (pipeline.score.write_run output
                                  + changes.json, changes.md, drift.json, timings.json)
       history/grades.parquet     applicant_key, as_of, grade, points, risk_score, flagged,
@@ -37,7 +38,7 @@ import pandas as pd
 from models.scoring import DIMENSIONS
 from pipeline.config import Config
 from pipeline.contract import load_dataset
-from pipeline.credit import apply_repairs, load_repairs, repair_summary
+from pipeline.credit import apply_repairs, repair_summary, state_repairs
 from pipeline.grading import GRADES
 from pipeline.runio import read_run, write_parquet
 from pipeline.score import StageTimer, compute, run_manifest, write_run
@@ -387,7 +388,7 @@ def run_batch(data: str | Path, state: str | Path, as_of: str, config: Config, m
             history = read_history(state)
             prior = history[history["as_of"].astype("str") != tag] if len(history) else None
             decisions = weighted_decisions(result.tables.decisions, as_of_ts, config.decisions)
-            repairs = load_repairs(state / "repairs.jsonl")
+            repairs = state_repairs(state)
             applicants = apply_repairs(result.applicants, decisions, repairs, prior, as_of_ts, config)
             result.applicants = applicants.drop(columns=["credit_repair"])
 

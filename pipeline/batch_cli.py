@@ -33,7 +33,7 @@ def add_batch_parsers(sub) -> None:
                        epilog="example: tmscreen batch --data /srv/tm/dataset --state /srv/tm/state "
                        "--as-of 2025-06-30\nexit codes: 0 done, 2 unusable input or another batch running")
     p.add_argument("--data", required=True, help="dataset folder (data contract)")
-    p.add_argument("--state", required=True, help="state folder (runs/, history/, repairs.jsonl, batch.lock)")
+    p.add_argument("--state", required=True, help="state folder (runs/, history/, review.db, repairs.jsonl, batch.lock)")
     p.add_argument("--as-of", required=True, help="YYYY-MM-DD: score filings and decisions up to this date")
     from pipeline.score import add_model_arguments
 

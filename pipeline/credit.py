@@ -6,8 +6,9 @@ Three mechanisms, all documented in docs/operations.md:
    every run, so an applicant whose behaviour improves loses them by itself.
 2. **Decisions expire by age** (``[grading] decision_recent_years`` / ``decision_expire_years``,
    and the hard rules only look back ``hard_rule_years``) — implemented in :mod:`pipeline.grading`.
-3. **Manual repair decisions** (this module). A reviewer grants a repair for an applicant; the review
-   app appends it to ``STATE/repairs.jsonl`` (one JSON object a line: ``applicant_key``, ``date``
+3. **Manual repair decisions** (this module). A reviewer asks for a repair, a supervisor approves it
+   in the review app (stored in ``STATE/review.db`` with its audit row); repairs decided elsewhere
+   go to ``STATE/repairs.jsonl`` (one JSON object a line: ``applicant_key``, ``date``
    (YYYY-MM-DD), ``reviewer``, ``comment``, optional ``status`` = ``granted`` (default) or
    ``denied``). For ``[credit] repair_days`` days after its date a granted repair **waives the band
    deductions** of the applicant, *unless new negative findings appear*: a band-dimension score that
@@ -43,7 +44,7 @@ class RepairError(ValueError):
 
 def record_repair(state: str | Path, applicant_key: str, date: str, reviewer: str, comment: str = "",
                   status: str = "granted") -> dict:
-    """Append one repair decision to ``STATE/repairs.jsonl`` (what the review app calls)."""
+    """Append one repair decision made outside the review app to ``STATE/repairs.jsonl``."""
     if status not in REPAIR_STATUSES:
         raise RepairError(f"status must be one of {list(REPAIR_STATUSES)}, got {status!r}")
     day = _parse_date(date, "date")
@@ -101,6 +102,39 @@ def load_repairs(path: str | Path) -> pd.DataFrame:
     if not rows:
         return empty.assign(date=pd.Series(dtype="datetime64[ns]"))
     return pd.DataFrame(rows, columns=list(REPAIR_COLUMNS))
+
+
+def review_repairs(state: str | Path) -> pd.DataFrame:
+    """Repairs approved in the review app: its decisions with action ``repair`` and status
+    ``approved`` in ``STATE/review.db`` (read-only; no database = none). The date is the approval's,
+    the reviewer the one who asked. A review database at another URL (PostgreSQL) is not read here:
+    export its repairs to ``STATE/repairs.jsonl``."""
+    path = Path(state) / "review.db"
+    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in REPAIR_COLUMNS}).assign(
+        date=pd.Series(dtype="datetime64[ns]"))
+    if not path.exists():
+        return empty
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT applicant_key, coalesce(nullif(supervised_at, ''), decided_at), reviewer, comment "
+                           "FROM decisions WHERE action = 'repair' AND status = 'approved' ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # a database without the decisions table yet
+        rows = []
+    finally:
+        con.close()
+    if not rows:
+        return empty
+    frame = pd.DataFrame(rows, columns=["applicant_key", "date", "reviewer", "comment"])
+    frame["date"] = pd.to_datetime(frame["date"].str.slice(0, 10), format="%Y-%m-%d")
+    return frame.assign(status="granted")[list(REPAIR_COLUMNS)]
+
+
+def state_repairs(state: str | Path) -> pd.DataFrame:
+    """Every repair of a state folder: those approved in the review app and those an operator
+    recorded in ``STATE/repairs.jsonl``."""
+    return pd.concat([review_repairs(state), load_repairs(Path(state) / "repairs.jsonl")], ignore_index=True)
 
 
 def active_repairs(repairs: pd.DataFrame, as_of: pd.Timestamp, config: Config) -> pd.DataFrame:

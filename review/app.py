@@ -25,7 +25,7 @@ from starlette.templating import Jinja2Templates
 
 from review import db as rdb
 from review.data import DIMENSION_THRESHOLD, DIMENSIONS, SORTS, RunCache, StateError, grade_history, group_svg
-from review.labels import append_repair, label_rows, labels_csv
+from review.labels import label_rows, labels_csv
 from review.security import SlidingWindow, new_token, same_token, verify_password
 
 HERE = Path(__file__).resolve().parent
@@ -438,27 +438,31 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         if len(comment) > MAX_COMMENT:
             raise Refused(400, f"The comment is too long (at most {MAX_COMMENT} characters).")
         supervisor = user.at_least("supervisor")
+        # Four eyes: any change to a D grade (confirming, dismissing, repairing it) needs a second
+        # person, whoever asks; a supervisor's own repair of a lower grade takes effect at once.
         if action == "escalate":
             status = "escalated"
+        elif row["grade"] == "D":
+            status = "pending_supervisor"
         elif action == "repair":
             status = "approved" if supervisor else "pending_supervisor"
-        elif action == "confirm" and row["grade"] == "D" and not supervisor:
-            status = "pending_supervisor"
         else:
             status = "final"
         now = rdb.iso(rdb.utcnow())
-        dec = rdb.Decision(applicant_key=key, applicant_name=str(row["applicant_name"]), run_as_of=d.as_of,
-                           grade=str(row["grade"]), action=action, status=status, comment=comment,
-                           reviewer=user.name, decided_at=now,
-                           supervisor=user.name if supervisor and action == "repair" else "",
-                           supervised_at=now if supervisor and action == "repair" else "")
-        with db() as s:
+        approved_now = status == "approved"
+
+        def store(s):
+            dec = rdb.Decision(applicant_key=key, applicant_name=str(row["applicant_name"]), run_as_of=d.as_of,
+                               grade=str(row["grade"]), action=action, status=status, comment=comment,
+                               reviewer=user.name, decided_at=now, supervisor=user.name if approved_now else "",
+                               supervised_at=now if approved_now else "")
             s.add(dec)
-            s.commit()
-        audit(user.name, "decision", key, {"decision_id": dec.id, "action": action, "status": status,
-                                           "grade": dec.grade, "run": d.as_of, "comment": comment}, request)
-        if action == "repair" and status == "approved":
-            append_repair(state, key, now[:10], user.name, comment, user.name)
+            return dec, lambda: {"decision_id": dec.id, "action": action, "status": status, "grade": dec.grade,
+                                 "run": d.as_of, "comment": comment}
+
+        # the decision and its audit row in one transaction (an approved repair is such a decision:
+        # the batch reads repairs from this database)
+        rdb.audited(db, user.name, "decision", key, _client_ip(request), store)
         return RedirectResponse("/applicant?" + urlencode({"key": key, "done": status}), status_code=303)
 
     @app.get("/pending", response_class=HTMLResponse)
@@ -478,19 +482,22 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         comment = comment.strip()
         if not comment or len(comment) > MAX_COMMENT:
             raise Refused(400, f"A supervisor's decision needs a comment (1-{MAX_COMMENT} characters).")
-        with db() as s:
+        status = "approved" if approve else "rejected"
+
+        def store(s):
             dec = s.get(rdb.Decision, decision_id)
             if dec is None or dec.status != "pending_supervisor":
                 raise Refused(409, "This decision is not waiting for a supervisor.")
             if dec.reviewer == user.name:
                 raise Refused(403, "A decision needs a second person: you cannot approve your own.")
-            dec.status = "approved" if approve else "rejected"
+            dec.status = status
             dec.supervisor, dec.supervisor_comment, dec.supervised_at = user.name, comment, rdb.iso(rdb.utcnow())
-            s.commit()
-        audit(user.name, "decision_approved" if approve else "decision_rejected", dec.applicant_key,
-              {"decision_id": dec.id, "action": dec.action, "comment": comment}, request)
-        if approve and dec.action == "repair":
-            append_repair(state, dec.applicant_key, dec.supervised_at[:10], dec.reviewer, dec.comment, user.name)
+            return dec, {"decision_id": dec.id, "action": dec.action, "status": status, "comment": comment}
+
+        with db() as s:
+            target = s.execute(select(rdb.Decision.applicant_key).where(rdb.Decision.id == decision_id)).scalar()
+        dec = rdb.audited(db, user.name, "decision_approved" if approve else "decision_rejected", target or "",
+                          _client_ip(request), store)
         return RedirectResponse("/applicant?" + urlencode({"key": dec.applicant_key, "done": dec.status}),
                                 status_code=303)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -149,23 +150,37 @@ def row_hash(row: dict) -> str:
 _AUDIT_LOCK = threading.Lock()
 
 
-def append_audit(db: sessionmaker[Session], actor: str, action: str, target: str = "", details: dict | None = None,
-                 ip: str = "") -> AuditRow:
-    """Append one row to the chain (its own transaction). Retries if another writer took the slot."""
+def _next_audit_row(s: Session, actor: str, action: str, target: str, details: dict | None, ip: str) -> AuditRow:
     det = json.dumps(details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    last = s.execute(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).scalar_one_or_none()
+    row = {"seq": (last.seq + 1) if last else 1, "at": iso(utcnow()), "actor": actor, "action": action,
+           "target": target, "ip": ip, "details": det, "prev_hash": last.hash if last else GENESIS}
+    return AuditRow(**row, hash=row_hash(row))
+
+
+def audited(db: sessionmaker[Session], actor: str, action: str, target: str, ip: str,
+            work: Callable[[Session], tuple[object, dict]]):
+    """Run ``work(session)`` (it adds or changes rows and returns ``(result, audit details)``) and
+    append its audit row **in the same transaction**: the change and its audit row are stored both
+    or neither, whatever stops the process. Retries (re-running ``work``) if another writer took the
+    chain's next slot; an exception from ``work`` stores nothing."""
     for _ in range(20):
         with _AUDIT_LOCK, db() as s:
-            last = s.execute(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).scalar_one_or_none()
-            row = {"seq": (last.seq + 1) if last else 1, "at": iso(utcnow()), "actor": actor, "action": action,
-                   "target": target, "ip": ip, "details": det, "prev_hash": last.hash if last else GENESIS}
-            rec = AuditRow(**row, hash=row_hash(row))
-            s.add(rec)
+            result, details = work(s)
+            s.flush()  # new rows get their ids, which the details may name
+            s.add(_next_audit_row(s, actor, action, target, details() if callable(details) else details, ip))
             try:
                 s.commit()
-                return rec
+                return result
             except IntegrityError:  # another process appended first: read the new head and retry
                 s.rollback()
     raise RuntimeError("could not append to the audit log (too much contention)")
+
+
+def append_audit(db: sessionmaker[Session], actor: str, action: str, target: str = "", details: dict | None = None,
+                 ip: str = "") -> None:
+    """Append one row to the chain (its own transaction)."""
+    audited(db, actor, action, target, ip, lambda s: (None, details))
 
 
 def verify_audit(db: sessionmaker[Session]) -> tuple[bool, str, int]:
@@ -183,7 +198,33 @@ def verify_audit(db: sessionmaker[Session]) -> tuple[bool, str, int]:
                 return False, (f"audit row {rec.seq} ({rec.action} by {rec.actor} at {rec.at}): stored hash does not "
                                "match its content: the row was edited"), n
             prev, expected_seq, n = rec.hash, expected_seq + 1, n + 1
-    return True, f"audit chain intact: {n} rows, head hash {prev}", n
+    problems = unaudited_decisions(db)
+    if problems:
+        return False, problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""), n
+    return True, f"audit chain intact: {n} rows, head hash {prev}; every decision has its audit rows", n
+
+
+def unaudited_decisions(db: sessionmaker[Session]) -> list[str]:
+    """Decisions whose current state no audit row explains: each decision needs its "decision" row,
+    and a status a supervisor set needs the supervisor's row (the last row naming the decision gives
+    its status)."""
+    status_of: dict[int, str] = {}
+    supervised_by = {"decision_approved": "approved", "decision_rejected": "rejected"}
+    with db() as s:
+        for action, details in s.execute(select(AuditRow.action, AuditRow.details).where(
+                AuditRow.action.in_(("decision", *supervised_by))).order_by(AuditRow.seq)):
+            d = json.loads(details or "{}")
+            if "decision_id" in d:
+                status_of[int(d["decision_id"])] = d.get("status") or supervised_by.get(action, "")
+        decisions = s.execute(select(Decision.id, Decision.applicant_key, Decision.status)
+                              .order_by(Decision.id)).all()
+    problems = []
+    for dec_id, key, status in decisions:
+        if dec_id not in status_of:
+            problems.append(f"decision {dec_id} ({key}, {status}) has no audit row: it was stored around the app")
+        elif status_of[dec_id] != status:
+            problems.append(f"decision {dec_id} ({key}) is '{status}' but its audit rows say '{status_of[dec_id]}'")
+    return problems
 
 
 def count_audit(db: sessionmaker[Session], actor: str, action: str, since: datetime) -> int:

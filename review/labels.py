@@ -1,4 +1,4 @@
-"""Reviewer decisions → labels for ``tmscreen train --labels FILE``, and approved repairs → repairs.jsonl.
+"""Reviewer decisions → labels for ``tmscreen train --labels FILE``.
 
 Labels CSV columns: ``applicant_key,label,decision,reviewer,decided_at``. One row per applicant: its
 latest *effective* decision (status final, or approved by a supervisor). ``confirm`` → label 1,
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 from sqlalchemy import select
@@ -56,11 +55,3 @@ def write_labels(db: sessionmaker[Session], out: Path) -> int:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(labels_csv(rows), encoding="utf-8")
     return len(rows)
-
-
-def append_repair(state: Path, applicant_key: str, date: str, reviewer: str, comment: str, approved_by: str) -> None:
-    """One JSON line per approved credit-repair request (read by the grading helper)."""
-    line = json.dumps({"applicant_key": applicant_key, "date": date, "reviewer": reviewer, "comment": comment,
-                       "approved_by": approved_by}, ensure_ascii=False)
-    with open(Path(state) / "repairs.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")

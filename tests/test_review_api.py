@@ -7,7 +7,6 @@ The state folder is made by running the real pipeline on the tiny hand-made data
 from __future__ import annotations
 
 import io
-import json
 import re
 import sqlite3
 import warnings
@@ -346,15 +345,60 @@ def test_reviewer_confirm_on_grade_d_waits_for_a_supervisor(app, keys):
     assert ("rev", "decision") in actions and ("sup", "decision_approved") in actions
 
 
-def test_supervisor_can_reject_and_confirm_d_directly(app, keys):
+def test_supervisor_can_reject_and_any_change_to_d_needs_a_second_person(app, keys):
     rev, rcsrf = login(app, "rev")
     decide(rev, rcsrf, keys["evil"], "confirm")
     (d,) = decisions(app, keys["evil"])
     sup, scsrf = login(app, "sup")
     sup.post(f"/decisions/{d.id}/reject", data={"comment": "not enough", "csrf_token": scsrf})
     assert decisions(app, keys["evil"])[0].status == "rejected"
+    # a supervisor's own change to a D grade waits for another supervisor or an admin
     decide(sup, scsrf, keys["evil"], "confirm", "exact copies of STARBUCKS")
-    assert decisions(app, keys["evil"])[-1].status == "final"
+    mine = decisions(app, keys["evil"])[-1]
+    assert mine.status == "pending_supervisor"
+    assert sup.post(f"/decisions/{mine.id}/approve", data={"comment": "self", "csrf_token": scsrf}).status_code == 403
+    adm, acsrf = login(app, "adm")
+    adm.post(f"/decisions/{mine.id}/approve", data={"comment": "agreed", "csrf_token": acsrf})
+    assert decisions(app, keys["evil"])[-1].status == "approved"
+    # after the approval, the reviewer cannot undo it alone: a dismissal of the D grade waits too
+    decide(rev, rcsrf, keys["evil"], "dismiss", "changed my mind")
+    assert (decisions(app, keys["evil"])[-1].action, decisions(app, keys["evil"])[-1].status) == (
+        "dismiss", "pending_supervisor")
+    decide(sup, scsrf, keys["evil"], "dismiss", "dismissing directly")
+    assert decisions(app, keys["evil"])[-1].status == "pending_supervisor"
+    assert rdb.verify_audit(app.state.db)[0]
+
+
+def test_decision_and_its_audit_row_are_stored_both_or_neither(app, keys, monkeypatch):
+    rev, rcsrf = login(app, "rev")
+
+    def crash(*a, **k):  # the process dies between the decision and its audit row
+        raise RuntimeError("killed")
+
+    from sqlalchemy import delete, select
+
+    monkeypatch.setattr(rdb, "_next_audit_row", crash)
+    with pytest.raises(RuntimeError):
+        decide(rev, rcsrf, keys["non_d"], "dismiss", "house marks")
+    monkeypatch.undo()
+    assert decisions(app) == []
+    assert rdb.verify_audit(app.state.db)[0]
+    # a decision written around the app (no audit row) is found by verify
+    with app.state.db() as s:
+        s.add(rdb.Decision(applicant_key=keys["non_d"], run_as_of="x", grade="A", action="dismiss", status="final",
+                           reviewer="rev", decided_at=rdb.iso(rdb.utcnow())))
+        s.commit()
+    ok, message, _ = rdb.verify_audit(app.state.db)
+    assert not ok and "has no audit row" in message
+    # ... and so is a status changed around the app
+    decide(rev, rcsrf, keys["non_d"], "confirm", "copies")
+    with app.state.db() as s:
+        s.execute(delete(rdb.Decision).where(rdb.Decision.reviewer == "rev", rdb.Decision.run_as_of == "x"))
+        dec = s.execute(select(rdb.Decision).where(rdb.Decision.action == "confirm")).scalar_one()
+        dec.status = "rejected"
+        s.commit()
+    ok, message, _ = rdb.verify_audit(app.state.db)
+    assert not ok and "'rejected' but its audit rows say 'final'" in message
 
 
 def test_reviewer_decisions_on_other_grades_are_final(app, keys):
@@ -379,21 +423,29 @@ def test_decision_validation(app, keys):
     assert decisions(app) == []
 
 
-def test_repair_request_needs_a_supervisor_and_lands_in_repairs_jsonl(app, state, keys):
-    repairs = state / "repairs.jsonl"
-    before = repairs.read_text().splitlines() if repairs.exists() else []
+def test_repair_request_needs_a_supervisor_and_reaches_the_batch(app, state, keys, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from pipeline.credit import state_repairs
+
+    repair_state = tmp_path / "state"  # the batch reads approved repairs from STATE/review.db
+    repair_state.mkdir()
     rev, rcsrf = login(app, "rev")
-    decide(rev, rcsrf, keys["evil"], "repair", "applicant withdrew all copies")
-    (d,) = decisions(app, keys["evil"])
+    decide(rev, rcsrf, keys["non_d"], "repair", "applicant withdrew all copies")
+    (d,) = decisions(app, keys["non_d"])
     assert d.status == "pending_supervisor"
-    assert (repairs.read_text().splitlines() if repairs.exists() else []) == before
+    shutil.copy(tmp_path / "review.db", repair_state / "review.db")
+    assert state_repairs(repair_state).empty
     sup, scsrf = login(app, "sup")
     sup.post(f"/decisions/{d.id}/approve", data={"comment": "verified withdrawal", "csrf_token": scsrf})
-    lines = repairs.read_text().splitlines()
-    assert len(lines) == len(before) + 1
-    rec = json.loads(lines[-1])
-    assert rec["applicant_key"] == keys["evil"] and rec["reviewer"] == "rev"
-    assert rec["comment"] == "applicant withdrew all copies" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", rec["date"])
+    shutil.copy(tmp_path / "review.db", repair_state / "review.db")
+    (rec,) = state_repairs(repair_state).to_dict("records")
+    (d,) = decisions(app, keys["non_d"])
+    assert rec["applicant_key"] == keys["non_d"] and rec["reviewer"] == "rev" and rec["status"] == "granted"
+    assert rec["comment"] == "applicant withdrew all copies" and rec["date"] == pd.Timestamp(d.supervised_at[:10])
+    assert [r.action for r in audit_rows(app) if r.action.startswith("decision")] == ["decision", "decision_approved"]
 
 
 def test_audit_view_is_for_supervisors_and_admins(app, keys):
