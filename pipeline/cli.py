@@ -273,6 +273,9 @@ def use_jemalloc() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # Runs, exports, the review database and its anchor hold credit data, password hashes and
+    # session ids: everything the commands create is the owner's only (files 0600, folders 0700).
+    os.umask(0o077)
     use_jemalloc()
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(message)s",

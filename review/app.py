@@ -9,6 +9,7 @@ numbers below (rate limits, session lifetime, page sizes) are the documented def
 import math
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,7 +45,10 @@ class ReviewSettings:
     https_only: mark the cookie ``Secure`` (set it when the app is served over TLS).
     session_idle_minutes / session_max_hours: a session ends after this much inactivity / age.
     login_max_failures / login_window_seconds: failed logins allowed per user name + IP per window;
-        further attempts (even with the right password) get HTTP 429 until the window passes.
+        further attempts (even with the right password) get HTTP 429 until the window passes. An
+        attempt counts before its password is checked, so concurrent attempts cannot overrun the limit.
+    login_concurrency / login_wait_seconds: passwords checked at once (argon2 needs memory and CPU);
+        an attempt that waits longer for a slot gets HTTP 503 without being hashed.
     pages_per_minute: authenticated requests per user per minute (HTTP 429 above; anti-harvesting).
     exports_per_day: CSV exports per user per UTC day (counted from the audit log).
     page_size / max_page_size: rows per page of the flagged list (users may ask up to max_page_size).
@@ -59,6 +63,8 @@ class ReviewSettings:
     session_max_hours: int = 12
     login_max_failures: int = 5
     login_window_seconds: int = 300
+    login_concurrency: int = 2
+    login_wait_seconds: float = 5.0
     pages_per_minute: int = 120
     exports_per_day: int = 5
     page_size: int = 25
@@ -126,10 +132,12 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
     state = Path(state)
     settings = settings or ReviewSettings()
     state.mkdir(parents=True, exist_ok=True)
-    engine = rdb.make_engine(db_url or rdb.default_db_url(state))
-    db = rdb.make_sessionmaker(engine)
+    url = db_url or rdb.default_db_url(state)
+    engine = rdb.make_engine(url)
+    db = rdb.make_sessionmaker(engine, anchor=rdb.anchor_path(url, state))
     runs = RunCache(state)
     page_limiter = SlidingWindow(settings.pages_per_minute, 60)
+    hashing = threading.BoundedSemaphore(settings.login_concurrency)
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
@@ -263,14 +271,25 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         ip = _client_ip(request)
         username = username.strip()[:100]
         window = timedelta(seconds=settings.login_window_seconds)
-        if rdb.failed_logins(db, username, ip, window) >= settings.login_max_failures:
+        attempt = rdb.reserve_login(db, username, ip, window, settings.login_max_failures,
+                                    session_max=timedelta(hours=settings.session_max_hours))
+        if attempt is None:
             audit(username or "-", "login_blocked", username, {"reason": "rate limit"}, request)
             raise Refused(429, f"Too many failed logins for this user from your address: wait "
                                f"{settings.login_window_seconds // 60} minutes.")
-        with db() as s:
-            user = s.execute(select(rdb.User).where(rdb.User.name == username)).scalar_one_or_none()
-        ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
-        rdb.record_login(db, username, ip, ok, session_max=timedelta(hours=settings.session_max_hours))
+        # Password hashing costs memory and CPU (argon2): at most login_concurrency at once, the
+        # rest are turned away before hashing.
+        if not hashing.acquire(timeout=settings.login_wait_seconds):
+            audit(username or "-", "login_blocked", username, {"reason": "too many logins at once"}, request)
+            raise Refused(503, "Too many logins at once: try again in a few seconds.")
+        try:
+            with db() as s:
+                user = s.execute(select(rdb.User).where(rdb.User.name == username)).scalar_one_or_none()
+            ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
+        finally:
+            hashing.release()
+        if ok:
+            rdb.settle_login(db, attempt)
         if not ok:
             audit(username or "-", "login_failed", username, {}, request)
             return render(request, "login.html", None, status=401, next=_safe_next(next),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -51,6 +52,10 @@ def add_review_parsers(subparsers) -> None:
                    help="read the password from the first line of stdin (otherwise prompt)")
     _add_db(a, state_required=False)
     _add_common(a)
+    dv = usub.add_parser("deactivate", help="stop a user from logging in and end its open sessions")
+    dv.add_argument("name")
+    _add_db(dv, state_required=False)
+    _add_common(dv)
     ls = usub.add_parser("list", help="list users")
     _add_db(ls, state_required=False)
     _add_common(ls)
@@ -81,7 +86,9 @@ def _sessionmaker(args):
     if args.state and not args.db and not Path(args.state).is_dir():
         print(f"error: state folder {args.state} does not exist", file=sys.stderr)
         raise SystemExit(2)
-    return rdb.make_sessionmaker(rdb.make_engine(args.db or rdb.default_db_url(Path(args.state))))
+    url = args.db or rdb.default_db_url(Path(args.state))
+    return rdb.make_sessionmaker(rdb.make_engine(url),
+                                 anchor=rdb.anchor_path(url, Path(args.state) if args.state else None))
 
 
 def _cli_actor() -> str:
@@ -112,6 +119,15 @@ def cmd_users(args, config=None) -> int:
         with db() as s:
             for u in s.execute(select(rdb.User).order_by(rdb.User.name)).scalars():
                 print(f"{u.name}\t{u.role}\t{'active' if u.active else 'inactive'}\t{u.created_at}")
+        return 0
+    if args.users_command == "deactivate":
+        try:
+            rdb.deactivate_user(db, args.name)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        rdb.append_audit(db, _cli_actor(), "user_deactivated", args.name, {})
+        print(f"user {args.name} deactivated; its sessions ended")
         return 0
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -155,6 +171,7 @@ REVIEW_COMMANDS = {"serve": cmd_serve, "users": cmd_users, "labels": cmd_labels,
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry (``python -m review.cli``) until pipeline/cli.py wires the commands in."""
+    os.umask(0o077)  # as ``tmscreen``: what the commands create is the owner's only
     parser = argparse.ArgumentParser(prog="tmscreen")
     sub = parser.add_subparsers(dest="command", required=True)
     add_review_parsers(sub)

@@ -13,8 +13,10 @@ chain and names the first row that does not match.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -128,13 +130,57 @@ def make_engine(url: str) -> Engine:
     kwargs: dict = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            # password hashes and live session ids: the owner's only, whoever creates it
+            path = Path(url[len("sqlite:///"):])
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(path, 0o600)
     engine = create_engine(url, **kwargs)
     Base.metadata.create_all(engine)
     return engine
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, anchor: Path | None = None) -> sessionmaker[Session]:
+    """Sessions of the review database; ``anchor``: the audit chain's append-only anchor file."""
+    maker = sessionmaker(engine, expire_on_commit=False)
+    maker.audit_anchor = anchor  # read by ``audited`` and ``verify_audit``
+    return maker
+
+
+def anchor_path(url: str, state: Path | None) -> Path | None:
+    """Where the audit chain is anchored: beside an SQLite database file (``review.db`` →
+    ``review.db.anchor``), else in the state folder; None without either."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return Path(url[len("sqlite:///"):] + ".anchor")
+    return Path(state) / "review-audit.anchor" if state else None
+
+
+def _anchor(db: sessionmaker[Session], rec: AuditRow) -> None:
+    """Append the new head of the chain (seq, hash) to the anchor file: a line is only ever added
+    (O_APPEND, created 0600), so a chain rewritten or cut in the database no longer matches it."""
+    path = getattr(db, "audit_anchor", None)
+    if path is None:
+        return
+    line = json.dumps({"seq": rec.seq, "hash": rec.hash, "at": rec.at}, separators=(",", ":")) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def _anchored(db: sessionmaker[Session]) -> list[dict] | None:
+    path = getattr(db, "audit_anchor", None)
+    if path is None or not Path(path).exists():
+        return None
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash while it was written
+    return out
 
 
 # --------------------------------------------------------------------------- audit chain
@@ -168,12 +214,15 @@ def audited(db: sessionmaker[Session], actor: str, action: str, target: str, ip:
         with _AUDIT_LOCK, db() as s:
             result, details = work(s)
             s.flush()  # new rows get their ids, which the details may name
-            s.add(_next_audit_row(s, actor, action, target, details() if callable(details) else details, ip))
+            rec = _next_audit_row(s, actor, action, target, details() if callable(details) else details, ip)
+            s.add(rec)
             try:
                 s.commit()
-                return result
             except IntegrityError:  # another process appended first: read the new head and retry
                 s.rollback()
+                continue
+            _anchor(db, rec)
+            return result
     raise RuntimeError("could not append to the audit log (too much contention)")
 
 
@@ -186,8 +235,10 @@ def append_audit(db: sessionmaker[Session], actor: str, action: str, target: str
 def verify_audit(db: sessionmaker[Session]) -> tuple[bool, str, int]:
     """Recompute the chain. Returns (ok, message, rows checked); the message names the first bad row."""
     prev, expected_seq, n = GENESIS, 1, 0
+    hashes: dict[int, str] = {}
     with db() as s:
         for rec in s.execute(select(AuditRow).order_by(AuditRow.seq)).scalars():
+            hashes[rec.seq] = rec.hash
             row = {k: getattr(rec, k) for k in AUDIT_FIELDS}
             if rec.seq != expected_seq:
                 return False, f"audit row {expected_seq} is missing (next row found: {rec.seq})", n
@@ -198,10 +249,23 @@ def verify_audit(db: sessionmaker[Session]) -> tuple[bool, str, int]:
                 return False, (f"audit row {rec.seq} ({rec.action} by {rec.actor} at {rec.at}): stored hash does not "
                                "match its content: the row was edited"), n
             prev, expected_seq, n = rec.hash, expected_seq + 1, n + 1
+    anchored = _anchored(db)
+    if anchored is None and getattr(db, "audit_anchor", None) is not None and n:
+        return False, (f"the anchor file {db.audit_anchor} is missing while the chain has {n} rows: it was "
+                       "deleted, or the chain was written without it"), n
+    for a in anchored or []:
+        if a.get("seq") not in hashes:
+            return False, (f"audit row {a.get('seq')} was anchored at {a.get('at')} but is gone from the database: "
+                           "rows were deleted"), n
+        if hashes[a["seq"]] != a.get("hash"):
+            return False, (f"audit row {a['seq']} does not match the hash anchored at {a.get('at')}: the chain "
+                           "was rewritten"), n
     problems = unaudited_decisions(db)
     if problems:
         return False, problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""), n
-    return True, f"audit chain intact: {n} rows, head hash {prev}; every decision has its audit rows", n
+    where = (f"{len(anchored)} anchors in {db.audit_anchor} match" if anchored else
+             "no anchor file: a rewritten or shortened chain cannot be detected")
+    return True, f"audit chain intact: {n} rows, head hash {prev}; {where}; every decision has its audit rows", n
 
 
 def unaudited_decisions(db: sessionmaker[Session]) -> list[str]:
@@ -245,9 +309,10 @@ def add_user(db: sessionmaker[Session], name: str, role: str, password: str) -> 
         raise ValueError("password must have at least 8 characters")
     with db() as s:
         existing = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
-        if existing is not None:
+        if existing is not None:  # a password reset: the old sessions end with the old password
             existing.role, existing.password_hash, existing.active = role, hash_password(password), True
             user = existing
+            s.execute(delete(UserSession).where(UserSession.user_id == existing.id))
         else:
             user = User(name=name, role=role, password_hash=hash_password(password), active=True,
                         created_at=iso(utcnow()))
@@ -256,21 +321,46 @@ def add_user(db: sessionmaker[Session], name: str, role: str, password: str) -> 
         return user
 
 
-def failed_logins(db: sessionmaker[Session], username: str, ip: str, window: timedelta) -> int:
-    since = iso(utcnow() - window)
+def deactivate_user(db: sessionmaker[Session], name: str) -> None:
+    """The user can no longer log in, and its open sessions end at once."""
     with db() as s:
-        return int(s.execute(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.username == username, LoginAttempt.ip == ip, LoginAttempt.ok.is_(False),
-            LoginAttempt.at >= since)).scalar_one())
+        user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        if user is None:
+            raise ValueError(f"no user named {name!r}")
+        user.active = False
+        s.execute(delete(UserSession).where(UserSession.user_id == user.id))
+        s.commit()
 
 
-def record_login(db: sessionmaker[Session], username: str, ip: str, ok: bool, keep: timedelta = timedelta(days=1),
-                 session_max: timedelta = timedelta(hours=12)) -> None:
-    """Store one attempt; prune attempts older than ``keep`` and sessions older than ``session_max``
-    (the audit log keeps the history)."""
+_LOGIN_LOCK = threading.Lock()
+
+
+def reserve_login(db: sessionmaker[Session], username: str, ip: str, window: timedelta, max_failures: int,
+                  keep: timedelta = timedelta(days=1), session_max: timedelta = timedelta(hours=12)) -> int | None:
+    """Count the failed attempts of this user name + IP within ``window`` and, below the limit,
+    store this attempt as failed *before* its password is checked (``settle_login`` marks it good):
+    concurrent attempts see each other, so at most ``max_failures`` passwords are ever hashed per
+    window. Returns the attempt's id, or None when over the limit. Prunes attempts older than
+    ``keep`` and sessions older than ``session_max`` (the audit log keeps the history)."""
     now = utcnow()
-    with db() as s:
-        s.add(LoginAttempt(username=username[:200], ip=ip, at=iso(now), ok=ok))
+    with _LOGIN_LOCK, db() as s:
+        failed = int(s.execute(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.username == username[:200], LoginAttempt.ip == ip, LoginAttempt.ok.is_(False),
+            LoginAttempt.at >= iso(now - window))).scalar_one())
+        if failed >= max_failures:
+            return None
+        attempt = LoginAttempt(username=username[:200], ip=ip, at=iso(now), ok=False)
+        s.add(attempt)
         s.execute(delete(LoginAttempt).where(LoginAttempt.at < iso(now - keep)))
         s.execute(delete(UserSession).where(UserSession.created_at < iso(now - session_max)))
         s.commit()
+        return attempt.id
+
+
+def settle_login(db: sessionmaker[Session], attempt_id: int) -> None:
+    """Mark a reserved attempt as a successful login."""
+    with db() as s:
+        attempt = s.get(LoginAttempt, attempt_id)
+        if attempt is not None:
+            attempt.ok = True
+            s.commit()

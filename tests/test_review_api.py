@@ -7,6 +7,7 @@ The state folder is made by running the real pipeline on the tiny hand-made data
 from __future__ import annotations
 
 import io
+import os
 import re
 import sqlite3
 import warnings
@@ -536,6 +537,108 @@ def test_editing_or_deleting_an_audit_row_breaks_the_chain(app_url, state, keys,
     con.close()
     assert review_main(args) == 1
     assert "audit row 2 is missing" in capsys.readouterr().err
+
+
+def test_a_rehashed_or_shortened_chain_is_caught_by_its_anchor(app_url, state, keys, capsys):
+    app, url = app_url
+    rev, csrf = login(app, "rev")
+    decide(rev, csrf, keys["non_d"], "dismiss", "fine")
+    login(app, "sup")
+    args = ["audit", "verify", "--state", str(state), "--db", url]
+    assert review_main(args) == 0 and "3 anchors" in capsys.readouterr().out
+    path = url.removeprefix("sqlite:///")
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600" and oct(os.stat(path + ".anchor").st_mode & 0o777) == "0o600"
+    con = sqlite3.connect(path)
+    saved = con.execute("select * from audit_log order by seq").fetchall()
+
+    def rehash_from(seq: int) -> None:  # what an attacker with the database would do after an edit
+        prev = con.execute("select hash from audit_log where seq = ?", (seq - 1,)).fetchone()[0]
+        for rec in con.execute("select * from audit_log where seq >= ? order by seq", (seq,)).fetchall():
+            row = dict(zip(["seq", "at", "actor", "action", "target", "ip", "details", "prev_hash", "hash"], rec,
+                           strict=True))
+            row["prev_hash"] = prev
+            row["hash"] = rdb.row_hash(row)
+            con.execute("update audit_log set prev_hash = ?, hash = ? where seq = ?", (prev, row["hash"], row["seq"]))
+            prev = row["hash"]
+        con.commit()
+
+    con.execute("update audit_log set details = replace(details, 'fine', 'FINE') where seq = 2")
+    con.execute("drop index if exists uq_audit_prev_hash")
+    rehash_from(2)
+    assert rdb.verify_audit(rdb.make_sessionmaker(rdb.make_engine(url)))[0]  # the chain alone cannot tell
+    assert review_main(args) == 1
+    assert "does not match the hash anchored" in capsys.readouterr().err
+    con.execute("delete from audit_log")
+    con.executemany("insert into audit_log values (?,?,?,?,?,?,?,?,?)", saved)
+    con.commit()
+    assert review_main(args) == 0
+    capsys.readouterr()
+    con.execute("delete from audit_log where seq = 3")  # the newest row: the chain stays consistent
+    con.commit()
+    con.close()
+    assert review_main(args) == 1
+    assert "audit row 3 was anchored" in capsys.readouterr().err
+
+
+def test_concurrent_wrong_logins_hash_at_most_the_limit(state, tmp_path, monkeypatch):
+    import threading
+
+    import review.app as review_app
+
+    app, _ = make(state, tmp_path, login_max_failures=3)
+    hashed = []
+    real = review_app.verify_password
+    monkeypatch.setattr(review_app, "verify_password", lambda h, p: hashed.append(1) or real(h, p))
+    clients = []
+    for _ in range(12):
+        c = client(app)
+        clients.append((c, CSRF_RE.search(c.get("/login").text).group(1)))
+    codes = []
+
+    def attempt(c, tok):
+        codes.append(c.post("/login", data={"username": "rev", "password": "wrong password", "csrf_token": tok},
+                            follow_redirects=False).status_code)
+
+    threads = [threading.Thread(target=attempt, args=ct) for ct in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(hashed) == 3 and sorted(codes) == [401] * 3 + [429] * 9
+
+
+def test_password_reset_and_deactivation_end_open_sessions(state, tmp_path, capsys):
+    app, url = make(state, tmp_path)
+    c, _ = login(app, "rev")
+    assert c.get("/flagged").status_code == 200
+    rdb.add_user(app.state.db, "rev", "reviewer", "a new long password")  # reset
+    assert c.get("/flagged", follow_redirects=False).status_code in (302, 303, 401)
+    c, _ = login(app, "rev", "a new long password")
+    assert review_main(["users", "deactivate", "rev", "--db", url]) == 0
+    assert c.get("/flagged", follow_redirects=False).status_code in (302, 303, 401)
+    fresh = client(app)
+    tok = CSRF_RE.search(fresh.get("/login").text).group(1)
+    r = fresh.post("/login", data={"username": "rev", "password": "a new long password", "csrf_token": tok},
+                   follow_redirects=False)
+    assert r.status_code == 401
+    assert review_main(["users", "deactivate", "nobody", "--db", url]) == 2
+
+
+def test_commands_create_owner_only_files(tmp_path, capsys):
+    from pipeline.cli import main as tmscreen_main
+
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "applications.csv").write_text("application_id,filing_date,mark_text,nice_classes,applicant_name\n"
+                                         "A1,2020-01-02,SUNRISE,9,Acme Inc.\n")
+    old = os.umask(0o022)
+    try:
+        assert tmscreen_main(["score", str(ds), "--out", str(tmp_path / "run"), "--as-of", "2025-01-01",
+                              "--top", "0"]) == 0
+    finally:
+        os.umask(old)
+    assert oct((tmp_path / "run").stat().st_mode & 0o777) == "0o700"
+    assert all(p.stat().st_mode & 0o077 == 0 for p in (tmp_path / "run").rglob("*"))
 
 
 def test_audit_hash_formula():
