@@ -17,7 +17,8 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select
@@ -50,7 +51,8 @@ class ReviewSettings:
     login_concurrency / login_wait_seconds: passwords checked at once (argon2 needs memory and CPU);
         an attempt that waits longer for a slot gets HTTP 503 without being hashed.
     pages_per_minute: authenticated requests per user per minute (HTTP 429 above; anti-harvesting).
-    exports_per_day: CSV exports per user per UTC day (counted from the audit log).
+    exports_per_day: CSV exports per user per UTC day (a supervisor action).
+    rows_per_day: applicants shown per user per UTC day, on list pages, the API and credit files.
     page_size / max_page_size: rows per page of the flagged list (users may ask up to max_page_size).
     applications_first / max_applications_shown: applications listed on a credit file at first / at most
         (after "show more").
@@ -65,6 +67,7 @@ class ReviewSettings:
     login_window_seconds: int = 300
     login_concurrency: int = 2
     login_wait_seconds: float = 5.0
+    rows_per_day: int = 2000
     pages_per_minute: int = 120
     exports_per_day: int = 5
     page_size: int = 25
@@ -208,6 +211,9 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         return dep
 
     Authed = Annotated[AuthUser, Depends(current_user)]
+    # numbers from the URL stay in the database's range (a huge one is a 422, not a server error)
+    DecisionId = Annotated[int, PathParam(ge=1, le=2**62)]
+    PageNumber = Annotated[int, Query(ge=1, le=10**6)]
     Supervisor = Annotated[AuthUser, Depends(require("supervisor"))]
 
     def check_csrf(user: AuthUser, token: str) -> None:
@@ -221,9 +227,18 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
             raise Refused(503, str(exc)) from exc
 
     def export_allowed(user: AuthUser) -> None:
-        today = rdb.utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-        if rdb.count_audit(db, user.name, "export", today) >= settings.exports_per_day:
+        if not rdb.take_quota(db, user.name, "export", 1, settings.exports_per_day):
             raise Refused(429, f"Export limit reached: at most {settings.exports_per_day} exports per day.")
+
+    def read_allowed(user: AuthUser, n: int) -> None:
+        """Count ``n`` applicants shown against the user's daily reading volume (anti-harvesting)."""
+        if n and not rdb.take_quota(db, user.name, "rows", n, settings.rows_per_day):
+            raise Refused(429, f"Daily reading limit reached: at most {settings.rows_per_day} applicants shown per "
+                               "day. Ask a supervisor if your work needs more.")
+
+    def check_unflagged(user: AuthUser, unflagged: bool) -> None:
+        if unflagged and not user.at_least("supervisor"):
+            raise Refused(403, "Unflagged applicants are shown to supervisors only.")
 
     def latest_decisions(keys: list[str]) -> dict[str, rdb.Decision]:
         if not keys:
@@ -334,7 +349,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         if p["order"] not in ("asc", "desc"):
             p["order"] = ""
         try:
-            p["page"] = max(1, int(q.get("page", "1")))
+            p["page"] = min(10**6, max(1, int(q.get("page", "1"))))
         except ValueError:
             p["page"] = 1
         try:
@@ -351,14 +366,24 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                                       date_from=p["date_from"], date_to=p["date_to"], q=p["q"], sort=p["sort"],
                                       desc=desc)
 
+    def shown(request: Request, user: AuthUser, p: dict, chunk, what: str) -> None:
+        """Reading is counted and audited: which applicants a user saw on which list page."""
+        keys = chunk["applicant_key"].astype("str").tolist()
+        read_allowed(user, len(keys))
+        audit(user.name, what, "", {"page": p["page"], "filters": {k: v for k, v in p.items() if v and k != "page"},
+                                    "keys": keys}, request)
+
     @app.get("/flagged", response_class=HTMLResponse)
     def flagged(request: Request, user: Authed):
         p = list_params(request)
+        check_unflagged(user, bool(p["all"]))
         d, rows = filtered(p)
         total = len(rows)
         pages = max(1, math.ceil(total / p["per_page"]))
         page = min(p["page"], pages)
+        p["page"] = page
         chunk = rows.iloc[(page - 1) * p["per_page"]: page * p["per_page"]]
+        shown(request, user, p, chunk, "view_list")
         items = chunk.to_dict("records")
         decided = latest_decisions([r["applicant_key"] for r in items])
         base = {k: v for k, v in p.items() if v and k not in ("page",)}
@@ -372,7 +397,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                       agent_available=d.dataset_apps is not None)
 
     @app.get("/applications", response_class=HTMLResponse)
-    def applications(request: Request, user: Authed, q: str = "", page: int = 1):
+    def applications(request: Request, user: Authed, q: str = "", page: PageNumber = 1):
         """The examiner's list: applications whose own evidence reaches the flag threshold, riskiest
         first, whoever filed them."""
         d = data()
@@ -381,6 +406,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         pages = max(1, math.ceil(len(rows) / per_page))
         page = min(max(1, page), pages)
         items = rows.iloc[(page - 1) * per_page: page * per_page].to_dict("records")
+        read_allowed(user, len(items))
         audit(user.name, "view_applications", "", {"page": page, "q": q[:200], "shown": len(items)}, request)
         return render(request, "applications.html", user, run=d, items=items, total=len(rows), page=page,
                       pages=pages, q=q, qs=lambda **over: "?" + urlencode({"q": q, **over}))
@@ -388,8 +414,10 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
     @app.get("/api/flagged")
     def api_flagged(request: Request, user: Authed):
         p = list_params(request)
+        check_unflagged(user, bool(p["all"]))
         d, rows = filtered(p)
         chunk = rows.iloc[(p["page"] - 1) * p["per_page"]: p["page"] * p["per_page"]]
+        shown(request, user, p, chunk, "view_list")
         cols = ["applicant_key", "applicant_name", "grade", "points", "risk_score", *DIMENSIONS, "n_applications",
                 "applicant_country", "flagged"]
         items = [{c: (r[c].item() if hasattr(r[c], "item") else r[c]) for c in cols} for r in chunk.to_dict("records")]
@@ -425,6 +453,9 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
     @app.get("/applicant", response_class=HTMLResponse)
     def applicant(request: Request, user: Authed, key: str = "", apps: str = ""):
         cf = credit_file(key, all_apps=apps == "all")
+        check_unflagged(user, not bool(cf["a"]["flagged"]))
+        read_allowed(user, 1)
+        audit(user.name, "view_applicant", key, {"run": cf["run"].as_of}, request)
         return render(request, "applicant.html", user, actions=ACTION_LABELS, dimensions=DIMENSIONS,
                       threshold=DIMENSION_THRESHOLD, all_apps=apps == "all", **cf)
 
@@ -521,18 +552,18 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                                 status_code=303)
 
     @app.post("/decisions/{decision_id}/approve")
-    def approve(request: Request, decision_id: int, user: Supervisor, comment: str = Form(""),
+    def approve(request: Request, decision_id: DecisionId, user: Supervisor, comment: str = Form(""),
                 csrf_token: str = Form("")):
         return supervise(request, decision_id, True, comment, csrf_token, user)
 
     @app.post("/decisions/{decision_id}/reject")
-    def reject(request: Request, decision_id: int, user: Supervisor, comment: str = Form(""),
+    def reject(request: Request, decision_id: DecisionId, user: Supervisor, comment: str = Form(""),
                csrf_token: str = Form("")):
         return supervise(request, decision_id, False, comment, csrf_token, user)
 
     # ------------------------------------------------------------------ exports
     @app.post("/export/flagged.csv")
-    def export_flagged(request: Request, user: Authed, csrf_token: str = Form("")):
+    def export_flagged(request: Request, user: Supervisor, csrf_token: str = Form("")):
         check_csrf(user, csrf_token)
         export_allowed(user)
         p = list_params(request)  # filters travel in the query string of the form's action
@@ -559,7 +590,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
 
     # ------------------------------------------------------------------ audit view
     @app.get("/audit", response_class=HTMLResponse)
-    def audit_view(request: Request, user: Supervisor, actor: str = "", action: str = "", page: int = 1,
+    def audit_view(request: Request, user: Supervisor, actor: str = "", action: str = "", page: PageNumber = 1,
                    verify: str = ""):
         per = settings.audit_page_size
         page = max(1, page)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -117,6 +118,17 @@ class AuditRow(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Quota(Base):
+    """Per-user daily counters (rows read, exports): one row per (user, UTC day, kind), raised by a
+    single conditional UPDATE, so parallel requests cannot overrun a limit."""
+
+    __tablename__ = "quotas"
+    user: Mapped[str] = mapped_column(String(100), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, default=0)
 
 
 AUDIT_FIELDS = ("seq", "at", "actor", "action", "target", "ip", "details", "prev_hash")
@@ -291,13 +303,6 @@ def unaudited_decisions(db: sessionmaker[Session]) -> list[str]:
     return problems
 
 
-def count_audit(db: sessionmaker[Session], actor: str, action: str, since: datetime) -> int:
-    with db() as s:
-        return int(s.execute(select(func.count()).select_from(AuditRow).where(
-            AuditRow.actor == actor, AuditRow.action == action, AuditRow.at >= iso(since))).scalar_one())
-
-
-# --------------------------------------------------------------------------- users
 def add_user(db: sessionmaker[Session], name: str, role: str, password: str) -> User:
     from review.security import hash_password
 
@@ -364,3 +369,19 @@ def settle_login(db: sessionmaker[Session], attempt_id: int) -> None:
         if attempt is not None:
             attempt.ok = True
             s.commit()
+
+
+def take_quota(db: sessionmaker[Session], user: str, kind: str, n: int, limit: int) -> bool:
+    """Use ``n`` of the user's daily ``limit`` of ``kind``; False (nothing used) when it would pass
+    the limit. The check and the increment are one UPDATE statement: atomic in SQLite and PostgreSQL."""
+    day = utcnow().strftime("%Y-%m-%d")
+    with db() as s:
+        try:
+            s.add(Quota(user=user, day=day, kind=kind, used=0))
+            s.commit()
+        except IntegrityError:  # the day's row exists
+            s.rollback()
+        done = s.execute(update(Quota).where(Quota.user == user, Quota.day == day, Quota.kind == kind,
+                                             Quota.used + n <= limit).values(used=Quota.used + n)).rowcount
+        s.commit()
+        return bool(done)

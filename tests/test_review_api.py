@@ -46,6 +46,7 @@ def keys(state) -> dict:
     by_name = dict(zip(a["applicant_name"], a["applicant_key"], strict=True))
     ok = a[(a["grade"] != "D") & a["flagged"]]
     return {"hoarder": by_name[HOARDER], "evil": by_name[EVIL_NAME], "non_d": ok["applicant_key"].iloc[0],
+            "unflagged": a.loc[~a["flagged"], "applicant_key"].iloc[0],
             "grades": dict(zip(a["applicant_key"], a["grade"], strict=True))}
 
 
@@ -138,7 +139,7 @@ def test_login_page_and_session_cookie_flags(app):
     assert "httponly" in cookie and "samesite=lax" in cookie
     assert PASSWORD not in r.headers["set-cookie"]
     assert c.get("/flagged").status_code == 200
-    assert [row.action for row in audit_rows(app)] == ["login_ok"]
+    assert [row.action for row in audit_rows(app)] == ["login_ok", "view_list"]
 
 
 def test_wrong_password_is_refused_and_audited(app):
@@ -284,7 +285,9 @@ def test_flagged_list_filters_sort_search_and_pages(app, keys):
     by_name = c.get("/flagged", params={"sort": "name", "order": "asc", "per_page": 100}).text
     names = re.findall(r'<td><a href="/applicant\?key=[^"]+">([^<]+)</a>', by_name)
     assert names == sorted(names)
-    assert len(_listed(c, all="1", per_page=100)) > len(everything)
+    assert c.get("/flagged", params={"all": "1"}).status_code == 403  # unflagged applicants: supervisors only
+    sup, _ = login(app, "sup")
+    assert len(_listed(sup, all="1", per_page=100)) > len(everything)
     assert c.get("/flagged", params={"grade": "Z", "date_from": "junk", "page": "x", "sort": "evil"}).status_code == 200
 
 
@@ -487,7 +490,9 @@ def test_labels_export_cli_and_web(app_url, state, keys, tmp_path, capsys):
 
 def test_export_limit_per_day(state, tmp_path):
     app, _ = make(state, tmp_path, exports_per_day=2)
-    c, csrf = login(app, "rev")
+    rev, rcsrf = login(app, "rev")
+    assert rev.post("/export/flagged.csv", data={"csrf_token": rcsrf}).status_code == 403  # a supervisor action
+    c, csrf = login(app, "sup")
     for _ in range(2):
         r = c.post("/export/flagged.csv?grade=D", data={"csrf_token": csrf})
         assert r.status_code == 200 and "applicant_key" in r.text
@@ -497,9 +502,67 @@ def test_export_limit_per_day(state, tmp_path):
 
 def test_export_neutralises_spreadsheet_formulas(state, tmp_path, keys):
     app, _ = make(state, tmp_path)
-    c, csrf = login(app, "rev")
+    c, csrf = login(app, "sup")
     body = c.post("/export/flagged.csv?grade=D", data={"csrf_token": csrf}).text
     assert keys["hoarder"] in body and "\n=" not in body and ",=" not in body
+
+
+def test_reading_is_audited_and_limited_per_day(state, tmp_path, keys):
+    import json as js
+
+    app, _ = make(state, tmp_path, rows_per_day=5)
+    c, _ = login(app, "rev")  # login() shows the first list page (counted)
+    first = [r for r in audit_rows(app) if r.action == "view_list"]
+    shown = len(js.loads(first[-1].details)["keys"])
+    assert 0 < shown <= 5
+    left = 5 - shown
+    r = c.get("/api/flagged", params={"per_page": 1})
+    assert r.status_code == (200 if left >= 1 else 429)
+    for _ in range(max(left - 1, 0)):
+        assert c.get("/api/flagged", params={"per_page": 1}).status_code == 200
+    assert c.get("/api/flagged", params={"per_page": 1}).status_code == 429  # the day's volume is used up
+    assert c.get("/applicant", params={"key": keys["non_d"]}).status_code == 429
+    views = [js.loads(r.details) for r in audit_rows(app) if r.action == "view_list" and r.actor == "rev"]
+    assert sum(len(v["keys"]) for v in views) == 5  # who saw which applicants, page by page
+    other, _ = login(app, "sup")  # per user
+    assert other.get("/applicant", params={"key": keys["non_d"]}).status_code == 200
+    assert [(r.actor, r.target) for r in audit_rows(app) if r.action == "view_applicant"] == [("sup", keys["non_d"])]
+
+
+def test_unflagged_applicants_are_for_supervisors(app, keys):
+    unflagged = keys["unflagged"]
+    rev, _ = login(app, "rev")
+    assert rev.get("/applicant", params={"key": unflagged}).status_code == 403
+    assert rev.get("/api/flagged", params={"all": "1"}).status_code == 403
+    sup, _ = login(app, "sup")
+    assert sup.get("/applicant", params={"key": unflagged}).status_code == 200
+
+
+def test_parallel_exports_cannot_pass_the_daily_limit(state, tmp_path):
+    import threading
+
+    app, _ = make(state, tmp_path, exports_per_day=5)
+    c, csrf = login(app, "sup")
+    codes = []
+
+    def export():
+        codes.append(c.post("/export/flagged.csv?grade=D", data={"csrf_token": csrf}).status_code)
+
+    threads = [threading.Thread(target=export) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200] * 5 + [429] * 7
+    assert len([r for r in audit_rows(app) if r.action == "export"]) == 5
+
+
+def test_huge_numbers_in_urls_are_client_errors(app):
+    sup, csrf = login(app, "sup")
+    r = sup.post("/decisions/99999999999999999999999/approve", data={"comment": "x", "csrf_token": csrf})
+    assert r.status_code == 422
+    assert sup.get("/audit", params={"page": "99999999999999999999"}).status_code == 422
+    assert sup.get("/flagged", params={"page": "99999999999999999999"}).status_code == 200
 
 
 def test_page_rate_limit(state, tmp_path):
@@ -519,24 +582,25 @@ def test_editing_or_deleting_an_audit_row_breaks_the_chain(app_url, state, keys,
     login(app, "sup")
     args = ["audit", "verify", "--state", str(state), "--db", url]
     assert review_main(args) == 0
-    assert "audit chain intact: 3 rows" in capsys.readouterr().out
+    assert f"audit chain intact: {len(audit_rows(app))} rows" in capsys.readouterr().out
     path = url.removeprefix("sqlite:///")
     con = sqlite3.connect(path)
-    original = con.execute("select details from audit_log where seq = 2").fetchone()[0]
-    con.execute("update audit_log set details = replace(details, 'fine', 'FINE') where seq = 2")
+    seq = con.execute("select seq from audit_log where action = 'decision'").fetchone()[0]
+    original = con.execute("select details from audit_log where seq = ?", (seq,)).fetchone()[0]
+    con.execute("update audit_log set details = replace(details, 'fine', 'FINE') where seq = ?", (seq,))
     con.commit()
     assert review_main(args) == 1
     err = capsys.readouterr().err
-    assert "audit row 2" in err and "edited" in err
-    con.execute("update audit_log set details = ? where seq = 2", (original,))
+    assert f"audit row {seq}" in err and "edited" in err
+    con.execute("update audit_log set details = ? where seq = ?", (original, seq))
     con.commit()
     assert review_main(args) == 0
     capsys.readouterr()
-    con.execute("delete from audit_log where seq = 2")
+    con.execute("delete from audit_log where seq = ?", (seq,))
     con.commit()
     con.close()
     assert review_main(args) == 1
-    assert "audit row 2 is missing" in capsys.readouterr().err
+    assert f"audit row {seq} is missing" in capsys.readouterr().err
 
 
 def test_a_rehashed_or_shortened_chain_is_caught_by_its_anchor(app_url, state, keys, capsys):
@@ -545,7 +609,7 @@ def test_a_rehashed_or_shortened_chain_is_caught_by_its_anchor(app_url, state, k
     decide(rev, csrf, keys["non_d"], "dismiss", "fine")
     login(app, "sup")
     args = ["audit", "verify", "--state", str(state), "--db", url]
-    assert review_main(args) == 0 and "3 anchors" in capsys.readouterr().out
+    assert review_main(args) == 0 and f"{len(audit_rows(app))} anchors" in capsys.readouterr().out
     path = url.removeprefix("sqlite:///")
     assert oct(os.stat(path).st_mode & 0o777) == "0o600" and oct(os.stat(path + ".anchor").st_mode & 0o777) == "0o600"
     con = sqlite3.connect(path)
@@ -562,9 +626,10 @@ def test_a_rehashed_or_shortened_chain_is_caught_by_its_anchor(app_url, state, k
             prev = row["hash"]
         con.commit()
 
-    con.execute("update audit_log set details = replace(details, 'fine', 'FINE') where seq = 2")
+    seq = con.execute("select seq from audit_log where action = 'decision'").fetchone()[0]
+    con.execute("update audit_log set details = replace(details, 'fine', 'FINE') where seq = ?", (seq,))
     con.execute("drop index if exists uq_audit_prev_hash")
-    rehash_from(2)
+    rehash_from(seq)
     assert rdb.verify_audit(rdb.make_sessionmaker(rdb.make_engine(url)))[0]  # the chain alone cannot tell
     assert review_main(args) == 1
     assert "does not match the hash anchored" in capsys.readouterr().err
@@ -573,11 +638,12 @@ def test_a_rehashed_or_shortened_chain_is_caught_by_its_anchor(app_url, state, k
     con.commit()
     assert review_main(args) == 0
     capsys.readouterr()
-    con.execute("delete from audit_log where seq = 3")  # the newest row: the chain stays consistent
+    last = con.execute("select max(seq) from audit_log").fetchone()[0]
+    con.execute("delete from audit_log where seq = ?", (last,))  # the newest row: the chain stays consistent
     con.commit()
     con.close()
     assert review_main(args) == 1
-    assert "audit row 3 was anchored" in capsys.readouterr().err
+    assert f"audit row {last} was anchored" in capsys.readouterr().err
 
 
 def test_concurrent_wrong_logins_hash_at_most_the_limit(state, tmp_path, monkeypatch):
