@@ -360,7 +360,7 @@ def _publish(staging: Path, dest: Path) -> None:
 
 # --------------------------------------------------------------------------- the batch
 def run_batch(data: str | Path, state: str | Path, as_of: str, config: Config, model=None,
-              model_info: dict | None = None) -> dict:
+              model_info: dict | None = None, progress=None) -> dict:
     """Score ``data`` as it stood on ``as_of`` into ``STATE/runs/<as_of>/`` and update the history.
 
     Returns a summary dict (run path, previous as-of, counts of changes, drift warnings, ...).
@@ -375,11 +375,12 @@ def run_batch(data: str | Path, state: str | Path, as_of: str, config: Config, m
     state.mkdir(parents=True, exist_ok=True)
     with batch_lock(state):
         cleaned = clean_state(state)
-        timer = StageTimer()
+        timer = StageTimer(progress)  # progress: a terminal stream for stage-by-stage lines (or None)
         with timer.stage("load"):
             loaded = load_dataset(data, as_of=as_of_ts)
             rejected, deferred = _split_future(loaded, as_of_ts)
             tables = tables_up_to(loaded.tables, as_of_ts)
+            timer.rows = len(tables.applications)
         result = compute(tables, config, timer, model=model)
 
         with timer.stage("credit"):

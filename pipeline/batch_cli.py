@@ -35,6 +35,7 @@ def add_batch_parsers(sub) -> None:
     p.add_argument("--data", required=True, help="dataset folder (data contract)")
     p.add_argument("--state", required=True, help="state folder (runs/, history/, review.db, repairs.jsonl, batch.lock)")
     p.add_argument("--as-of", required=True, help="YYYY-MM-DD: score filings and decisions up to this date")
+    p.add_argument("--quiet", action="store_true", help="no stage-by-stage progress on the terminal")
     from pipeline.score import add_model_arguments
 
     add_model_arguments(p)
@@ -66,12 +67,13 @@ def add_batch_parsers(sub) -> None:
 
 def cmd_batch(args, config) -> int:
     from pipeline.batch import BatchLockedError, run_batch
-    from pipeline.score import select_model
+    from pipeline.score import select_model, terminal_progress
 
     model, info = select_model(getattr(args, "model", None), getattr(args, "home", None),
                                getattr(args, "builtin", False))
     try:
-        summary = run_batch(args.data, args.state, args.as_of, config, model=model, model_info=info)
+        summary = run_batch(args.data, args.state, args.as_of, config, model=model, model_info=info,
+                            progress=terminal_progress(args.quiet))
     except BatchLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the feature builders run: one process (pandas), a Dask cluster (dask, needs "
                    "--scheduler) or a local Dask cluster (dask-local); see docs/scaling.md")
     p.add_argument("--scheduler", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--quiet", action="store_true", help="no stage-by-stage progress on the terminal")
     add_model_arguments(p)
     _add_common(p)
 
@@ -147,7 +148,7 @@ def cmd_validate(args, config) -> int:
 
 def cmd_score(args, config) -> int:
     from pipeline.engines import EngineError, check_engine
-    from pipeline.score import score_dataset, select_model, top_applications, top_table
+    from pipeline.score import score_dataset, select_model, terminal_progress, top_applications, top_table
 
     try:
         check_engine(args.engine, args.scheduler)
@@ -156,7 +157,8 @@ def cmd_score(args, config) -> int:
         return 2
     model, info = select_model(args.model, args.home, args.builtin)
     manifest = score_dataset(args.dataset, args.out, config, as_of=args.as_of, encoding=args.encoding,
-                             model=model, model_info=info, engine=args.engine, scheduler=args.scheduler)
+                             model=model, model_info=info, engine=args.engine, scheduler=args.scheduler,
+                             progress=terminal_progress(args.quiet))
     s = manifest["summary"]
     rows = manifest["rows"]
     print(f"scored {s['applications']} applications, {s['applicants']} applicants, {s['groups']} groups "

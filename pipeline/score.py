@@ -9,11 +9,13 @@ from __future__ import annotations
 import importlib
 import logging
 import resource
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -42,8 +44,15 @@ def load_builders() -> dict:
 
 
 class StageTimer:
-    def __init__(self):
+    """Times the stages of a run (recorded in its manifest). ``progress``: a terminal stream that gets
+    one line per finished stage — its name, seconds, the run's elapsed time and the rows being
+    scored — so a long run shows signs of life (the commands pass stderr when it is a terminal)."""
+
+    def __init__(self, progress: TextIO | None = None):
         self.stages: list[dict] = []
+        self.progress = progress
+        self.rows: int | None = None  # applications being scored, once loaded
+        self._start = time.perf_counter()
 
     @contextmanager
     def stage(self, name: str, parallel: bool = False):
@@ -51,6 +60,8 @@ class StageTimer:
         builder threads); its seconds overlap and are not added to the run's total."""
         start = time.perf_counter()
         log.info("stage %s ...", name)
+        if self.progress is not None:
+            print(f"[{start - self._start:7.1f} s] {name} …", file=self.progress, flush=True)
         yield
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB on Linux
         entry = {"stage": name, "seconds": round(time.perf_counter() - start, 3), "peak_rss_mb": round(peak, 1)}
@@ -58,6 +69,16 @@ class StageTimer:
             entry["parallel"] = True
         self.stages.append(entry)
         log.info("stage %s done in %.2f s", name, self.stages[-1]["seconds"])
+        if self.progress is not None:
+            rows = f", {self.rows:,} applications" if self.rows is not None else ""
+            print(f"[{time.perf_counter() - self._start:7.1f} s] {name} done in {entry['seconds']:.1f} s{rows}",
+                  file=self.progress, flush=True)
+
+
+def terminal_progress(quiet: bool) -> TextIO | None:
+    """The stream for stage-by-stage progress lines: stderr when it is a terminal and not ``quiet``
+    (silent in scripts, pipes and logs)."""
+    return sys.stderr if sys.stderr.isatty() and not quiet else None
 
 
 @dataclass
@@ -363,11 +384,12 @@ def run_manifest(dataset, as_of: str, inputs: list, rows: dict, config: Config, 
 
 def score_dataset(dataset: str | Path, out: str | Path, config: Config, as_of: str | None = None,
                   encoding: str | None = None, model=None, model_info: dict | None = None, engine: str = "pandas",
-                  scheduler: str | None = None) -> dict:
-    timer = StageTimer()
+                  scheduler: str | None = None, progress: TextIO | None = None) -> dict:
+    timer = StageTimer(progress)
     start = time.perf_counter()
     with timer.stage("load"):
         loaded = load_dataset(dataset, as_of=as_of or config.run.as_of or None, encoding=encoding)
+        timer.rows = len(loaded.tables.applications)
     result = compute(loaded.tables, config, timer, model=model, engine=engine, scheduler=scheduler)
     manifest = run_manifest(dataset, str(loaded.tables.as_of.date()), loaded.inputs, loaded.counts, config, result,
                             model_info)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
@@ -313,3 +314,23 @@ def test_list_cells_cannot_start_a_formula_in_csv(tmp_path):
     write_csv(pd.DataFrame({"names": [["=HYPERLINK(\"http://x\")", "甲"], ["乙"]]}), tmp_path / "out.csv")
     text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text
+
+
+def test_progress_lines_per_stage_only_when_asked(tmp_path, capsys, monkeypatch):
+    from pipeline.config import load_config
+    from pipeline.score import score_dataset, terminal_progress
+
+    ds = write(tmp_path, GOOD)
+    stream = io.StringIO()
+    manifest = score_dataset(ds, tmp_path / "run", load_config(), as_of="2025-01-01", progress=stream)
+    lines = stream.getvalue().splitlines()
+    done = [ln for ln in lines if " done in " in ln]
+    assert [ln.split("] ")[1].split(" done")[0] for ln in done] == [st["stage"] for st in manifest["stages"]]
+    assert all(ln.endswith(", 2 applications") for ln in done[1:])  # rows known once loaded
+    assert len(lines) == 2 * len(done)  # a start line and a done line per stage
+    assert terminal_progress(quiet=True) is None
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
+    assert terminal_progress(quiet=False) is None  # not a terminal: silent
+    code, _, err = run_cli(["score", str(ds), "--out", str(tmp_path / "run2"), "--as-of", "2025-01-01", "--top", "0"],
+                           capsys)
+    assert code == 0 and " done in " not in err
