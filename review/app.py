@@ -588,6 +588,15 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         return Response(labels_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="labels.csv"'})
 
+    # ------------------------------------------------------------------ overview
+    @app.get("/overview", response_class=HTMLResponse)
+    def overview_page(request: Request, user: Supervisor):
+        from review.overview import overview
+
+        d = data()
+        audit(user.name, "view_overview", "", {"run": d.as_of}, request)
+        return render(request, "overview.html", user, run=d, **overview(state, d))
+
     # ------------------------------------------------------------------ audit view
     @app.get("/audit", response_class=HTMLResponse)
     def audit_view(request: Request, user: Supervisor, actor: str = "", action: str = "", page: PageNumber = 1,

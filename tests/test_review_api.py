@@ -565,6 +565,49 @@ def test_huge_numbers_in_urls_are_client_errors(app):
     assert sup.get("/flagged", params={"page": "99999999999999999999"}).status_code == 200
 
 
+def test_overview_pictures_count_what_the_run_holds(app, state, keys):
+    import html as h
+
+    import pandas as pd
+
+    a = pd.read_parquet(latest_run(state) / "applicant_scores.parquet")
+    rev, _ = login(app, "rev")
+    assert rev.get("/overview").status_code == 403
+    sup, _ = login(app, "sup")
+    page = sup.get("/overview").text
+    assert "<script" not in page.lower()
+    for grade in "ABCD":  # the grade-mix table beside the picture, counted independently here
+        assert f"grade {grade} {int((a['grade'] == grade).sum())}</title>" in page
+    flagged = a[a["flagged"]]
+    for dim in ("hoarding", "infringement"):
+        n = int((flagged[dim] >= 0.5).sum())
+        assert re.search(rf">{dim}</text>.*?>{n}</text>", page, re.S)
+    assert "No drift report" in page  # a run made by tmscreen score, not a batch
+    assert h.escape(keys["hoarder"]) not in page  # pictures and counts, no applicant names
+
+
+def test_overview_terms_and_bars_by_hand():
+    import pandas as pd
+
+    from review.data import RunData
+    from review.overview import newest_terms, stacked_bars
+
+    bars = stacked_bars(pd.DataFrame({"A": [3, 0], "D": [1, 0]}, index=["2025-01-01", "2025-02-01"]), height=124)
+    first = bars["bars"][0]
+    assert first["total"] == 4 and [s["h"] for s in first["segments"]] == [61.5, 20.5]  # 82 px plot: 3/4, 1/4
+    assert [s["h"] for s in bars["bars"][1]["segments"]] == [0.0, 0.0]
+    ev = pd.DataFrame({"application_id": ["1", "2", "3", "4", "5"], "applicant_key": ["a", "b", "c", "a", "d"],
+                       "dimension": "squatting", "term": ["<b>木鱼</b>"] * 3 + ["x", "x"],
+                       "kind": ["trend"] * 3 + ["place"] * 2})
+    apps = pd.DataFrame({"application_id": ["1", "2", "3", "4", "5"],
+                         "filing_date": pd.to_datetime(["2025-01-03", "2025-01-01", "2025-01-09", "2025-01-02",
+                                                        "2025-01-02"])})
+    run = RunData(path=Path("."), manifest={}, applicants=pd.DataFrame(), applications=apps, flags=pd.DataFrame(),
+                  evidence=ev, groups=pd.DataFrame(), edges=pd.DataFrame())
+    assert newest_terms(run) == [{"term": "<b>木鱼</b>", "kind": "trend", "applicants": 3, "filings": 3,
+                                  "first": "2025-01-01", "last": "2025-01-09"}]  # "x": 2 applicants, no wave
+
+
 def test_page_rate_limit(state, tmp_path):
     app, _ = make(state, tmp_path, pages_per_minute=4)
     c, _ = login(app, "rev")  # login() itself loads /flagged once
