@@ -77,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="only print JSON")
     _add_common(p)
 
+    p = sub.add_parser("agents", help="filing agents of a run, most abnormal first (clients flagged beyond chance)",
+                       epilog="example: tmscreen agents RUN --top 20 --out agents.csv")
+    p.add_argument("run")
+    p.add_argument("--top", type=int, default=20, help="agents to print (default 20)")
+    p.add_argument("--abnormal", action="store_true", help="only the agents tested abnormal")
+    p.add_argument("--out", help="write the (filtered) list as CSV here")
+    _add_common(p)
+
     p = sub.add_parser("grade", help="grading tools")
     gsub = p.add_subparsers(dest="grade_command", required=True)
     e = gsub.add_parser("explain", help="print an applicant's deduction table")
@@ -218,6 +226,34 @@ def cmd_evaluate(args, config) -> int:
     return 0
 
 
+def cmd_agents(args, config) -> int:
+    import pandas as pd
+
+    from pipeline.runio import RunFolderError, write_csv
+
+    path = Path(args.run) / "agents.parquet"
+    if not path.exists():
+        raise RunFolderError(f"{path} not found: score the dataset with this version (tmscreen score) first")
+    agents = pd.read_parquet(path)
+    if args.abnormal:
+        agents = agents[agents["abnormal"]]
+    if args.out:
+        write_csv(agents, Path(args.out))
+        print(f"{len(agents)} agents written to {args.out}")
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=f"Filing agents ({int(agents['abnormal'].sum())} abnormal of {len(agents)} listed)")
+    for col in ("agent", "clients", "flagged", "D", "p", "abnormal", "evidence"):
+        t.add_column(col, overflow="fold")
+    for r in agents.head(args.top).itertuples():
+        t.add_row(Text(r.agent_names), str(r.clients), str(r.flagged_clients), str(r.d_clients), f"{r.p_value:.1e}",
+                  "yes" if r.abnormal else "", Text(r.evidence))
+    Console(width=200).print(t)
+    return 0
+
+
 def cmd_grade(args, config) -> int:
     import pandas as pd
 
@@ -244,6 +280,7 @@ def cmd_import(args, config) -> int:
 
 
 COMMANDS = {"demo-data": cmd_demo_data, "validate": cmd_validate, "score": cmd_score, "evaluate": cmd_evaluate,
+            "agents": cmd_agents,
             "grade": cmd_grade, "import": cmd_import}
 
 

@@ -90,6 +90,7 @@ class ScoreResult:
     flags: pd.DataFrame
     feature_matrix: pd.DataFrame
     model: dict = field(default_factory=dict)
+    agents: pd.DataFrame | None = None  # pipeline.agents.agent_table
 
 
 def with_trends(tables: Tables, config: Config, timer: StageTimer) -> Tables:
@@ -328,8 +329,12 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
         applications["flags"] = pd.Series(_list_column(app_flags["application_id"], app_flags["reason"],
                                                        applications["application_id"]).to_pylist(),
                                           index=applications.index, dtype=object)
+    with timer.stage("agents"):
+        from pipeline.agents import agent_table
+
+        agents = agent_table(apps, out.reset_index(), config)
     return ScoreResult(tables=tables, features=results, applicants=out.reset_index(), applications=applications,
-                       flags=flags, feature_matrix=matrix, model=model_info)
+                       flags=flags, feature_matrix=matrix, model=model_info, agents=agents)
 
 
 def write_run(result: ScoreResult, out: Path, manifest: dict, rejected: dict[str, pd.DataFrame],
@@ -340,6 +345,9 @@ def write_run(result: ScoreResult, out: Path, manifest: dict, rejected: dict[str
             w.parquet("applicant_scores", result.applicants)
             w.csv("applicant_scores", result.applicants)
             w.parquet("flags", result.flags)
+            if result.agents is not None:
+                w.parquet("agents", result.agents)
+                w.csv("agents", result.agents)
             w.parquet("features", result.feature_matrix.reset_index())
             w.parquet("entities", result.tables.entities)
             w.parquet("groups", result.tables.groups)

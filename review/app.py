@@ -17,6 +17,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 import jinja2
+import pandas as pd
 from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -447,7 +448,7 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
                 "infringement": [e for e in ev if e.get("dimension") == "infringement"],
                 "squatting": [e for e in ev if e.get("dimension") == "squatting"],
                 "other_evidence": [e for e in ev if e.get("dimension") not in ("infringement", "squatting")],
-                "transfers": d.transfers_of(key, names), "legal": d.decisions_of(names),
+                "transfers": d.transfers_of(key, names), "legal": d.decisions_of(names), "agents": d.agents_of(key),
                 "history": grade_history(state, key, d), "decisions": decisions}
 
     @app.get("/applicant", response_class=HTMLResponse)
@@ -587,6 +588,22 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         audit(user.name, "export", "labels.csv", {"rows": len(rows)}, request)
         return Response(labels_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="labels.csv"'})
+
+    # ------------------------------------------------------------------ filing agents
+    @app.get("/agents", response_class=HTMLResponse)
+    def agents_page(request: Request, user: Authed, abnormal: str = "", page: PageNumber = 1):
+        d = data()
+        rows = d.agents if d.agents is not None else pd.DataFrame(columns=["abnormal"])
+        if abnormal == "1":
+            rows = rows[rows["abnormal"]]
+        per_page = settings.page_size
+        pages = max(1, math.ceil(len(rows) / per_page))
+        page = min(page, pages)
+        items = rows.iloc[(page - 1) * per_page: page * per_page].to_dict("records")
+        audit(user.name, "view_agents", "", {"page": page, "abnormal": abnormal == "1", "shown": len(items)}, request)
+        return render(request, "agents.html", user, run=d, items=items, total=len(rows), page=page, pages=pages,
+                      available=d.agents is not None, abnormal=abnormal == "1",
+                      qs=lambda **over: "?" + urlencode({"abnormal": "1" if abnormal == "1" else "", **over}))
 
     # ------------------------------------------------------------------ overview
     @app.get("/overview", response_class=HTMLResponse)

@@ -89,6 +89,7 @@ class RunData:
     transfers: pd.DataFrame | None = None
     decisions: pd.DataFrame | None = None
     reasons_by_key: dict = field(default_factory=dict)
+    agents: pd.DataFrame | None = None  # pipeline.agents.agent_table (runs made before it have none)
 
     @property
     def as_of(self) -> str:
@@ -125,7 +126,25 @@ class RunData:
         if "decisions" in inputs:
             data.decisions = _read_table(inputs["decisions"])
         data.reasons_by_key = flags.groupby("applicant_key")["reason"].agg(lambda s: set(s)).to_dict()
+        if (run / "agents.parquet").exists():
+            data.agents = pd.read_parquet(run / "agents.parquet")
         return data
+
+    def agents_of(self, key: str) -> list[dict]:
+        """The agents the applicant filed through, with their test (the agent list's rows)."""
+        if self.agents is None or self.dataset_apps is None or "agent_name" not in self.dataset_apps:
+            return []
+        from pipeline.entities import normalize_names
+
+        ids = self.applications.loc[self.applications["applicant_key"] == key, "application_id"]
+        names = self.dataset_apps.loc[self.dataset_apps["application_id"].isin(ids), "agent_name"]
+        names = names.fillna("").astype("str").str.strip()
+        names = names[names != ""].drop_duplicates()
+        if names.empty:
+            return []
+        core = normalize_names(names).set_index("name")["core"]
+        agents = set(names.map(core).fillna("")) | set(names)
+        return self.agents[self.agents["agent"].isin(agents)].to_dict("records")
 
     # ------------------------------------------------------------------ the application-level list
     def flagged_applications(self, q: str = "") -> pd.DataFrame:

@@ -608,6 +608,25 @@ def test_overview_terms_and_bars_by_hand():
                                   "first": "2025-01-01", "last": "2025-01-09"}]  # "x": 2 applicants, no wave
 
 
+def test_agent_list_and_the_agent_on_a_credit_file(app, state):
+    import html as h
+
+    from review.data import RunData
+
+    run = RunData.load(latest_run(state))
+    agent = run.agents.iloc[0]
+    ids = run.dataset_apps.loc[run.dataset_apps["agent_name"] == agent["agent_names"], "application_id"]
+    client = run.applications.loc[run.applications["application_id"].isin(ids), "applicant_key"].iloc[0]
+    rev, _ = login(app, "rev")
+    page = rev.get("/agents").text
+    assert h.escape(agent["evidence"]) in page and f"<td>{agent['clients']}</td>" in page
+    assert ("No agent listed." in rev.get("/agents", params={"abnormal": "1"}).text) == (not run.agents["abnormal"].any())
+    sup, _ = login(app, "sup")
+    credit = sup.get("/applicant", params={"key": client}).text
+    assert "Filing agents" in credit and h.escape(agent["evidence"]) in credit
+    assert any(r.action == "view_agents" for r in audit_rows(app))
+
+
 def test_page_rate_limit(state, tmp_path):
     app, _ = make(state, tmp_path, pages_per_minute=4)
     c, _ = login(app, "rev")  # login() itself loads /flagged once
