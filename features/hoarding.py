@@ -32,6 +32,7 @@ from features.common import (
     window_counter,
     window_counts,
 )
+from features.filing_patterns import over_broad, refiled_cells
 from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
 from features.squatting import owned_marks
@@ -176,7 +177,8 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     # sweep_min_classes classes is a sweep; coined sweeps are all-class hoarding, house sweeps are
     # defensive and excluded from dispersion.
     apps["gkey"] = pd.factorize(apps["group_id"])[0]
-    cls = explode_classes(apps[["key", "gkey", "mark", "mark_norm", "house", "nice_classes"]])
+    apps["day"] = apps["filing_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    cls = explode_classes(apps[["key", "gkey", "mark", "mark_norm", "house", "day", "nice_classes"]])
     cls["mark_classes"] = cls.groupby(["key", "mark"])["nice_class"].transform("nunique")
     sweep = (cls["mark_classes"] >= cfg.sweep_min_classes) & (cls["mark_norm"] != "")
     class_dispersion = outside_core_share(cls.loc[~sweep, ["key", "nice_class"]], cfg.core_classes)
@@ -213,6 +215,12 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     feat["hoarding_refusal_share"] = g["refused"].mean()
     feat["hoarding_coined_sweeps"] = coined_sweeps
     feat["hoarding_individual"] = g["applicant_type"].first().eq("individual").astype("float64")
+    # (a house mark or an owned public term is the business's own name: re-filing it is upkeep)
+    refiled = refiled_cells(cls.assign(mark=np.where((cls["mark_norm"] != "") & ~cls["house"], cls["mark"], -1)),
+                            cfg.refile_min_gap_days, cfg.refile_min_filings)
+    feat["hoarding_refiled_marks"] = refiled.groupby("key")["mark"].nunique()
+    apps["broad"] = over_broad(tables.applications, cfg.broad_min_share, cfg.broad_min_class_groups)
+    feat["hoarding_broad_share"] = apps.groupby("key")["broad"].mean()
     feat = feat.fillna(0.0).astype("float64").set_axis(idx)
 
     # Volume ratio: the larger of the applicant's and its group's rolling-year count against the
@@ -223,7 +231,8 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     feat["hoarding_volume_ratio"] = np.maximum(own_ratio, group_ratio)
     abnormality = (cfg.w_coined * feat["hoarding_coined_unrelated_share"]
                    + cfg.w_dispersion * feat["hoarding_unrelated_share"]
-                   + cfg.w_refusal * feat["hoarding_refusal_share"] + cfg.w_burst * feat["hoarding_burst_share"])
+                   + cfg.w_refusal * feat["hoarding_refusal_share"] + cfg.w_burst * feat["hoarding_burst_share"]
+                   + cfg.w_broad * feat["hoarding_broad_share"])
     # A split hoard: the group's volume crosses its threshold while no member's own volume crosses
     # the single filer's — the filings are spread over members (a mill's clients, shells filing a
     # few marks each). The group is then judged as one filer (2019 Provisions art. 8): how its pooled
@@ -239,10 +248,27 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     feat["hoarding_abnormality"] = abnormality
     # Volume counts with diminishing returns (doubling it adds a constant): a very large but
     # coherent portfolio must not outrank a smaller, plainly abnormal one.
+    # Each evergreened mark is a deliberate act, whatever the volume.
     severity = (np.log2(1.0 + feat["hoarding_volume_ratio"]) * abnormality
-                + cfg.w_coined_sweep * np.clip(feat["hoarding_coined_sweeps"] - cfg.free_sweeps, 0, 3))
-    flags = _flags(apps, feat, cfg, own_ratio, group_ratio)
+                + cfg.w_coined_sweep * np.clip(feat["hoarding_coined_sweeps"] - cfg.free_sweeps, 0, 3)
+                + cfg.w_refiling * np.clip(feat["hoarding_refiled_marks"], 0, 3))
+    flags = concat_flags([_flags(apps, feat, cfg, own_ratio, group_ratio), _refiling_flags(refiled, apps, idx, cfg)])
     return FeatureResult(applicant=feat, severity=severity.rename("hoarding"), flags=flags)
+
+
+def _refiling_flags(refiled: pd.DataFrame, apps: pd.DataFrame, idx: pd.Index, cfg) -> pd.DataFrame:
+    """One applicant-level flag per applicant with evergreened marks: the first one's dates."""
+    if refiled.empty:
+        return concat_flags([])
+    text = apps.drop_duplicates("mark").set_index("mark")["mark_text"]
+    r = refiled.assign(text=refiled["mark"].map(text).astype("str"),
+                       n=refiled.groupby("key")["mark"].transform("nunique"))
+    first = r.drop_duplicates("key")
+    more = np.where(first["n"] > 1, " (" + (first["n"] - 1).astype(int).astype(str) + " more mark(s))", "")
+    evidence = ("'" + first["text"] + "' class " + first["nice_class"].astype(str) + " filed "
+                + first["dates"].map(", ".join) + f" (each {cfg.refile_min_gap_days}+ days after the last)" + more)
+    return make_flags(pd.DataFrame({"applicant_key": idx[first["key"].to_numpy()]}), Reason.HOARDING_REFILING,
+                      pd.Series(evidence.to_numpy()), 1.0)
 
 
 def _flags(apps: pd.DataFrame, feat: pd.DataFrame, cfg, own_ratio: pd.Series, group_ratio: pd.Series) -> pd.DataFrame:
@@ -280,6 +306,11 @@ def _flags(apps: pd.DataFrame, feat: pd.DataFrame, cfg, own_ratio: pd.Series, gr
     parts.append(make_flags(indiv, Reason.HOARDING_INDIVIDUAL_SCALE,
                             "natural person filed " + indiv["hoarding_max_window"].astype(int).astype(str)
                             + f" marks within {cfg.window_days} days", 1.0))
+    broad = f[f["hoarding_broad_share"] > 0]
+    parts.append(make_flags(broad, Reason.HOARDING_BROAD_SPEC,
+                            (100 * broad["hoarding_broad_share"]).round().astype(int).astype(str)
+                            + f"% of its filings claim at least {100 * cfg.broad_min_share:.0f}% of their class's "
+                            "similar groups (类似群)", broad["hoarding_broad_share"]))
     refused = f[(f["hoarding_refusal_share"] >= cfg.flag_min_refusal_share) & (f["hoarding_n_applications"] >= cfg.flag_min_marks)]
     parts.append(make_flags(refused, Reason.HOARDING_REFUSAL_SHARE,
                             (100 * refused["hoarding_refusal_share"]).round().astype(int).astype(str)

@@ -27,6 +27,8 @@ class Reason(str, Enum):
     HOARDING_COINED_MARKS = "HOARDING_COINED_MARKS"
     HOARDING_INDIVIDUAL_SCALE = "HOARDING_INDIVIDUAL_SCALE"
     HOARDING_REFUSAL_SHARE = "HOARDING_REFUSAL_SHARE"
+    HOARDING_REFILING = "HOARDING_REFILING"
+    HOARDING_BROAD_SPEC = "HOARDING_BROAD_SPEC"
     # infringement
     INFRINGEMENT_EXACT = "INFRINGEMENT_EXACT"
     INFRINGEMENT_CONFUSABLE = "INFRINGEMENT_CONFUSABLE"
@@ -79,6 +81,10 @@ _DESCRIPTIONS = {
     Reason.HOARDING_COINED_MARKS: "most marks are unrelated to the applicant's own trade name",
     Reason.HOARDING_INDIVIDUAL_SCALE: "a natural person filing at company scale",
     Reason.HOARDING_REFUSAL_SHARE: "a high share of its filings are refused or withdrawn",
+    Reason.HOARDING_REFILING: "files the same mark in the same class again and again, each time about when an "
+                              "unused registration could be cancelled (evergreening, 撤三)",
+    Reason.HOARDING_BROAD_SPEC: "claims (nearly) every similar group of a class in one filing: a class heading, "
+                                "not the goods of a business",
     Reason.INFRINGEMENT_EXACT: "identical to a protected or clearly earlier mark of another owner",
     Reason.INFRINGEMENT_CONFUSABLE: "differs from another owner's mark only by look-alike letters (I/1/l, rn/m, 0/O)",
     Reason.INFRINGEMENT_EDIT: "a small spelling change of another owner's mark",
