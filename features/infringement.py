@@ -158,6 +158,7 @@ def _wide_scope(config):
     return config.with_overrides({"infringement": {
         "min_edit_latin": cfg.min_edit_latin_protected, "min_edit_han": cfg.min_edit_han_protected,
         "min_len_shape_han": cfg.min_len_shape_han_protected,
+        "han_substitution_min_len": cfg.han_substitution_min_len_protected,
         "dictionary_words_differ": cfg.dictionary_words_differ_protected}})
 
 

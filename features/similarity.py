@@ -96,6 +96,7 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     short = (clen > 0) & (clen < min_len) & ~label
     core = core.where(~short, comp)
     core_sp = core_sp.where(~short, norm)
+    core, core_sp = _without_own_pinyin(core, core_sp, han)
     clen = core.str.len().astype("int64")
     out["han"] = han.to_numpy()
     out["norm"] = norm.to_numpy()
@@ -121,6 +122,20 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     fuzzy_len = np.where(han, cfg.min_len_fuzzy_han, cfg.min_len_fuzzy_latin)
     out["fuzzy"] = (distinctive & (clen >= fuzzy_len)).to_numpy()
     return out
+
+
+def _without_own_pinyin(core: pd.Series, core_sp: pd.Series, han: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A Chinese mark written with its own pinyin (红牛 HONGNIU) is the Chinese mark: where the Latin
+    letters of a core are exactly the pinyin of its Han characters, the core keeps the Han ones."""
+    mixed = han & core.str.contains(r"[a-z]", regex=True)
+    if not mixed.any():
+        return core, core_sp
+    hz = core[mixed].str.replace(r"[^\u3400-\u9fff]", "", regex=True)
+    latin = core[mixed].str.replace(r"[^a-z]", "", regex=True)
+    own = (hz != "") & (ts.pinyin_key(hz) == latin)
+    idx = own[own].index
+    return core.where(~core.index.isin(idx), hz.reindex(core.index)), \
+        core_sp.where(~core_sp.index.isin(idx), hz.reindex(core_sp.index))
 
 
 def _fold(core: pd.Series, multi: bool = True) -> pd.Series:
@@ -286,8 +301,12 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         return _deletions2(s, pos, max(two, 5), longest + 2)
     if kind == "hsub":
         # One substituted character is an edit match only from ceil(1 / (1 - min_edit_han)) characters
-        # (7 at 0.85); shorter substitutions are homophones (pinyin / del1 keys) or shapes (hshape).
-        long_han = prep["clen"].to_numpy() >= int(np.ceil(1.0 / (1.0 - cfg.min_edit_han) - 1e-9))
+        # (7 at 0.85), or from han_substitution_min_len (well-known marks' wider scope); shorter
+        # substitutions are homophones (pinyin / del1 keys) or shapes (hshape).
+        from_len = int(np.ceil(1.0 / (1.0 - cfg.min_edit_han) - 1e-9))
+        if cfg.han_substitution_min_len > 0:
+            from_len = min(from_len, int(cfg.han_substitution_min_len))
+        long_han = prep["clen"].to_numpy() >= from_len
         pos, s = sel(f & han & long_han, "core")
         return _wildcards(s, pos)
     if kind == "hdel":
@@ -330,7 +349,7 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
 _KEY_PARAMS = {
     "sorted": ("min_len_reorder_han",), "hshape": ("min_len_shape_han",), "del1": ("letter_edit_min_len",),
     "del2": ("letter_two_edits_len", "min_edit_latin", "min_edit_han", "min_translit_ratio", "min_homophone_ratio"),
-    "hsub": ("min_edit_han",),
+    "hsub": ("min_edit_han", "han_substitution_min_len"),
     "prefix": ("min_edit_latin", "min_edit_han", "min_translit_ratio", "min_homophone_ratio", "block_affix_len",
                "block_affix_deletions", "letter_two_edits_len"),
 }
@@ -773,6 +792,14 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
     near_homophone = hanh & fuzzy & (qclen == rclen) & (r_pin >= cfg.min_homophone_ratio)
     if near_homophone.any():
         near_homophone[near_homophone] = _kept_characters(qcore[near_homophone], rcore[near_homophone]) >= 1
+    # A well-known mark's wider scope (han_substitution_min_len > 0): a Chinese mark of that many
+    # characters or more with exactly one character replaced, the others in place (大白兔 / 奶白兔,
+    # 老干妈 / 老干爹) imitates it, whatever the replacement sounds or looks like.
+    han_sub = np.zeros(n, dtype=bool)
+    if cfg.han_substitution_min_len > 0:
+        han_sub = hanh & (qclen == rclen) & (qclen >= cfg.han_substitution_min_len) & ~core_eq
+        if han_sub.any():
+            han_sub[han_sub] = _kept_characters(qcore[han_sub], rcore[han_sub]) == qclen[han_sub] - 1
     conds = [
         both & comp_eq,
         both & ~cross & core_eq & (~words | (qcomp == qcore) | (rcomp == rcore)),
@@ -788,14 +815,15 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
         hanh & fuzzy & (r_core >= cfg.min_edit_han),
         latin & fuzzy & ~words & phon_eq & (r_core >= cfg.min_phonetic_ratio),
         letters_ok,
+        han_sub,
     ]
     kinds = ["exact", "affix", "confusable", "homophone", "shape", "reorder", "reorder", "transliteration",
-             "transliteration", "edit", "homophone", "edit", "phonetic", "edit"]
+             "transliteration", "edit", "homophone", "edit", "phonetic", "edit", "edit"]
     sims = [
         np.full(n, score.exact), np.full(n, score.affix), np.full(n, score.confusable),
         np.full(n, score.homophone), np.full(n, score.shape), np.full(n, score.reorder), np.full(n, score.reorder),
         np.full(n, score.transliteration), score.transliteration * r_pin, r_edit, score.homophone * r_pin,
-        r_core, 0.5 + 0.5 * r_core, np.maximum(r_edit, score.letter_edit),
+        r_core, 0.5 + 0.5 * r_core, np.maximum(r_edit, score.letter_edit), np.full(n, score.letter_edit),
     ]
     which = np.select(conds, np.arange(1, len(conds) + 1), default=0)
     sim = np.select(conds, sims, default=0.0)
@@ -813,6 +841,7 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
         12: lambda i: np.array([f"edit similarity {x:.2f}" for x in r_core[i]], dtype=object),
         13: lambda i: rphon[i],
         14: lambda i: np.array([f"{k} letter{'s' if k > 1 else ''} changed" for k in n_edits[i]], dtype=object),
+        15: lambda i: np.full(len(i), "1 character replaced", dtype=object),
     }
     for k, fn in sources.items():
         i = np.flatnonzero(which == k)

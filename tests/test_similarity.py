@@ -259,6 +259,30 @@ def test_two_character_shape_copies_of_protected_marks(config):
     assert m["kind"].tolist() == ["INFRINGEMENT_EDIT"]
 
 
+def test_one_replaced_character_of_a_protected_chinese_mark(config):
+    from features.infringement import _wide_scope
+
+    wide = _wide_scope(config)
+    for a, b in (("奶白兔", "大白兔"), ("营养牵线", "营养快线"), ("老干爹", "老干妈")):
+        got, similarity, text = sim.explain_pair(a, b, wide)
+        assert got is R.INFRINGEMENT_EDIT and similarity == config.infringement.kind_score.letter_edit
+        assert "1 character replaced" in text
+        assert sim.explain_pair(a, b, config)[0] is None  # ordinary earlier marks: not without sound or look
+    assert sim.explain_pair("奶白狗", "大白兔", wide)[0] is None  # two replaced
+    assert "replaced" not in sim.explain_pair("大兔", "大白兔", wide)[2]  # a deletion is not a replacement
+    # the candidate stage pairs them (one-substitution keys from three characters on)
+    m = sim.match_marks(pd.DataFrame({"id": [1, 2], "text": ["奶白兔", "松岭能量"]}),
+                        pd.DataFrame({"id": [9], "text": ["大白兔"]}), wide)
+    assert m[["qid", "rid", "kind"]].values.tolist() == [[1, 9, "INFRINGEMENT_EDIT"]]
+
+
+def test_a_chinese_mark_with_its_own_pinyin_is_the_chinese_mark(config):
+    prep = sim.prepare_marks(pd.DataFrame({"id": [1, 2, 3], "text": ["红牛 Hongniu", "HONGNIU红牛", "红牛 NIU"]}),
+                             config)
+    assert prep["core"].tolist() == ["红牛", "红牛", "红牛niu"]  # NIU alone is not the pinyin of 红牛
+    assert sim.explain_pair("红牛 Hongniu", "红牛", config)[0] is R.INFRINGEMENT_AFFIX
+
+
 def test_two_letter_edits_found_by_del2_like_brute_force(config):
     """Every pair of Latin marks within OSA distance 2 that shares its first letter and whose longer
     mark has at least letter_two_edits_len letters (up to 16) must share a `del2` key — checked
