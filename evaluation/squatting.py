@@ -113,8 +113,11 @@ def _count(v: str, default: int, cap: int) -> int:
         return default
 
 
-def case_filings(cases: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
-    """Every case's filings (``case_id`` and ``role`` columns beside the contract columns)."""
+def case_filings(cases: pd.DataFrame, register: pd.DataFrame, brand_owners: dict | None = None) -> pd.DataFrame:
+    """Every case's filings (``case_id`` and ``role`` columns beside the contract columns).
+    ``brand_owners``: protected mark -> its owner on the register's list; a legitimate owner named
+    by its brand (海底捞) files under that owner's name, as the register knows the brand's owner."""
+    brand_owners = brand_owners or {}
     rows: list[dict] = []
     serial = iter(range(10**6))
     n_coined = iter(range(10**6))
@@ -131,6 +134,7 @@ def case_filings(cases: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
         if c.kind == "legit_owner":
             when = (date - pd.Timedelta(days=1)) if date is not None else (year or pd.Timestamp(2021, 3, 1))
             name = re.sub(r"\(.*?\)|（.*?）", "", c.applicant_name or c.legit_owner).strip() or f"{c.term}权利人"
+            name = brand_owners.get(name, name)
             for cls in classes(c.nice_classes, _count(c.n_filings, 1, 45)):
                 add(c.case_id, "owner", name, clean_mark(c.mark, c.term), cls, when,
                     applicant_type="individual" if c.applicant_type == "individual" or name == c.term else "company")
@@ -204,7 +208,8 @@ def evaluate(work: Path, listed: bool, cases_path: Path = CASES) -> tuple[dict, 
     cases = pd.read_csv(cases_path, dtype=str, keep_default_na=False)
     base = base_register(work)
     register = pd.read_csv(base / "applications.csv", dtype=str, keep_default_na=False)
-    filings = case_filings(cases, register)
+    protected = pd.read_csv(base / "reference" / "protected_marks.csv", dtype=str, keep_default_na=False)
+    filings = case_filings(cases, register, dict(zip(protected["mark_text"], protected["owner_name"], strict=True)))
     setting = "listed" if listed else "shipped"
     dataset = inject(base, work / f"squatting-{setting}-dataset", filings.drop(columns=["case_id", "role"]),
                      public_terms=listed_terms(cases) if listed else None)
