@@ -36,7 +36,7 @@ notebooks: setup
 	$(PY) -m pytest tests/test_notebooks.py
 
 lint: setup
-	$(PY) -m ruff check pipeline features models review tests
+	$(PY) -m ruff check core pipeline features models review tests evaluation
 
 bench: setup
 	$(PY) -m pipeline.bench

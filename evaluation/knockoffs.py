@@ -59,7 +59,7 @@ def case_filings(cases: pd.DataFrame, protected: pd.DataFrame) -> pd.DataFrame:
 
 
 def evaluate(work: Path, cases_path: Path = CASES) -> tuple[dict, pd.DataFrame]:
-    from pipeline.config import load_config
+    from core.config import load_config
     from pipeline.score import score_dataset
 
     cases = pd.read_csv(cases_path, dtype=str, keep_default_na=False)

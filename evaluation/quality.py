@@ -27,14 +27,14 @@ QUALITY_JSON = ROOT / "evaluation" / "quality.json"
 
 def score_builtin(dataset: Path, out: Path) -> dict:
     """``tmscreen score DATASET --out OUT --builtin`` with the default configuration."""
-    from pipeline.config import load_config
+    from core.config import load_config
     from pipeline.score import score_dataset
 
     return score_dataset(dataset, out, load_config())
 
 
 def demo_figures(n: int, seed: int, work: Path) -> dict:
-    from pipeline.config import load_config
+    from core.config import load_config
     from pipeline.demo import generate_world
     from pipeline.evaluate import evaluate_run
 

@@ -202,7 +202,7 @@ def listed_terms(cases: pd.DataFrame) -> pd.DataFrame:
 
 
 def evaluate(work: Path, listed: bool, cases_path: Path = CASES) -> tuple[dict, pd.DataFrame]:
-    from pipeline.config import load_config
+    from core.config import load_config
     from pipeline.score import score_dataset
 
     cases = pd.read_csv(cases_path, dtype=str, keep_default_na=False)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from pipeline.tables import explode_classes
+from core.tables import explode_classes
 
 # Tables.extras key of the register's related-class table (computed once per run by
 # pipeline.score; read by the hoarding and infringement builders, also on the Dask engine).

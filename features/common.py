@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.reasons import FLAG_COLUMNS, Reason
-from pipeline.tables import arrow_strings, positions_in
+from core.reasons import FLAG_COLUMNS, Reason
+from core.tables import arrow_strings, positions_in
 
 # id of an applicant_key column's Arrow data -> its sorted distinct keys. Arrow data is immutable and
 # shared by copies of the frame, so the builders of one run (each asks) compute it once: 6 s each at

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.config import Config
+from core.reasons import Dimension, Reason
+from core.tables import Tables, isin
 from features.common import applicant_index, concat_flags, make_flags
-from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
-from pipeline.config import Config
-from pipeline.tables import Tables, isin
 
 KIND_REASON = {
     "bad_faith_refusal": Reason.DECISION_BAD_FAITH,

@@ -19,6 +19,9 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from core.config import Config
+from core.reasons import Dimension, Reason
+from core.tables import Tables, explode_classes, positions_in
 from features import lexicons
 from features.class_relations import relations_of
 from features.common import (
@@ -33,11 +36,8 @@ from features.common import (
     window_counts,
 )
 from features.filing_patterns import over_broad, refiled_cells
-from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
 from features.squatting import owned_marks
-from pipeline.config import Config
-from pipeline.tables import Tables, explode_classes, positions_in
 
 
 def mark_norm(marks: pd.Series) -> pd.Series:

@@ -35,14 +35,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from core.reasons import FLAG_COLUMNS, Dimension, Reason
+from core.tables import arrow_strings, isin, positions_in, sorted_unique, split_tokens
 from features import similarity as sim
 from features import textsim as ts
 from features.class_relations import relations_of
 from features.common import applicant_index, contains_each
 from features.lexicons import group_rows
-from features.reasons import FLAG_COLUMNS, Dimension, Reason
 from features.registry import FeatureResult, empty_flags, register
-from pipeline.tables import arrow_strings, isin, positions_in, sorted_unique, split_tokens
 
 DETAIL_COLUMNS = [
     "application_id", "applicant_key", "mark_text", "matched_text", "matched_owner", "matched_source",

@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import zhconv
 
-from pipeline.tables import sorted_unique
+from core.tables import sorted_unique
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from features.reasons import FLAG_COLUMNS, Dimension
+from core.reasons import FLAG_COLUMNS, Dimension
 
 
 @dataclass

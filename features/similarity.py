@@ -27,9 +27,9 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from core.reasons import Reason
+from core.tables import isin, sorted_unique
 from features import textsim as ts
-from features.reasons import Reason
-from pipeline.tables import isin, sorted_unique
 
 KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "hshape", "phonetic", "del1", "del2", "hsub", "hdel",
              "prefix", "suffix")
@@ -57,7 +57,7 @@ KINDS = {
 
 def _section(config):
     if config is None:
-        from pipeline.config import load_config
+        from core.config import load_config
 
         config = load_config()
     return config.infringement
@@ -888,7 +888,7 @@ def self_join_kinds(cfg) -> tuple:
     if unknown or not chosen:
         raise ValueError(f"config [infringement] self_join_key_kinds: expected a non-empty list of key kinds "
                          f"from {list(KEY_KINDS)}; found {chosen!r} (unknown: {unknown}). Fix the list in "
-                         "your config file (pipeline/default_config.toml documents each kind).")
+                         "your config file (core/default_config.toml documents each kind).")
     return tuple(k for k in KEY_KINDS if k in chosen)
 
 

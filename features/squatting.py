@@ -17,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.config import Config
+from core.reasons import Dimension, Reason
+from core.tables import Tables, isin, positions_in
 from features import lexicons, term_variants, textsim
 from features.common import (
     applicant_index,
@@ -28,10 +31,7 @@ from features.common import (
     window_counter,
     window_counts,
 )
-from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
-from pipeline.config import Config
-from pipeline.tables import Tables, isin, positions_in
 
 CATEGORY_REASON = {"event": Reason.SQUAT_EVENT, "person": Reason.SQUAT_PERSON, "place": Reason.SQUAT_PLACE,
                    "generic": Reason.SQUAT_GENERIC, "other": Reason.SQUAT_GENERIC}

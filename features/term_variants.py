@@ -27,8 +27,8 @@ import functools
 import numpy as np
 import pandas as pd
 
+from core.tables import isin
 from features import textsim
-from pipeline.tables import isin
 
 COLUMNS = ["core", "term_core", "variant", "detail"]
 _HAN_ONLY = r"^[\u3400-\u9fff]+$"

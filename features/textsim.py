@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.tables import isin, split_tokens
+from core.tables import isin, split_tokens
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.config import Config
+from core.reasons import Dimension, Reason
+from core.tables import Tables, isin
 from features.common import applicant_index, concat_flags, make_flags, ratio, rows_per_key
-from features.reasons import Dimension, Reason
 from features.registry import FeatureResult, register
-from pipeline.config import Config
-from pipeline.tables import Tables, isin
 
 NOT_A_SALE = r"merg|name change|change of name|security|license|licence|correct|nunc pro tunc|更名|合并|质押|许可"
 

@@ -98,7 +98,7 @@ class BuiltinScorer(BaseDetector):
     def _score(self, X: pd.DataFrame) -> np.ndarray:
         config = self.config
         if config is None:
-            from pipeline.config import load_config
+            from core.config import load_config
 
             config = load_config()
         return noisy_or(X, config).to_numpy()

@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.reasons import Dimension
-from pipeline.config import Config
+from core.config import Config
+from core.reasons import Dimension
 
 DIMENSIONS = [d.value for d in Dimension]
 

@@ -16,7 +16,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from pipeline.config import Config
+from core.config import Config
 from pipeline.entities import normalize_names
 
 AGENT_COLUMNS = ["agent", "agent_names", "clients", "filings", "flagged_clients", "flagged_share", "d_clients",

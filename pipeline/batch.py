@@ -35,14 +35,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.config import Config
+from core.tables import Tables
 from models.scoring import DIMENSIONS
-from pipeline.config import Config
 from pipeline.contract import load_dataset
 from pipeline.credit import apply_repairs, repair_summary, state_repairs
 from pipeline.grading import GRADES
 from pipeline.runio import read_run, write_parquet
 from pipeline.score import StageTimer, compute, run_manifest, write_run
-from pipeline.tables import Tables
 
 log = logging.getLogger("tmscreen")
 

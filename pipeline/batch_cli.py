@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="TOML file overriding pipeline/default_config.toml")
+    p.add_argument("--config", help="TOML file overriding core/default_config.toml")
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)
-    from pipeline.config import ConfigError, load_config
+    from core.config import ConfigError, load_config
     from pipeline.contract import ContractError
     from pipeline.credit import RepairError
     from pipeline.runio import RunFolderError

@@ -10,7 +10,7 @@ import resource
 import sys
 import time
 
-from pipeline.config import load_config
+from core.config import load_config
 from pipeline.contract import load_dataset
 from pipeline.entities import resolve_entities
 

@@ -188,8 +188,8 @@ def brute_force(prep: pd.DataFrame, sample: np.ndarray, cfg) -> tuple[pd.DataFra
 
 
 def main(argv: list[str] | None = None) -> dict:
+    from core.config import load_config
     from features import similarity as sim
-    from pipeline.config import load_config
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=200_000, help="number of marks (default 200000)")

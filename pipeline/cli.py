@@ -31,7 +31,7 @@ def add_model_arguments(p) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="TOML file overriding pipeline/default_config.toml")
+    p.add_argument("--config", help="TOML file overriding core/default_config.toml")
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)
-    from pipeline.config import ConfigError, load_config
+    from core.config import ConfigError, load_config
     from pipeline.contract import ContractError
     from pipeline.runio import RunFolderError
 

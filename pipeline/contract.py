@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline.tables import CLASS_SEPARATORS, Tables, contiguous, isin, split_tokens
+from core.tables import CLASS_SEPARATORS, Tables, contiguous, isin, split_tokens
 
 STATUSES = ("pending", "registered", "refused", "opposed", "invalidated", "withdrawn", "lapsed")
 APPLICANT_TYPES = ("company", "individual", "other")

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.config import Config
+from core.config import Config
 from pipeline.grading import BAND_DIMENSIONS, grade_applicants
 
 REPAIR_COLUMNS = ("applicant_key", "date", "reviewer", "comment", "status")

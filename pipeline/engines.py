@@ -42,10 +42,10 @@ from dataclasses import replace
 
 import pandas as pd
 
-from features.reasons import Dimension
+from core.config import Config
+from core.reasons import Dimension
+from core.tables import Tables
 from features.registry import FeatureResult
-from pipeline.config import Config
-from pipeline.tables import Tables
 
 log = logging.getLogger("tmscreen")
 ENGINES = ("pandas", "dask", "dask-local")

@@ -39,8 +39,8 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from pipeline.config import Config
-from pipeline.tables import Tables, arrow_strings, isin, positions_in
+from core.config import Config
+from core.tables import Tables, arrow_strings, isin, positions_in
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "features" / "data"
 

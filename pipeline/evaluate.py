@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from core.config import Config
 from models.labels import truth_owner
-from pipeline.config import Config
 from pipeline.demo import COPY_TRICKS as DEMO_COPY_TRICKS
 from pipeline.runio import read_run
 

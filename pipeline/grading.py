@@ -14,8 +14,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from pipeline.config import Config
-from pipeline.tables import isin, join_grouped
+from core.config import Config
+from core.tables import isin, join_grouped
 
 GRADES = ("A", "B", "C", "D")
 BAND_DIMENSIONS = ("hoarding", "infringement", "squatting", "transfer")

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.config import Config, load_config
 from models.scoring import DIMENSIONS
-from pipeline.config import Config, load_config
 from pipeline.entities import resolve_keys
 from pipeline.grading import GRADES
 from pipeline.runio import read_run, write_csv

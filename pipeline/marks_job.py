@@ -25,8 +25,8 @@ from dataclasses import replace
 
 import pandas as pd
 
-from pipeline.config import Config
-from pipeline.tables import Tables
+from core.config import Config
+from core.tables import Tables
 
 
 def _own_peak_mb() -> float:

@@ -21,15 +21,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.reasons import Dimension, Reason
+from core.config import Config
+from core.reasons import Dimension, Reason
+from core.tables import Tables, arrow_strings, join_grouped, positions_in
 from features.registry import BUILDERS, FeatureResult
 from models.scoring import DIMENSIONS, contributions, dimension_scores, noisy_or
-from pipeline.config import Config
 from pipeline.contract import load_dataset
 from pipeline.entities import resolve_entities
 from pipeline.grading import grade_applicants
 from pipeline.runio import RunWriter
-from pipeline.tables import Tables, arrow_strings, join_grouped, positions_in
 
 log = logging.getLogger("tmscreen")
 BUILDER_MODULES = ("features.hoarding", "features.infringement", "features.squatting", "features.transfers",
@@ -45,8 +45,9 @@ def load_builders() -> dict:
 
 class StageTimer:
     """Times the stages of a run (recorded in its manifest). ``progress``: a terminal stream that gets
-    one line per finished stage — its name, seconds, the run's elapsed time and the rows being
-    scored — so a long run shows signs of life (the commands pass stderr when it is a terminal)."""
+    a line when each stage starts and one when it ends — its name, seconds, the run's elapsed time and
+    the rows being scored — so a long run shows signs of life (the commands pass stderr when it is a
+    terminal)."""
 
     def __init__(self, progress: TextIO | None = None):
         self.stages: list[dict] = []

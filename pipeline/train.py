@@ -43,7 +43,7 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="YYYY-MM-DD (default: [run] as_of in the config, else today)")
     p.add_argument("--encoding")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--config", help="TOML file overriding pipeline/default_config.toml")
+    p.add_argument("--config", help="TOML file overriding core/default_config.toml")
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     # Same options as pipeline.cli._add_common (main() reads args.log_level and args.config).
-    p.add_argument("--config", help="TOML file overriding pipeline/default_config.toml (unused here)")
+    p.add_argument("--config", help="TOML file overriding core/default_config.toml (unused here)")
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 

@@ -238,7 +238,7 @@ class RunData:
         return apps.to_dict("records"), total
 
     def flags_of(self, key: str) -> list[dict]:
-        from features.reasons import Reason
+        from core.reasons import Reason
 
         f = self.flags[self.flags["applicant_key"] == key].sort_values(["strength", "reason"], ascending=[False, True])
         out = []

@@ -85,7 +85,7 @@ def make_demo_dataset(dataset: Path) -> Path:
 
 def make_demo_state(state: Path, as_of: str = AS_OF) -> Path:
     """Write a dataset under ``state/dataset`` and score it into ``state/runs/<as_of>``."""
-    from pipeline.config import load_config
+    from core.config import load_config
     from pipeline.score import score_dataset
 
     state = Path(state)

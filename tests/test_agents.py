@@ -6,8 +6,8 @@ from math import comb
 
 import pandas as pd
 
+from core.config import load_config
 from pipeline.agents import agent_table
-from pipeline.config import load_config
 
 
 def _tail(k: int, n: int, p: float) -> float:

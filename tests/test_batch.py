@@ -242,7 +242,7 @@ KILL_SCRIPT = r"""
 import sys, time, pathlib
 import pipeline.runio as runio
 import pipeline.batch as batch
-from pipeline.config import load_config
+from core.config import load_config
 point, data, state, as_of = sys.argv[1:5]
 marker = pathlib.Path(state) / "reached"
 if point == "write":

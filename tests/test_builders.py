@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.config import load_config
+from core.tables import Tables
 from features.common import window_counts
 from features.decisions import build_decisions
 from features.hoarding import build_hoarding, house_related
 from features.squatting import build_squatting
 from features.transfers import build_transfers
-from pipeline.config import load_config
-from pipeline.tables import Tables
 
 D = pd.Timestamp
 

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
+from core.config import load_config
 from features.class_relations import related_classes
-from pipeline.config import load_config
 
 
 def test_related_classes_by_hand():

@@ -101,7 +101,7 @@ def test_loaded_text_columns_are_one_chunk_each(tmp_path, monkeypatch):
     import pyarrow as pa
 
     import pipeline.contract as contract
-    from pipeline.tables import contiguous
+    from core.tables import contiguous
 
     rows = [f"A{i},2020-01-{1 + i % 28:02d},MARK{i},{1 + i % 45},公司{i},地址{i},pending" for i in range(300)]
     ds = write(tmp_path, rows)
@@ -225,7 +225,7 @@ def test_score_end_to_end_on_tiny_dataset_neutralises_csv(tmp_path, capsys):
 
 
 def test_sorted_unique_equals_numpy_unique():
-    from pipeline.tables import sorted_unique
+    from core.tables import sorted_unique
 
     rng = np.random.default_rng(3)
     for values in (rng.integers(0, 50, 1000), rng.integers(-2**62, 2**62, 5000), np.array([7, 7, 7]),
@@ -317,7 +317,7 @@ def test_list_cells_cannot_start_a_formula_in_csv(tmp_path):
 
 
 def test_progress_lines_per_stage_only_when_asked(tmp_path, capsys, monkeypatch):
-    from pipeline.config import load_config
+    from core.config import load_config
     from pipeline.score import score_dataset, terminal_progress
 
     ds = write(tmp_path, GOOD)

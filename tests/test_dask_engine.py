@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("dask.distributed")
 
-from pipeline.config import load_config  # noqa: E402
+from core.config import load_config  # noqa: E402
 from pipeline.contract import load_dataset  # noqa: E402
 from pipeline.demo import generate_world  # noqa: E402
 from pipeline.engines import EngineError, check_engine, partition_of, split_tables  # noqa: E402

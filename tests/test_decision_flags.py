@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from pipeline.config import load_config
+from core.config import load_config
 from pipeline.contract import load_dataset
 from pipeline.score import compute
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.config import load_config
+from core.config import load_config
+from core.tables import Tables
 from pipeline.entities import (
     assign_groups,
     normalize_addresses,
@@ -13,7 +14,6 @@ from pipeline.entities import (
     resolve_keys,
 )
 from pipeline.evaluate import pairwise_prf
-from pipeline.tables import Tables
 
 
 def keys(names, addresses=None, types=None, countries=None):
@@ -160,7 +160,7 @@ def test_positions_in_finds_strings_and_integers():
     for an absent or missing key."""
     import numpy as np
 
-    from pipeline.tables import positions_in
+    from core.tables import positions_in
 
     values = pd.Index(["A3", "A1", "甲2"], dtype="str")
     target = pd.Series(["A1", "甲2", "A9", None, "A3", "A1"], dtype="str")

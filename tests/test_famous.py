@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from core.config import load_config
 from features import similarity as sim
 from features.famous import char_similarity, famous_matches, glyph_table, lookalike_fold
-from pipeline.config import load_config
 
 CFG = load_config()
 

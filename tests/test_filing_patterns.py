@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.config import load_config
 from features import lexicons
 from features.filing_patterns import over_broad, refiled_cells
 from features.hoarding import build_hoarding
-from pipeline.config import load_config
 from tests.test_builders import apps_frame, tables
 
 

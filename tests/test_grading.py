@@ -15,7 +15,7 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline.config import load_config
+from core.config import load_config
 from pipeline.credit import apply_repairs, load_repairs, record_repair
 from pipeline.grading import explain, grade_applicants
 

@@ -8,6 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.config import load_config
+from core.reasons import FLAG_COLUMNS, Dimension, Reason
+from core.tables import Tables
 from features.infringement import (
     APPLICANT_COLUMNS,
     DETAIL_COLUMNS,
@@ -15,10 +18,7 @@ from features.infringement import (
     build_infringement,
     chance_rates,
 )
-from features.reasons import FLAG_COLUMNS, Dimension, Reason
 from features.registry import BUILDERS
-from pipeline.config import load_config
-from pipeline.tables import Tables
 
 ROWS = [
     # id,   mark,          applicant,          key,   group,  date,         classes

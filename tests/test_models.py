@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from core.config import load_config
 from models.anomaly import AnomalyDetector, BuiltinScorer
 from models.base import excluded
 from models.labels import LabelError, labels_from_decisions, labels_from_file, labels_from_truth
 from models.scoring import DIMENSIONS, noisy_or
 from models.supervised import SupervisedScorer, grouped_folds
-from pipeline.config import load_config
 
 
 def synthetic(n_groups: int = 120, seed: int = 0):

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.config import load_config
 from models.scoring import contributions, dimension_scores, noisy_or
-from pipeline.config import load_config
 from pipeline.score import _application_reasons, application_risk
 
 CFG = load_config()

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from rapidfuzz import fuzz, process
 
+from core.config import load_config
+from core.reasons import Reason
 from features import similarity as sim
 from features import textsim as ts
-from features.reasons import Reason
-from pipeline.config import load_config
 
 DATA = Path(__file__).resolve().parent / "data"
 R = Reason

@@ -8,9 +8,9 @@ import math
 import pandas as pd
 import pytest
 
+from core.config import load_config
 from features.squatting import build_squatting
 from features.term_variants import variant_matches
-from pipeline.config import load_config
 from pipeline.entities import assign_groups, related_party_edges
 from pipeline.score import application_risk
 from tests.test_builders import apps_frame, tables

@@ -1,6 +1,6 @@
 """One configuration object for the whole pipeline.
 
-Defaults live in ``pipeline/default_config.toml`` (documented there, key by key). A user TOML file
+Defaults live in ``core/default_config.toml`` (documented there, key by key). A user TOML file
 overrides any subset; unknown sections or keys are refused with a message naming them, so a typo
 never silently falls back to a default.
 """
@@ -54,7 +54,7 @@ def _merge(base: dict, override: dict, where: str, source: str) -> dict:
         if key not in base:
             raise ConfigError(
                 f"{source}: unknown config key '{where}{key}'. Allowed keys here: {sorted(base)}. "
-                "Fix the spelling or remove the key (see pipeline/default_config.toml)."
+                "Fix the spelling or remove the key (see core/default_config.toml)."
             )
         if isinstance(base[key], dict):
             if not isinstance(value, dict):
