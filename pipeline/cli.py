@@ -319,15 +319,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)
-    from core.config import ConfigError, load_config
-    from pipeline.contract import ContractError
-    from pipeline.runio import RunFolderError
+    from core.config import load_config
+    from core.errors import UserError
 
     try:
         config = load_config(getattr(args, "config", None))
         handler = getattr(args, "handler", None) or _commands()[args.command]
         return handler(args, config)
-    except (ContractError, ConfigError, RunFolderError) as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # an unreadable input, a read-only or missing output folder, a full disk
@@ -335,11 +334,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.strerror or exc}{where}. Check that the inputs exist and are readable, and that the "
               "output folder can be written (permissions, free space).", file=sys.stderr)
         return 2
-    except Exception as exc:  # an importer's own error classes carry a message for the user too
-        if type(exc).__name__.endswith("ImportError") and not isinstance(exc, ImportError):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from core.errors import UserError
 from core.tables import CLASS_SEPARATORS, Tables, contiguous, isin, split_tokens
 
 STATUSES = ("pending", "registered", "refused", "opposed", "invalidated", "withdrawn", "lapsed")
@@ -39,7 +40,7 @@ TERM_CATEGORIES = ("place", "person", "event", "generic", "other")
 MAX_MARK_CHARS = 300  # a longer "mark" is a pasted paragraph, not a trademark
 
 
-class ContractError(Exception):
+class ContractError(UserError):
     """A file-level problem: the dataset cannot be used. The CLI maps it to exit code 2."""
 
 

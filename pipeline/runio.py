@@ -19,10 +19,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from core.errors import UserError
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class RunFolderError(Exception):
+class RunFolderError(UserError):
     pass
 
 

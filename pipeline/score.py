@@ -7,6 +7,7 @@ atomic run folder. Stage timings and peak memory go into the manifest.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import logging
 import resource
 import sys
@@ -34,7 +35,7 @@ from pipeline.runio import RunWriter
 log = logging.getLogger("tmscreen")
 BUILDER_MODULES = ("features.hoarding", "features.infringement", "features.squatting", "features.transfers",
                    "features.decisions")
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("tmscreen")  # one place: pyproject.toml
 
 
 def load_builders() -> dict:

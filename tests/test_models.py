@@ -276,7 +276,6 @@ def test_mlflow_train_promote_champion_and_refuse_worse(home, tmp_path):
 @pytest.mark.slow
 def test_train_command_end_to_end(home, tmp_path, capsys):
     """tmscreen train on a small demo world: truth labels, hold-out promotion, champion scores compute()."""
-    demo = pytest.importorskip("pipeline.demo")
     import argparse
     import json
 
@@ -286,6 +285,8 @@ def test_train_command_end_to_end(home, tmp_path, capsys):
     from pipeline.train import add_train_parser, run_train
 
     world = tmp_path / "world"
+    from pipeline import demo
+
     demo.generate_world(world, n_applications=2000, seed=5)
     parser = argparse.ArgumentParser()
     add_train_parser(parser.add_subparsers(dest="command"))

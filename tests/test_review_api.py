@@ -15,9 +15,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi", reason="the review app needs fastapi (pip install -e .)")
-pytest.importorskip("argon2", reason="the review app needs argon2-cffi (pip install -e .)")
-
 with warnings.catch_warnings():  # starlette suggests httpx2; httpx works
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient

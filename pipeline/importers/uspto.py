@@ -43,6 +43,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from core.errors import UserError
+
 __all__ = [
     "APPLICATION_COLUMNS",
     "DECISION_COLUMNS",
@@ -86,7 +88,7 @@ EXPECTED_KINDS = (
 )
 
 
-class UsptoImportError(ValueError):
+class UsptoImportError(UserError, ValueError):
     """A source cannot be imported at all (missing, not USPTO data, unreadable)."""
 
 
