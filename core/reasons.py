@@ -17,6 +17,21 @@ class Dimension(str, Enum):
     DECISIONS = "decisions"
 
 
+class DecisionKind(str, Enum):
+    """Kinds of effective administrative decisions and court rulings (the ``decisions`` table)."""
+
+    BAD_FAITH_REFUSAL = "bad_faith_refusal"
+    INVALIDATION = "invalidation"
+    ADMINISTRATIVE_PENALTY = "administrative_penalty"
+    INFRINGEMENT_JUDGMENT = "infringement_judgment"
+    OTHER = "other"
+
+
+DECISION_KINDS = tuple(k.value for k in DecisionKind)
+# Decisions that speak to bad faith (grading's hard rule; "other" does not).
+BAD_FAITH_KINDS = tuple(k.value for k in DecisionKind if k is not DecisionKind.OTHER)
+
+
 class Reason(str, Enum):
     # hoarding
     HOARDING_VOLUME = "HOARDING_VOLUME"

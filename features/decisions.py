@@ -11,17 +11,17 @@ import numpy as np
 import pandas as pd
 
 from core.config import Config
-from core.reasons import Dimension, Reason
+from core.reasons import DecisionKind, Dimension, Reason
 from core.tables import Tables, isin
 from features.common import applicant_index, concat_flags, make_flags
 from features.registry import FeatureResult, register
 
 KIND_REASON = {
-    "bad_faith_refusal": Reason.DECISION_BAD_FAITH,
-    "invalidation": Reason.DECISION_INVALIDATION,
-    "administrative_penalty": Reason.DECISION_PENALTY,
-    "infringement_judgment": Reason.DECISION_JUDGMENT,
-    "other": Reason.DECISION_OTHER,
+    DecisionKind.BAD_FAITH_REFUSAL.value: Reason.DECISION_BAD_FAITH,
+    DecisionKind.INVALIDATION.value: Reason.DECISION_INVALIDATION,
+    DecisionKind.ADMINISTRATIVE_PENALTY.value: Reason.DECISION_PENALTY,
+    DecisionKind.INFRINGEMENT_JUDGMENT.value: Reason.DECISION_JUDGMENT,
+    DecisionKind.OTHER.value: Reason.DECISION_OTHER,
 }
 
 

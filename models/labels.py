@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-WEAK_LABEL_KINDS = ("bad_faith_refusal", "invalidation")
+from core.reasons import DecisionKind
+
+WEAK_LABEL_KINDS = (DecisionKind.BAD_FAITH_REFUSAL.value, DecisionKind.INVALIDATION.value)
 _TRUE = {"1", "true", "yes", "confirmed", "bad_faith"}
 _FALSE = {"0", "false", "no", "dismissed", "legit"}
 

@@ -31,11 +31,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from core.errors import UserError
+from core.reasons import DECISION_KINDS
 from core.tables import CLASS_SEPARATORS, Tables, contiguous, isin, split_tokens
 
 STATUSES = ("pending", "registered", "refused", "opposed", "invalidated", "withdrawn", "lapsed")
 APPLICANT_TYPES = ("company", "individual", "other")
-DECISION_KINDS = ("bad_faith_refusal", "invalidation", "administrative_penalty", "infringement_judgment", "other")
 TERM_CATEGORIES = ("place", "person", "event", "generic", "other")
 MAX_MARK_CHARS = 300  # a longer "mark" is a pasted paragraph, not a trademark
 

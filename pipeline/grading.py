@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from core.config import Config
+from core.reasons import BAD_FAITH_KINDS
 from core.tables import isin, join_grouped
 
 GRADES = ("A", "B", "C", "D")
 BAND_DIMENSIONS = ("hoarding", "infringement", "squatting", "transfer")
-BAD_FAITH_KINDS = ("bad_faith_refusal", "invalidation", "administrative_penalty", "infringement_judgment")
 
 
 def _deduction_json(item: pd.Series, points: pd.Series) -> pd.Series:
