@@ -225,9 +225,18 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
 
     # Volume ratio: the larger of the applicant's and its group's rolling-year count against the
     # threshold (natural persons have a lower threshold).
+    # A business need shows in the applicant's own record: the yearly rate it sustained before its
+    # busiest year is its ordinary volume, and only the busiest year beyond it (or beyond the
+    # threshold, whichever is larger) counts.
+    own_rate = _established_rate(apps["key"], apps["day"], apps["n_win"], cfg)
+    group_rate = _established_rate(apps["gkey"], apps["day"], apps["g_win"], cfg)
+    feat["hoarding_established_rate"] = own_rate.reindex(range(n_keys)).fillna(0.0).to_numpy()
+    key_gkey = apps.groupby("key")["gkey"].first()
+    feat["hoarding_group_established_rate"] = group_rate.reindex(key_gkey.to_numpy()).fillna(0.0).to_numpy()
     threshold = np.where(feat["hoarding_individual"] > 0, cfg.individual_window_threshold, cfg.window_threshold)
-    own_ratio = feat["hoarding_max_window"] / threshold
-    group_ratio = feat["hoarding_group_max_window"] / cfg.group_window_threshold
+    own_ratio = feat["hoarding_max_window"] / np.maximum(threshold, feat["hoarding_established_rate"])
+    group_ratio = feat["hoarding_group_max_window"] / np.maximum(cfg.group_window_threshold,
+                                                                 feat["hoarding_group_established_rate"])
     feat["hoarding_volume_ratio"] = np.maximum(own_ratio, group_ratio)
     abnormality = (cfg.w_coined * feat["hoarding_coined_unrelated_share"]
                    + cfg.w_dispersion * feat["hoarding_unrelated_share"]
@@ -254,6 +263,19 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
                 + cfg.w_refiling * np.clip(feat["hoarding_refiled_marks"], 0, 3))
     flags = concat_flags([_flags(apps, feat, cfg, own_ratio, group_ratio), _refiling_flags(refiled, apps, idx, cfg)])
     return FeatureResult(applicant=feat, severity=severity.rename("hoarding"), flags=flags)
+
+
+def _established_rate(owner: pd.Series, day: pd.Series, n_win: pd.Series, cfg) -> pd.Series:
+    """Per owner code: filings per year before its busiest rolling year, over the years it had been
+    filing by then (0 with less than ``established_min_years`` of record)."""
+    frame = pd.DataFrame({"owner": owner.to_numpy(), "day": day.to_numpy(), "n_win": n_win.to_numpy()})
+    peak_end = frame.loc[frame.groupby("owner")["n_win"].idxmax(), ["owner", "day"]].set_index("owner")["day"]
+    start = frame["owner"].map(peak_end) - cfg.window_days
+    before = frame.assign(before=frame["day"] <= start).groupby("owner")["before"].sum()
+    first = frame.groupby("owner")["day"].min()
+    years = ((peak_end - cfg.window_days) - first).clip(lower=0) / 365.25
+    rate = (before / years.where(years > 0)).fillna(0.0)
+    return rate.where(years >= cfg.established_min_years, 0.0)
 
 
 def _refiling_flags(refiled: pd.DataFrame, apps: pd.DataFrame, idx: pd.Index, cfg) -> pd.DataFrame:

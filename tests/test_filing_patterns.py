@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from core.config import load_config
@@ -68,3 +69,31 @@ def test_evergreened_coined_mark_flags_and_adds_severity():
     assert flag["applicant_key"].tolist() == ["c:甲|深圳"]
     assert flag["evidence"].item() == ("'ZORVEX' class 25 filed 2015-01-01, 2017-08-01, 2020-03-01 "
                                        "(each 900+ days after the last)")
+
+
+def test_busiest_year_is_measured_against_the_applicants_established_rate():
+    """Steady: 50 filings a year in 2018-2021, then 60 in 2022; New: 60 filings in 2022 only. The
+    busiest rolling year (the first filing whose window [d - 364, d] holds the most filings) is
+    measured against the larger of the threshold (40) and the established rate: the filings before
+    that window per year of record before it (computed here by brute force over the filings)."""
+    cfg = load_config()
+    rows = []
+    for year, n in ((2018, 50), (2019, 50), (2020, 50), (2021, 50), (2022, 60)):
+        days = pd.date_range(f"{year}-01-01", f"{year}-12-20", periods=n).normalize()
+        rows += [(f"S{year}-{i}", "c:稳|深圳", "g1", d, f"MARK{year}{i}", "9", "company", "pending", "深圳市稳有限公司")
+                 for i, d in enumerate(days)]
+    rows += [(f"N{i}", "c:新|深圳", "g2", d, f"NEW{i}", "9", "company", "pending", "深圳市新有限公司")
+             for i, d in enumerate(pd.date_range("2022-01-01", "2022-12-20", periods=60).normalize())]
+    f = build_hoarding(tables(apps_frame(rows)), cfg).applicant
+
+    days = sorted(r[3] for r in rows if r[1] == "c:稳|深圳")
+    window = [sum(1 for e in days if d - pd.Timedelta(days=364) <= e <= d) for d in days]
+    peak = days[window.index(max(window))]
+    start = peak - pd.Timedelta(days=365)  # the last day before the window
+    before = sum(1 for e in days if e <= start)
+    rate = before / ((start - days[0]).days / 365.25)
+    steady, new = f.loc["c:稳|深圳"], f.loc["c:新|深圳"]
+    assert rate > 40 and steady["hoarding_max_window"] == max(window)
+    assert steady["hoarding_established_rate"] == pytest.approx(rate)
+    assert steady["hoarding_volume_ratio"] == pytest.approx(max(window) / rate)
+    assert new["hoarding_established_rate"] == 0.0 and new["hoarding_volume_ratio"] == pytest.approx(60 / 40)
