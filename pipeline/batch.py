@@ -42,7 +42,8 @@ from pipeline.contract import load_dataset
 from pipeline.credit import apply_repairs, repair_summary, state_repairs
 from pipeline.grading import GRADES
 from pipeline.runio import read_run, write_parquet
-from pipeline.score import StageTimer, compute, run_manifest, write_run
+from pipeline.score import compute, run_manifest, write_run
+from pipeline.stages import StageTimer
 
 log = logging.getLogger("tmscreen")
 

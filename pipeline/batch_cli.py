@@ -67,7 +67,8 @@ def add_batch_parsers(sub) -> None:
 
 def cmd_batch(args, config) -> int:
     from pipeline.batch import BatchLockedError, run_batch
-    from pipeline.score import select_model, terminal_progress
+    from pipeline.score import select_model
+    from pipeline.stages import terminal_progress
 
     model, info = select_model(getattr(args, "model", None), getattr(args, "home", None),
                                getattr(args, "builtin", False))

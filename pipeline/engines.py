@@ -81,12 +81,12 @@ def run_builders_on(engine: str, tables: Tables, config: Config, timer=None, sch
                     n_workers: int = 2, n_partitions: int | None = None, client=None) -> dict[str, FeatureResult]:
     """Run every registered builder on ``engine``; ``tables`` are entity-resolved.
 
-    engine: "pandas" (``pipeline.score.run_builders``), "dask" (an existing cluster at
+    engine: "pandas" (``pipeline.stages.run_builders``), "dask" (an existing cluster at
     ``scheduler``, e.g. tcp://10.0.0.5:8786) or "dask-local" (a LocalCluster of ``n_workers``
     single-threaded worker processes, closed afterwards). ``client``: an existing
     dask.distributed Client to use instead (tests). ``n_partitions``: default 2 x worker threads.
     """
-    from pipeline.score import StageTimer, run_builders
+    from pipeline.stages import StageTimer, run_builders
 
     timer = timer or StageTimer()
     if client is None:
@@ -140,7 +140,7 @@ def _whole(tables: Tables) -> Tables:
 
 
 def _build(dimension: Dimension, tables: Tables, config: Config, extras: dict | None = None) -> FeatureResult:
-    from pipeline.score import load_builders
+    from pipeline.stages import load_builders
 
     if extras:
         tables = replace(tables, extras={**tables.extras, **extras})

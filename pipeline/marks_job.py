@@ -56,7 +56,7 @@ def _rss_mb(pid: int | str = "self") -> float:
 
 def _work(applications: pd.DataFrame, protected_marks: pd.DataFrame | None, config: Config) -> tuple:
     from features.infringement import mark_similarity
-    from pipeline.cli import use_jemalloc
+    from pipeline.stages import use_jemalloc
 
     use_jemalloc()  # the scoring process's Arrow allocator, here too
     start = time.perf_counter()

@@ -318,7 +318,8 @@ def test_list_cells_cannot_start_a_formula_in_csv(tmp_path):
 
 def test_progress_lines_per_stage_only_when_asked(tmp_path, capsys, monkeypatch):
     from core.config import load_config
-    from pipeline.score import score_dataset, terminal_progress
+    from pipeline.score import score_dataset
+    from pipeline.stages import terminal_progress
 
     ds = write(tmp_path, GOOD)
     stream = io.StringIO()

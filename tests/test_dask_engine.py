@@ -13,7 +13,8 @@ from pipeline.contract import load_dataset  # noqa: E402
 from pipeline.demo import generate_world  # noqa: E402
 from pipeline.engines import EngineError, check_engine, partition_of, split_tables  # noqa: E402
 from pipeline.entities import resolve_entities  # noqa: E402
-from pipeline.score import StageTimer, compute  # noqa: E402
+from pipeline.score import compute  # noqa: E402
+from pipeline.stages import StageTimer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
