@@ -634,15 +634,19 @@ def test_page_rate_limit(state, tmp_path):
 
 
 # --------------------------------------------------------------------------- the audit chain
-def test_editing_or_deleting_an_audit_row_breaks_the_chain(app_url, state, keys, capsys):
+def _chain_with_a_decision(app_url, state, keys) -> tuple:
+    """A reviewer's decision and a supervisor's login in the chain; (app, verify arguments, db path)."""
     app, url = app_url
     rev, csrf = login(app, "rev")
     decide(rev, csrf, keys["non_d"], "dismiss", "fine")
     login(app, "sup")
-    args = ["audit", "verify", "--state", str(state), "--db", url]
+    return app, ["audit", "verify", "--state", str(state), "--db", url], url.removeprefix("sqlite:///")
+
+
+def test_editing_or_deleting_an_audit_row_breaks_the_chain(app_url, state, keys, capsys):
+    app, args, path = _chain_with_a_decision(app_url, state, keys)
     assert review_main(args) == 0
     assert f"audit chain intact: {len(audit_rows(app))} rows" in capsys.readouterr().out
-    path = url.removeprefix("sqlite:///")
     con = sqlite3.connect(path)
     seq = con.execute("select seq from audit_log where action = 'decision'").fetchone()[0]
     original = con.execute("select details from audit_log where seq = ?", (seq,)).fetchone()[0]
@@ -663,13 +667,9 @@ def test_editing_or_deleting_an_audit_row_breaks_the_chain(app_url, state, keys,
 
 
 def test_a_rehashed_or_shortened_chain_is_caught_by_its_anchor(app_url, state, keys, capsys):
-    app, url = app_url
-    rev, csrf = login(app, "rev")
-    decide(rev, csrf, keys["non_d"], "dismiss", "fine")
-    login(app, "sup")
-    args = ["audit", "verify", "--state", str(state), "--db", url]
+    app, args, path = _chain_with_a_decision(app_url, state, keys)
+    url = "sqlite:///" + path
     assert review_main(args) == 0 and f"{len(audit_rows(app))} anchors" in capsys.readouterr().out
-    path = url.removeprefix("sqlite:///")
     assert oct(os.stat(path).st_mode & 0o777) == "0o600" and oct(os.stat(path + ".anchor").st_mode & 0o777) == "0o600"
     con = sqlite3.connect(path)
     saved = con.execute("select * from audit_log order by seq").fetchall()
