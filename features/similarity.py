@@ -96,7 +96,9 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     short = (clen > 0) & (clen < min_len) & ~label
     core = core.where(~short, comp)
     core_sp = core_sp.where(~short, norm)
-    core, core_sp = _without_own_pinyin(core, core_sp, han)
+    own = ts.without_own_pinyin(core)  # 红牛 HONGNIU is 红牛
+    core_sp = core_sp.where(own == core, own)
+    core = own
     clen = core.str.len().astype("int64")
     out["han"] = han.to_numpy()
     out["norm"] = norm.to_numpy()
@@ -122,20 +124,6 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
     fuzzy_len = np.where(han, cfg.min_len_fuzzy_han, cfg.min_len_fuzzy_latin)
     out["fuzzy"] = (distinctive & (clen >= fuzzy_len)).to_numpy()
     return out
-
-
-def _without_own_pinyin(core: pd.Series, core_sp: pd.Series, han: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """A Chinese mark written with its own pinyin (红牛 HONGNIU) is the Chinese mark: where the Latin
-    letters of a core are exactly the pinyin of its Han characters, the core keeps the Han ones."""
-    mixed = han & core.str.contains(r"[a-z]", regex=True)
-    if not mixed.any():
-        return core, core_sp
-    hz = core[mixed].str.replace(r"[^\u3400-\u9fff]", "", regex=True)
-    latin = core[mixed].str.replace(r"[^a-z]", "", regex=True)
-    own = (hz != "") & (ts.pinyin_key(hz) == latin)
-    idx = own[own].index
-    return core.where(~core.index.isin(idx), hz.reindex(core.index)), \
-        core_sp.where(~core_sp.index.isin(idx), hz.reindex(core_sp.index))
 
 
 def _fold(core: pd.Series, multi: bool = True) -> pd.Series:

@@ -18,6 +18,10 @@ cores against the term list (no pairwise comparison), so it scales with the regi
 - ``homophone``: a Chinese core of at least three characters with a name's toneless pinyin.
 - ``shape``: a Chinese core of a name's length (at least three) differing in one character that
   looks alike (graded glyph similarity at least ``shape_min``, ``features/data/glyph_similar.csv``).
+- ``surname last``: a person's name of three or more characters written given name first (文亮·李).
+
+A Chinese mark with its own pinyin beside it (潘石屹PANSHIYI) is the Chinese mark
+(``textsim.without_own_pinyin``, in ``squatting.mark_core``).
 """
 
 from __future__ import annotations
@@ -137,6 +141,14 @@ def _shape(han: pd.Series, terms_han: pd.Index, cfg) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[COLUMNS] if out else _empty()
 
 
+def _surname_last(han: pd.Series, people: pd.Index) -> pd.DataFrame:
+    """A person's name written given name first (李文亮 -> 文亮李, as in 文亮·李)."""
+    t = pd.Series(people, dtype="str")
+    rotated = pd.DataFrame({"core": (t.str.slice(1) + t.str.slice(0, 1)).to_numpy(), "term_core": t.to_numpy()})
+    m = pd.DataFrame({"core": han.to_numpy()}).merge(rotated, on="core")
+    return m.assign(variant="surname last", detail="'" + m["term_core"] + "' given name first")[COLUMNS]
+
+
 def variant_matches(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     """(core, term_core, variant, detail) for distinct mark ``cores`` (compact, normalised) that are a
     variant of a term of ``terms`` (indexed by term core, with a ``date`` column) but not the term
@@ -150,7 +162,8 @@ def variant_matches(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     # coined marks (同湘石 sounds like 桐乡市)
     named = ~terms["category"].isin(["place", "generic"]).to_numpy()
     terms_han = terms.index[(terms.index.str.len() >= 3) & terms.index.str.match(_HAN_ONLY) & named]
+    people = terms_han[(terms.loc[terms_han, "category"] == "person").to_numpy()]
     parts = [_contained(cores, terms, cfg), _pinyin(cores, terms, cfg), _homophone(han, terms_han),
-             _shape(han, terms_han, cfg)]
+             _shape(han, terms_han, cfg), _surname_last(han, people)]
     out = pd.concat(parts, ignore_index=True)
     return out.drop_duplicates(["core", "term_core"]).reset_index(drop=True)

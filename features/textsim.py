@@ -225,6 +225,22 @@ def _generic_regexes() -> tuple[str, str, str]:
     return lat_re, han_prefix, han_suffix
 
 
+def without_own_pinyin(core: pd.Series) -> pd.Series:
+    """A Chinese mark written with its own pinyin (红牛 HONGNIU, 潘石屹panshiyi) is the Chinese mark:
+    where the Latin letters of a compact core are exactly the pinyin of its Han characters, the core
+    keeps the Han ones."""
+    core = _as_str(core)
+    mixed = core.str.contains(_HAN_RE, regex=True) & core.str.contains(r"[a-z]", regex=True)
+    if not mixed.any():
+        return core
+    hz = core[mixed].str.replace(r"[^\u3400-\u9fff]", "", regex=True)
+    latin = core[mixed].str.replace(r"[^a-z]", "", regex=True)
+    own = hz[(hz != "") & (pinyin_key(hz) == latin).to_numpy()]
+    out = core.copy()
+    out[own.index] = own
+    return out
+
+
 def strip_generic(norm: pd.Series) -> pd.Series:
     """Remove generic affix words from a ``mark_norm`` string; result is the distinctive core.
 

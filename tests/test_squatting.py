@@ -10,6 +10,7 @@ import pytest
 
 from core.config import load_config
 from features.squatting import build_squatting
+from features.squatting import mark_core as squatting_cores
 from features.term_variants import variant_matches
 from pipeline.entities import assign_groups, related_party_edges
 from pipeline.score import application_risk
@@ -80,6 +81,17 @@ def test_variant_rules_by_hand():
                          index=pd.Index(["淄博市", "同心"]))
     got = variant_matches(pd.Series(["淄博市烧烤", "淄博市心宇", "好淄博市烧烤", "同心鞋"]), terms, CFG.squatting)
     assert got[["core", "term_core", "variant"]].values.tolist() == [["淄博市烧烤", "淄博市", "contained"]]
+
+
+def test_a_persons_name_given_name_first_is_a_variant_but_not_an_events():
+    """文亮·李 normalises to 文亮李: 李文亮 with the surname moved last (a person's name written given
+    name first). 运奥冬 is 冬奥运 rotated the same way, but an event is no one's name: not matched; nor
+    is 亮李文 (another rotation)."""
+    terms = pd.DataFrame({"category": ["person", "event"], "date": [pd.NaT, pd.NaT], "containable": [True, True]},
+                         index=pd.Index(["李文亮", "冬奥运"]))
+    cores = squatting_cores(pd.Series(["文亮·李", "运奥冬", "亮李文"]))
+    got = variant_matches(cores, terms, CFG.squatting)
+    assert got[["core", "term_core", "variant"]].values.tolist() == [["文亮李", "李文亮", "surname last"]]
 
 
 def test_the_authorised_company_is_not_flagged_but_a_company_named_after_the_person_is():
