@@ -13,12 +13,15 @@ cores against the term list (no pairwise comparison), so it scales with the regi
   whose rest names goods or says nothing distinctive (淄博烧烤, 理塘特产: nothing beside the place;
   Trademark Law art. 10); 桂林心宇 has a distinctive part of its own.
 - ``pinyin``: a Latin core equals the toneless pinyin of a Chinese name (a person, an event, not a
-  place or a generic word) of at least three characters and ``pinyin_min_letters`` letters; the
+  place or a generic word) of at least three characters and ``pinyin_min_letters`` letters, front and
+  back nasals alike (BINDUNDUN for bingdundun, as pinyin input treats -n/-ng); the
   pinyin of two-character names (XINCHENG, CHENGYI) is an everyday coined mark.
 - ``homophone``: a Chinese core of at least three characters with a name's toneless pinyin.
 - ``shape``: a Chinese core of a name's length (at least three) differing in one character that
   looks alike (graded glyph similarity at least ``shape_min``, ``features/data/glyph_similar.csv``).
 - ``surname last``: a person's name of three or more characters written given name first (文亮·李).
+- ``given name``: the given name alone of a current (dated) public figure with a three-character
+  name (苏翊鸣 -> 翊鸣); an undated name's given name is too often an everyday one.
 
 A Chinese mark with its own pinyin beside it (潘石屹PANSHIYI) is the Chinese mark
 (``textsim.without_own_pinyin``, in ``squatting.mark_core``).
@@ -105,9 +108,14 @@ def _pinyin(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     key = pd.Series(textsim.pinyin_key(pd.Series(han, dtype="str")).to_numpy(), index=han)
     key = key[key.str.len() >= cfg.pinyin_min_letters]
     latin = cores[cores.str.fullmatch(r"[a-z]+")]
-    m = pd.DataFrame({"core": latin.to_numpy()}).merge(
-        pd.DataFrame({"core": key.to_numpy(), "term_core": key.index}), on="core")
+    # front and back nasals written alike (bin / bing, ren / reng: the 模糊音 of pinyin input)
+    m = pd.DataFrame({"core": latin.to_numpy(), "key": _nasal_fold(latin).to_numpy()}).merge(
+        pd.DataFrame({"key": _nasal_fold(key).to_numpy(), "term_core": key.index}), on="key")
     return m.assign(variant="pinyin", detail="pinyin of '" + m["term_core"] + "'")[COLUMNS]
+
+
+def _nasal_fold(pinyin: pd.Series) -> pd.Series:
+    return pinyin.str.replace("ng", "n", regex=False)
 
 
 def _homophone(han: pd.Series, terms_han: pd.Index) -> pd.DataFrame:
@@ -149,6 +157,16 @@ def _surname_last(han: pd.Series, people: pd.Index) -> pd.DataFrame:
     return m.assign(variant="surname last", detail="'" + m["term_core"] + "' given name first")[COLUMNS]
 
 
+def _given_name(cores: pd.Series, terms: pd.DataFrame) -> pd.DataFrame:
+    """A current public figure's given name alone (苏翊鸣 -> 翊鸣): a dated person's name of three
+    characters, its last two."""
+    people = terms.index[(terms["category"] == "person").to_numpy() & terms["date"].notna().to_numpy()
+                         & terms.index.str.match(_HAN_ONLY) & (terms.index.str.len() == 3)]
+    given = pd.DataFrame({"core": pd.Series(people, dtype="str").str.slice(1).to_numpy(), "term_core": people})
+    m = pd.DataFrame({"core": cores.to_numpy()}).merge(given, on="core")
+    return m.assign(variant="given name", detail="the given name of '" + m["term_core"] + "'")[COLUMNS]
+
+
 def variant_matches(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     """(core, term_core, variant, detail) for distinct mark ``cores`` (compact, normalised) that are a
     variant of a term of ``terms`` (indexed by term core, with a ``date`` column) but not the term
@@ -164,6 +182,7 @@ def variant_matches(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     terms_han = terms.index[(terms.index.str.len() >= 3) & terms.index.str.match(_HAN_ONLY) & named]
     people = terms_han[(terms.loc[terms_han, "category"] == "person").to_numpy()]
     parts = [_contained(cores, terms, cfg), _pinyin(cores, terms, cfg), _homophone(han, terms_han),
-             _shape(han, terms_han, cfg), _surname_last(han, people)]
+             _shape(han, terms_han, cfg), _surname_last(han, people),
+             _given_name(cores, terms)]
     out = pd.concat(parts, ignore_index=True)
     return out.drop_duplicates(["core", "term_core"]).reset_index(drop=True)

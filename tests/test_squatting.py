@@ -61,9 +61,9 @@ def test_variants_of_a_listed_name_are_matched_with_variant_strength():
     """我爱苏炳添 (the name covers 3/5 >= 0.4 of the mark), 苏丙添 (same toneless pinyin su bing tian),
     SUBINGTIAN (its pinyin, 10 letters >= 6), 皮皮鱼 (one character of 皮皮鲁 replaced by a
     look-alike) are variants: strength w_person 1.0 x variant_strength 0.8. 添福园林 contains no
-    listed name; 炳添 alone is a two-character fragment of an undated name (not matched)."""
+    listed name; 苏炳 alone is a two-character fragment of the name, not its given name (not matched)."""
     terms = _terms([("苏炳添", "person", "", ""), ("皮皮鲁", "person", "", "")])
-    marks = {"V1": "我爱苏炳添", "V2": "苏丙添", "V3": "SUBINGTIAN", "V4": "皮皮鱼", "N1": "添福园林", "N2": "炳添"}
+    marks = {"V1": "我爱苏炳添", "V2": "苏丙添", "V3": "SUBINGTIAN", "V4": "皮皮鱼", "N1": "添福园林", "N2": "苏炳"}
     rows = [(k, f"c:{k}|", f"g{k}", "2022-01-01", m, "25", "company", "pending", f"{k}公司") for k, m in marks.items()]
     r = build_squatting(tables(apps_frame(rows), terms=terms), CFG)
     f = r.flags.set_index("application_id")
@@ -92,6 +92,18 @@ def test_a_persons_name_given_name_first_is_a_variant_but_not_an_events():
     cores = squatting_cores(pd.Series(["文亮·李", "运奥冬", "亮李文"]))
     got = variant_matches(cores, terms, CFG.squatting)
     assert got[["core", "term_core", "variant"]].values.tolist() == [["文亮李", "李文亮", "surname last"]]
+
+
+def test_given_name_of_a_current_figure_and_pinyin_with_nasals_alike():
+    """翊鸣 is the given name of the dated (current) 苏翊鸣; 文亮 is not matched for the undated 李文亮
+    (an everyday given name without a current figure behind it). BINDUNDUN is the pinyin of 冰墩墩
+    (bingdundun) with the back nasal written as the front one."""
+    terms = pd.DataFrame({"category": ["person", "person", "event"],
+                          "date": [pd.Timestamp("2022-02-15"), pd.NaT, pd.Timestamp("2019-09-17")],
+                          "containable": [True, True, True]}, index=pd.Index(["苏翊鸣", "李文亮", "冰墩墩"]))
+    got = variant_matches(pd.Series(["翊鸣", "文亮", "bindundun", "bindunduo"]), terms, CFG.squatting)
+    assert sorted(got[["core", "term_core", "variant"]].values.tolist()) == [
+        ["bindundun", "冰墩墩", "pinyin"], ["翊鸣", "苏翊鸣", "given name"]]
 
 
 def test_the_authorised_company_is_not_flagged_but_a_company_named_after_the_person_is():
