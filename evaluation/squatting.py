@@ -181,8 +181,10 @@ def case_filings(cases: pd.DataFrame, register: pd.DataFrame, brand_owners: dict
     return pd.DataFrame(rows)
 
 
-def listed_terms(cases: pd.DataFrame) -> pd.DataFrame:
-    """Every case's term with its category, date and legitimate owners (the ``listed`` setting)."""
+def listed_terms(cases: pd.DataFrame, brand_owners: dict | None = None) -> pd.DataFrame:
+    """Every case's term with its category, date and legitimate owners (the ``listed`` setting); an
+    owner named by its brand is listed under the brand owner's name, as it files (``case_filings``)."""
+    brand_owners = brand_owners or {}
     rows = []
     owners = cases[cases["kind"] == "legit_owner"]
     for c in cases.itertuples():
@@ -195,6 +197,7 @@ def listed_terms(cases: pd.DataFrame) -> pd.DataFrame:
                 continue
             own = owners.loc[owners["term"].str.contains(re.escape(term), regex=True), ["applicant_name", "legit_owner"]]
             names = [re.sub(r"\(.*?\)|（.*?）", "", a or b).strip() for a, b in own.itertuples(index=False)]
+            names = [brand_owners.get(n, n) for n in names]
             rows.append({"term": term, "category": TERM_CATEGORY.get(c.kind, "other"),
                          "date": date.strftime("%Y-%m-%d") if date is not None else "",
                          "owner": ";".join(sorted({n for n in names if n}))})
@@ -209,10 +212,11 @@ def evaluate(work: Path, listed: bool, cases_path: Path = CASES) -> tuple[dict, 
     base = base_register(work)
     register = pd.read_csv(base / "applications.csv", dtype=str, keep_default_na=False)
     protected = pd.read_csv(base / "reference" / "protected_marks.csv", dtype=str, keep_default_na=False)
-    filings = case_filings(cases, register, dict(zip(protected["mark_text"], protected["owner_name"], strict=True)))
+    brand_owners = dict(zip(protected["mark_text"], protected["owner_name"], strict=True))
+    filings = case_filings(cases, register, brand_owners)
     setting = "listed" if listed else "shipped"
     dataset = inject(base, work / f"squatting-{setting}-dataset", filings.drop(columns=["case_id", "role"]),
-                     public_terms=listed_terms(cases) if listed else None)
+                     public_terms=listed_terms(cases, brand_owners) if listed else None)
     run = work / f"squatting-{setting}-run"
     score_dataset(dataset, run, load_config(), as_of=AS_OF)
     apps = pd.read_parquet(run / "application_scores.parquet").set_index("application_id")

@@ -202,10 +202,12 @@ def _shipped_terms() -> pd.DataFrame:
     generic = pd.DataFrame(
         {"term": gen["term"], "category": "generic", "lang": gen["lang"], "source": gen["source"], "note": ""}
     )
+    # an event's holder (the organiser of a mascot, the maker of a product) where the sources name one
+    evs["owner"] = ev["owner"] if "owner" in ev.columns else ""
     out = pd.concat([evs, full, short, foreign, people, generic], ignore_index=True)
     out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
     out["norm"] = normalize_series(out["term"])
-    out["owner"] = ""
+    out["owner"] = out["owner"].fillna("").astype("str")
     out["_extra"] = False
     return out
 

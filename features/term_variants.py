@@ -20,8 +20,12 @@ cores against the term list (no pairwise comparison), so it scales with the regi
 - ``shape``: a Chinese core of a name's length (at least three) differing in one character that
   looks alike (graded glyph similarity at least ``shape_min``, ``features/data/glyph_similar.csv``).
 - ``surname last``: a person's name of three or more characters written given name first (文亮·李).
-- ``given name``: the given name alone of a current (dated) public figure with a three-character
-  name (苏翊鸣 -> 翊鸣); an undated name's given name is too often an everyday one.
+- ``given name``: the given name of a current (dated) public figure with a three-character name,
+  alone or followed by a title of ``name_titles`` (苏翊鸣 -> 翊鸣, 李文亮 -> 文亮医生); an undated
+  name's given name is too often an everyday one.
+- ``replaced``: a held coined term (an event or other term with a listed owner: an organiser's
+  mascot) of three or more characters with one character replaced, the others in place (冰墩墩 ->
+  雪墩墩); an unheld word with one character changed is another word (元宇宙, 好运来).
 
 A Chinese mark with its own pinyin beside it (潘石屹PANSHIYI) is the Chinese mark
 (``textsim.without_own_pinyin``, in ``squatting.mark_core``).
@@ -157,14 +161,35 @@ def _surname_last(han: pd.Series, people: pd.Index) -> pd.DataFrame:
     return m.assign(variant="surname last", detail="'" + m["term_core"] + "' given name first")[COLUMNS]
 
 
-def _given_name(cores: pd.Series, terms: pd.DataFrame) -> pd.DataFrame:
-    """A current public figure's given name alone (苏翊鸣 -> 翊鸣): a dated person's name of three
-    characters, its last two."""
+def _given_name(cores: pd.Series, terms: pd.DataFrame, titles: list) -> pd.DataFrame:
+    """A current public figure's given name alone or with a title (苏翊鸣 -> 翊鸣, 李文亮 -> 文亮医生):
+    a dated person's name of three characters, its last two, optionally followed by one of
+    ``titles``."""
     people = terms.index[(terms["category"] == "person").to_numpy() & terms["date"].notna().to_numpy()
                          & terms.index.str.match(_HAN_ONLY) & (terms.index.str.len() == 3)]
-    given = pd.DataFrame({"core": pd.Series(people, dtype="str").str.slice(1).to_numpy(), "term_core": people})
-    m = pd.DataFrame({"core": cores.to_numpy()}).merge(given, on="core")
+    given = pd.Series(people, dtype="str").str.slice(1)
+    forms = pd.concat([pd.DataFrame({"core": given + t, "term_core": people}) for t in ["", *titles]],
+                      ignore_index=True)
+    m = pd.DataFrame({"core": cores.to_numpy()}).merge(forms, on="core")
     return m.assign(variant="given name", detail="the given name of '" + m["term_core"] + "'")[COLUMNS]
+
+
+def _replaced(han: pd.Series, held: pd.Index) -> pd.DataFrame:
+    """One character of a held coined term (an organiser's mascot) replaced, the others in place
+    (冰墩墩 -> 雪墩墩): like a well-known mark, its owner's name is imitated whatever the new
+    character. Unheld words (元宇宙, 好运来) are left alone: one character changed is a new word."""
+    out = []
+    t = pd.Series(held, dtype="str")
+    for L in sorted(set(t.str.len())):
+        tl, cl = t[t.str.len() == L], han[han.str.len() == L]
+        for i in range(L):
+            tm = pd.DataFrame({"key": tl.str.slice(0, i) + "?" + tl.str.slice(i + 1), "term_core": tl.to_numpy()})
+            cm = pd.DataFrame({"key": cl.str.slice(0, i) + "?" + cl.str.slice(i + 1), "core": cl.to_numpy()})
+            m = cm.merge(tm, on="key")
+            m = m[m["core"] != m["term_core"]]
+            if len(m):
+                out.append(m.assign(variant="replaced", detail="'" + m["term_core"] + "' with one character replaced"))
+    return pd.concat(out, ignore_index=True)[COLUMNS] if out else _empty()
 
 
 def variant_matches(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
@@ -181,8 +206,11 @@ def variant_matches(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     named = ~terms["category"].isin(["place", "generic"]).to_numpy()
     terms_han = terms.index[(terms.index.str.len() >= 3) & terms.index.str.match(_HAN_ONLY) & named]
     people = terms_han[(terms.loc[terms_han, "category"] == "person").to_numpy()]
+    owner = terms["owner"] if "owner" in terms else pd.Series("", index=terms.index)
+    held = terms_han[terms.loc[terms_han, "category"].isin(["event", "other"]).to_numpy()
+                     & (owner.reindex(terms_han).fillna("").astype("str") != "").to_numpy()]
     parts = [_contained(cores, terms, cfg), _pinyin(cores, terms, cfg), _homophone(han, terms_han),
              _shape(han, terms_han, cfg), _surname_last(han, people),
-             _given_name(cores, terms)]
+             _given_name(cores, terms, list(cfg.name_titles)), _replaced(han, held)]
     out = pd.concat(parts, ignore_index=True)
     return out.drop_duplicates(["core", "term_core"]).reset_index(drop=True)

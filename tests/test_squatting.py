@@ -48,11 +48,11 @@ def test_a_held_term_does_not_fade_and_its_name_clears_no_company():
     the held one keeps its full event weight w_event 1.0, the unheld one fades to the floor 0.7. A
     company named after the held mascot (冰墩墩商贸) is not cleared by its name (only the listed owner
     is); one named after the unheld mascot keeps the trade-name exemption."""
-    terms = _terms([("冰墩墩", "event", "2019-09-17", "北京冬奥组委"), ("雪容融", "event", "2019-09-17", "")])
+    terms = _terms([("冰墩墩", "event", "2019-09-17", "北京冬奥组委"), ("冬融融", "event", "2019-09-17", "")])
     rows = [("H1", "c:h|", "gh", "2022-12-01", "冰墩墩", "25", "company", "pending", "甲公司"),
-            ("U1", "c:u|", "gu", "2022-12-01", "雪容融", "25", "company", "pending", "乙公司"),
+            ("U1", "c:u|", "gu", "2022-12-01", "冬融融", "25", "company", "pending", "乙公司"),
             ("H2", "c:冰墩墩商贸|", "gh2", "2022-12-01", "冰墩墩", "25", "company", "pending", "冰墩墩商贸有限公司"),
-            ("U2", "c:雪容融商贸|", "gu2", "2022-12-01", "雪容融", "25", "company", "pending", "雪容融商贸有限公司")]
+            ("U2", "c:冬融融商贸|", "gu2", "2022-12-01", "冬融融", "25", "company", "pending", "冬融融商贸有限公司")]
     f = build_squatting(tables(apps_frame(rows), terms=terms), CFG).flags.set_index("application_id")
     assert sorted(f.index) == ["H1", "H2", "U1"]
     assert f.loc["H1", "strength"] == pytest.approx(CFG.squatting.w_event)
