@@ -178,7 +178,7 @@ def test_decisions_by_hand():
 def test_squatting_places_events_own_names_and_trends():
     cfg = load_config().with_overrides({"squatting": {"trend_min_groups": 3, "trend_window_days": 30}})
     rows = [
-        ("S1", "p:x|1", "gx", "2019-09-20", "冰墩墩", "28", "individual", "pending", "某甲"),     # 3 days after the event
+        ("S1", "p:x|1", "gx", "2020-01-26", "火神山", "28", "individual", "pending", "某甲"),     # 3 days after the event
         ("S2", "p:x|1", "gx", "2019-09-01", "雪容融", "28", "individual", "pending", "某甲"),     # before unveiling
         ("S3", "c:y|", "gy", "2020-01-01", "深圳", "9", "company", "pending", "乙公司"),           # a city
         ("S4", "c:同仁堂|北京", "gz", "2020-01-01", "同仁堂", "5", "company", "registered", "北京同仁堂股份有限公司"),
