@@ -11,10 +11,10 @@ register with thousands of agents does not list some by chance). Pure functions 
 
 from __future__ import annotations
 
-import unicodedata
-
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.config import Config
 from pipeline.entities import normalize_names
@@ -25,10 +25,12 @@ AGENT_COLUMNS = ["agent", "agent_names", "clients", "filings", "flagged_clients"
 
 
 def _address_norm(addresses: pd.Series) -> pd.Series:
-    """NFKC (full-width digits), no spaces or punctuation, casefolded: one building, one text."""
-    uniq = pd.Series(pd.unique(addresses.fillna("").astype("str")))
-    norm = uniq.map(lambda v: unicodedata.normalize("NFKC", v)).str.casefold().str.replace(r"[\W_]+", "", regex=True)
-    return addresses.fillna("").astype("str").map(pd.Series(norm.to_numpy(), index=uniq.to_numpy()))
+    """NFKC (full-width digits), no spaces or punctuation, casefolded: one building, one text (in
+    Arrow, over the distinct addresses)."""
+    codes, uniq = pd.factorize(addresses.fillna("").astype("str"))
+    arr = pc.utf8_lower(pc.utf8_normalize(pa.array(uniq, type=pa.string()), form="NFKC"))
+    norm = pc.replace_substring_regex(arr, pattern=r"[^\pL\pN]+", replacement="").to_numpy(zero_copy_only=False)
+    return pd.Series(norm[codes], index=addresses.index, dtype="str")
 
 
 def agent_table(applications: pd.DataFrame, applicants: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -57,23 +59,27 @@ def agent_table(applications: pd.DataFrame, applicants: pd.DataFrame, config: Co
     g = clients.groupby("agent")
     out = pd.DataFrame({"clients": g.size(), "flagged_clients": g["flagged"].sum(), "d_clients": g["d"].sum()})
     out["filings"] = apps.groupby("agent").size()
-    out["agent_names"] = apps.groupby("agent")["agent_name"].agg(lambda s: "; ".join(sorted(set(s))[:3]))
+    spellings = apps[["agent", "agent_name"]].drop_duplicates().sort_values(["agent", "agent_name"])
+    out["agent_names"] = spellings.groupby("agent").head(3).groupby("agent")["agent_name"].agg("; ".join)
     # the register's rate among agents' clients (an applicant with several agents counts once per agent)
     rate = float(out["flagged_clients"].sum() / max(out["clients"].sum(), 1))
-    from scipy.stats import binom
-
-    out["p_value"] = binom.sf(out["flagged_clients"] - 1, out["clients"], rate)
     out = out[out["clients"] >= cfg.min_clients].copy()
     if out.empty:
         return pd.DataFrame(columns=AGENT_COLUMNS)
+    from scipy.special import bdtrc  # P(X > k) of a binomial, without scipy.stats' import cost
+
+    k = out["flagged_clients"].to_numpy(np.int64)
+    out["p_value"] = np.where(k > 0, bdtrc(np.maximum(k - 1, 0), out["clients"].to_numpy(np.int64), rate), 1.0)
     out["flagged_share"] = out["flagged_clients"] / out["clients"]
     out["abnormal"] = (out["p_value"] < cfg.alpha / max(len(out), 1)) & (out["flagged_clients"] > 0)
     # a mill's signs: many of its clients filing on one day; many at one address
-    day = apps.assign(day=pd.to_datetime(apps["filing_date"]).dt.strftime("%Y-%m-%d"))
+    day = apps.assign(day=pd.to_datetime(apps["filing_date"]).to_numpy().astype("datetime64[D]").astype(np.int64))
     per_day = day.drop_duplicates(["agent", "day", "applicant_key"]).groupby(["agent", "day"]).size()
     busiest = per_day.sort_values(ascending=False, kind="stable").reset_index().drop_duplicates("agent")
     busiest = busiest.set_index("agent")
-    out["busiest_day"] = busiest["day"].reindex(out.index).fillna("")
+    busy_day = busiest["day"].reindex(out.index)
+    out["busiest_day"] = pd.Series(busy_day.fillna(0).to_numpy(np.int64).astype("datetime64[D]"), index=out.index,
+                                   dtype="datetime64[s]").dt.strftime("%Y-%m-%d").where(busy_day.notna(), "")
     out["busiest_day_clients"] = busiest[0].reindex(out.index).fillna(0).astype("int64")
     at = apps[apps["address"] != ""].drop_duplicates(["agent", "address", "applicant_key"])
     per_address = (at.groupby(["agent", "address"]).agg(n=("applicant_key", "size"), text=("address_text", "first"))

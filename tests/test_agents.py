@@ -58,3 +58,10 @@ def test_small_agents_are_not_tested():
     apps, applicants = _register()
     cfg = load_config().with_overrides({"agents": {"min_clients": 7}})
     assert agent_table(apps, applicants, cfg).empty
+
+
+def test_address_normalisation_keeps_buildings_apart():
+    from pipeline.agents import _address_norm
+
+    got = _address_norm(pd.Series(["深圳市福田区某路１号", "深圳市福田区 某路1号", "深圳市南山区某路1号", "A-B Road, 3F", None]))
+    assert got.tolist() == ["深圳市福田区某路1号", "深圳市福田区某路1号", "深圳市南山区某路1号", "abroad3f", ""]
