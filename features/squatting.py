@@ -264,16 +264,16 @@ def term_hits(apps: pd.DataFrame, terms: pd.DataFrame, cfg) -> pd.DataFrame:
                         & (name_norm(hit["applicant_name"]) == hit["term_core"]).to_numpy(),
                         hit["own_name"].to_numpy(bool))
     # a term with listed owners is theirs: a company named after it is not cleared by its name
-    own_name &= (hit["owner"].fillna("").astype("str") == "").to_numpy()
+    held = (hit["owner"].fillna("").astype("str") != "").to_numpy()
+    own_name &= ~held
     days_after = (hit["filing_date"] - hit["event_date"]).dt.days
     keep = ~own_name & ~_owned(hit["applicant_name"], hit["owner"]) & (hit["event_date"].isna() | (days_after >= 0)).to_numpy()
-    hit, days_after = hit[keep].copy(), days_after[keep]
+    hit, days_after, held = hit[keep].copy(), days_after[keep], held[keep]
     weight = hit["category"].map({c: getattr(cfg, f"w_{c}") for c in CATEGORY_REASON}).astype("float64")
     # The news value of an event fades, its name stays protected; a person's, a place's and a
     # generic term's standing does not fade with time, nor does a term someone holds (a listed
     # owner: the organiser's mascot is the organiser's, whatever the news).
-    fading = (hit["category"].isin(["event", "other"]).to_numpy() & hit["event_date"].notna().to_numpy()
-              & (hit["owner"].fillna("").astype("str") == "").to_numpy())
+    fading = hit["category"].isin(["event", "other"]).to_numpy() & hit["event_date"].notna().to_numpy() & ~held
     recency = np.where(fading, np.maximum(cfg.event_floor, np.exp(-days_after.fillna(0).clip(lower=0)
                                                                     / cfg.event_decay_days)), 1.0)
     hit["strength"] = (weight * recency * np.where(hit["variant"] == "exact", 1.0, cfg.variant_strength)).to_numpy()

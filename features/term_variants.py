@@ -26,9 +26,6 @@ cores against the term list (no pairwise comparison), so it scales with the regi
 - ``replaced``: a held coined term (an event or other term with a listed owner: an organiser's
   mascot) of three or more characters with one character replaced, the others in place (冰墩墩 ->
   雪墩墩); an unheld word with one character changed is another word (元宇宙, 好运来).
-
-A Chinese mark with its own pinyin beside it (潘石屹PANSHIYI) is the Chinese mark
-(``textsim.without_own_pinyin``, in ``squatting.mark_core``).
 """
 
 from __future__ import annotations
@@ -130,13 +127,9 @@ def _homophone(han: pd.Series, terms_han: pd.Index) -> pd.DataFrame:
     return m.assign(variant="homophone", detail="sounds like '" + m["term_core"] + "'")[COLUMNS]
 
 
-def _shape(han: pd.Series, terms_han: pd.Index, cfg) -> pd.DataFrame:
-    """One character replaced by a look-alike: join on the text with that position masked."""
-    from features.famous import glyph_table
-
-    g = glyph_table()
-    g = g[g["score"] >= cfg.shape_min]
-    pairs = pd.Index(pd.unique(g["char"] + g["similar"]))
+def _one_replaced(han: pd.Series, terms_han: pd.Index) -> pd.DataFrame:
+    """(core, term_core, cc, tc): Chinese cores of a term's length differing from it in exactly one
+    character (cc in the core, tc in the term), joined on the text with that position masked."""
     out = []
     t = pd.Series(terms_han, dtype="str")
     for L in sorted(set(t.str.len())):
@@ -147,10 +140,20 @@ def _shape(han: pd.Series, terms_han: pd.Index, cfg) -> pd.DataFrame:
             cm = pd.DataFrame({"key": cl.str.slice(0, i) + cl.str.slice(i + 1), "core": cl.to_numpy(),
                                "cc": cl.str.slice(i, i + 1)})
             m = cm.merge(tm, on="key")
-            m = m[(m["cc"] != m["tc"]).to_numpy() & isin(m["cc"] + m["tc"], pairs)]
-            if len(m):
-                out.append(m.assign(variant="shape", detail=m["cc"] + "/" + m["tc"] + " look alike"))
-    return pd.concat(out, ignore_index=True)[COLUMNS] if out else _empty()
+            out.append(m[(m["cc"] != m["tc"]).to_numpy()])
+    cols = ["core", "term_core", "cc", "tc"]
+    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
+
+
+def _shape(han: pd.Series, terms_han: pd.Index, cfg) -> pd.DataFrame:
+    """One character replaced by a look-alike."""
+    from features.famous import glyph_table
+
+    g = glyph_table()
+    g = g[g["score"] >= cfg.shape_min]
+    m = _one_replaced(han, terms_han)
+    m = m[isin(m["cc"] + m["tc"], pd.Index(pd.unique(g["char"] + g["similar"])))]
+    return m.assign(variant="shape", detail=m["cc"] + "/" + m["tc"] + " look alike")[COLUMNS]
 
 
 def _surname_last(han: pd.Series, people: pd.Index) -> pd.DataFrame:
@@ -178,18 +181,8 @@ def _replaced(han: pd.Series, held: pd.Index) -> pd.DataFrame:
     """One character of a held coined term (an organiser's mascot) replaced, the others in place
     (冰墩墩 -> 雪墩墩): like a well-known mark, its owner's name is imitated whatever the new
     character. Unheld words (元宇宙, 好运来) are left alone: one character changed is a new word."""
-    out = []
-    t = pd.Series(held, dtype="str")
-    for L in sorted(set(t.str.len())):
-        tl, cl = t[t.str.len() == L], han[han.str.len() == L]
-        for i in range(L):
-            tm = pd.DataFrame({"key": tl.str.slice(0, i) + "?" + tl.str.slice(i + 1), "term_core": tl.to_numpy()})
-            cm = pd.DataFrame({"key": cl.str.slice(0, i) + "?" + cl.str.slice(i + 1), "core": cl.to_numpy()})
-            m = cm.merge(tm, on="key")
-            m = m[m["core"] != m["term_core"]]
-            if len(m):
-                out.append(m.assign(variant="replaced", detail="'" + m["term_core"] + "' with one character replaced"))
-    return pd.concat(out, ignore_index=True)[COLUMNS] if out else _empty()
+    m = _one_replaced(han, held)
+    return m.assign(variant="replaced", detail="'" + m["term_core"] + "' with one character replaced")[COLUMNS]
 
 
 def variant_matches(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:

@@ -41,14 +41,14 @@ def agent_table(applications: pd.DataFrame, applicants: pd.DataFrame, config: Co
     cfg = config.agents
     if "agent_name" not in applications.columns:
         return pd.DataFrame(columns=AGENT_COLUMNS)
-    apps = applications[["applicant_key", "filing_date", "agent_name"]].copy()
-    apps["agent_name"] = apps["agent_name"].fillna("").astype("str").str.strip()
-    has_address = "applicant_address" in applications.columns
-    apps["address_text"] = applications["applicant_address"].fillna("").astype("str") if has_address else ""
-    apps["address"] = _address_norm(apps["address_text"]) if has_address else ""
-    apps = apps[apps["agent_name"] != ""]
-    if apps.empty:
+    agent_name = applications["agent_name"].fillna("").astype("str").str.strip()
+    through = (agent_name != "").to_numpy()  # filings made through an agent
+    if not through.any():
         return pd.DataFrame(columns=AGENT_COLUMNS)
+    apps = applications.loc[through, ["applicant_key", "filing_date"]].assign(agent_name=agent_name[through])
+    has_address = "applicant_address" in applications.columns
+    apps["address_text"] = applications.loc[through, "applicant_address"].fillna("").astype("str") if has_address else ""
+    apps["address"] = _address_norm(apps["address_text"]) if has_address else ""
     core = normalize_names(apps["agent_name"]).set_index("name")["core"]
     apps["agent"] = apps["agent_name"].map(core).fillna("").astype("str")
     apps.loc[apps["agent"] == "", "agent"] = apps["agent_name"]
@@ -74,22 +74,24 @@ def agent_table(applications: pd.DataFrame, applicants: pd.DataFrame, config: Co
     out["abnormal"] = (out["p_value"] < cfg.alpha / max(len(out), 1)) & (out["flagged_clients"] > 0)
     # a mill's signs: many of its clients filing on one day; many at one address
     day = apps.assign(day=pd.to_datetime(apps["filing_date"]).to_numpy().astype("datetime64[D]").astype(np.int64))
-    per_day = day.drop_duplicates(["agent", "day", "applicant_key"]).groupby(["agent", "day"]).size()
-    busiest = per_day.sort_values(ascending=False, kind="stable").reset_index().drop_duplicates("agent")
-    busiest = busiest.set_index("agent")
-    busy_day = busiest["day"].reindex(out.index)
-    out["busiest_day"] = pd.Series(busy_day.fillna(0).to_numpy(np.int64).astype("datetime64[D]"), index=out.index,
-                                   dtype="datetime64[s]").dt.strftime("%Y-%m-%d").where(busy_day.notna(), "")
-    out["busiest_day_clients"] = busiest[0].reindex(out.index).fillna(0).astype("int64")
-    at = apps[apps["address"] != ""].drop_duplicates(["agent", "address", "applicant_key"])
-    per_address = (at.groupby(["agent", "address"]).agg(n=("applicant_key", "size"), text=("address_text", "first"))
-                   .sort_values("n", ascending=False, kind="stable").reset_index())
-    top = per_address.drop_duplicates("agent").set_index("agent")
-    out["top_address_clients"] = top["n"].reindex(out.index).fillna(0).astype("int64")
-    out["top_address"] = top["text"].reindex(out.index).fillna("")
+    busiest = _most_clients(day, "day", "day").reindex(out.index)
+    out["busiest_day"] = pd.to_datetime(busiest["day"], unit="D").dt.strftime("%Y-%m-%d").fillna("")
+    out["busiest_day_clients"] = busiest["n"].fillna(0).astype("int64")
+    top = _most_clients(apps[apps["address"] != ""], "address", "address_text").reindex(out.index)
+    out["top_address_clients"] = top["n"].fillna(0).astype("int64")
+    out["top_address"] = top["address_text"].fillna("")
     out["evidence"] = _evidence(out, rate)
     out = out.sort_values(["p_value", "flagged_clients"], ascending=[True, False], kind="stable")
     return out.rename_axis("agent").reset_index()[AGENT_COLUMNS]
+
+
+def _most_clients(apps: pd.DataFrame, by: str, shown: str) -> pd.DataFrame:
+    """Per agent, the value of ``by`` shared by the most distinct clients: columns n (clients) and
+    ``shown`` (its first value for that ``by``), indexed by agent."""
+    cells = apps.drop_duplicates(["agent", by, "applicant_key"]).groupby(["agent", by])
+    cells = cells.agg(n=("applicant_key", "size"), **({} if shown == by else {shown: (shown, "first")}))
+    top = cells.sort_values("n", ascending=False, kind="stable").reset_index().drop_duplicates("agent")
+    return top.set_index("agent")[["n", shown]]
 
 
 def _evidence(out: pd.DataFrame, rate: float) -> pd.Series:

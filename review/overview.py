@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.grading import GRADES
 from review.data import DIMENSION_THRESHOLD, DIMENSIONS, RunData
 
-GRADES = ("A", "B", "C", "D")
 GRADE_FILL = {"A": "#6a9f58", "B": "#d8b25c", "C": "#e08a3c", "D": "#c0392b"}
 MAX_BATCHES = 12
 MAX_TERMS = 10
