@@ -21,8 +21,10 @@ field is (``_crowded_field``). An application is flagged when its best match rea
 
 Per applicant: infringement_n_copies, infringement_n_owners_copied, infringement_copy_share,
 infringement_best_similarity, infringement_n_protected, infringement_strength_sum (one per resembled
-mark family), infringement_chance_dilution. Severity = w_copies x sum over chance cells (source x
-tier x length) of the evidence times the cell's chance weight (``_chance_weight``) + w_owners x
+mark family), infringement_chance_dilution, infringement_chance_style. Severity = w_copies x sum over chance cells (source x
+tier x length) of the evidence times the cell's chance weight (``_chance_weight``, its expected
+number scaled by the portfolio's ``chance_style``; double identity and look-alike letters on a
+protected mark at weight 1) + w_owners x
 log1p(further owners resembled) x the strongest cell weight + w_share x copy share (docs/features.md,
 "Infringement").
 """
@@ -51,7 +53,7 @@ DETAIL_COLUMNS = [
 APPLICANT_COLUMNS = [
     "infringement_n_copies", "infringement_n_owners_copied", "infringement_copy_share",
     "infringement_best_similarity", "infringement_n_protected", "infringement_strength_sum",
-    "infringement_chance_dilution",
+    "infringement_chance_dilution", "infringement_chance_style",
 ]
 
 
@@ -314,15 +316,30 @@ def build_infringement(tables, config) -> FeatureResult:
     own_family = family[t_row]
     short = np.where(T["han"].to_numpy()[t_row], T["clen"].to_numpy()[t_row] <= cfg.short_mark_han,
                      T["clen"].to_numpy()[t_row] <= cfg.short_mark_latin)
-    severity = pd.Series(0.0, index=keys)
-    dilution = pd.Series(0.0, index=keys)
+    # Resemblance by chance is symmetric in time, copying is not: a portfolio whose marks later
+    # filings of unrelated owners resemble as often as its own marks resemble earlier ones writes in
+    # a crowded style, and its chance count is scaled up by that (``chance_style``).
+    earlier_rows = ~protected
+    owner_code = positions_in(keys, best["owner_id"][earlier_rows].astype("str").str.removeprefix("a:"))
+    mine = owner_code >= 0
+    resembled = pd.Series(distinct_per_key(owner_code[mine], target_code[earlier_rows][mine]), index=keys)
+    style = chance_style(resembled, families_filed)
+    # Some resemblances to a protected mark are never chance, so no rate of the register discounts
+    # them: the same mark on the same goods (double identity: the same class or similar group), and
+    # letters swapped for look-alike digits or symbols (RUV1S for RUVIS), which only a copyist writes.
+    in_class = best["class_relation"].isin(["same_class", "same_group"]).to_numpy()
+    certain = protected & ((best["reason"] == Reason.INFRINGEMENT_CONFUSABLE.value).to_numpy()
+                           | ((best["reason"] == Reason.INFRINGEMENT_EXACT.value).to_numpy() & in_class))
+    severity = pd.Series(per_key(k_best[one & certain], evidence[one & certain]), index=keys)
+    dilution = pd.Series(np.where(per_key(k_best[certain]) > 0, 1.0, 0.0), index=keys)
     for source, tier, length in itertools.product((protected, ~protected), (identical, ~identical), (short, ~short)):
-        cell = source & tier & length
+        cell = source & tier & length & ~certain
         hit = pd.Series(distinct_per_key(k_best[cell], own_family[cell]), index=keys)
-        weight = _chance_weight(hit, families_filed, cfg)
+        weight = _chance_weight(hit, families_filed, cfg, style)
         severity += pd.Series(per_key(k_best[one & cell], evidence[one & cell]), index=keys) * weight
         dilution = np.maximum(dilution, weight)
     applicant["infringement_chance_dilution"] = dilution.astype("float64")
+    applicant["infringement_chance_style"] = style.astype("float64")
     extra_owners = np.maximum(applicant["infringement_n_owners_copied"] - 1, 0)
     severity = (cfg.severity_w_copies * severity
                 + cfg.severity_w_owners * np.log1p(extra_owners) * dilution
@@ -407,7 +424,21 @@ def chance_rates(marks_hit: pd.Series, marks_filed: pd.Series, min_applicants: i
     return pd.Series(np.maximum(rate[pooled][size_bin], rate_min), index=marks_hit.index)
 
 
-def _chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg) -> pd.Series:
+def chance_style(resembled: pd.Series, marks_filed: pd.Series) -> pd.Series:
+    """How many times its peers' chance rate an applicant's portfolio meets others' marks by chance,
+    estimated from the direction of time: ``resembled`` counts its mark families that later filings
+    of unrelated owners resemble (their best earlier match). Chance resemblance is symmetric in
+    time, so a portfolio in a crowded style (many coined marks of common syllables) is resembled
+    later about as often as it resembles earlier marks; a copycat's copies are not resembled by
+    anyone later. Style = (resembled + 1) / (families x the register's rate + 1), at least 1 (the
+    +1 keeps one later look-alike of a small filer from counting as a style)."""
+    n = marks_filed.to_numpy(dtype="float64")
+    r = resembled.reindex(marks_filed.index, fill_value=0).to_numpy(dtype="float64")
+    rate = r.sum() / max(n.sum(), 1.0)
+    return pd.Series(np.maximum(1.0, (r + 1.0) / (n * rate + 1.0)), index=marks_filed.index)
+
+
+def _chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg, style: pd.Series | None = None) -> pd.Series:
     """Weight of resemblances by how far the applicant's number of them is beyond chance.
 
     An applicant filing n distinct marks expects n * p0 chance resemblances (Poisson; p0 from
@@ -423,7 +454,7 @@ def _chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg) -> pd.Seri
 
     p0 = chance_rates(marks_hit, marks_filed, int(cfg.chance_min_peers), float(cfg.chance_rate_min)).to_numpy()
     k = marks_hit.to_numpy(dtype="float64")
-    expected = marks_filed.to_numpy(dtype="float64") * p0
+    expected = marks_filed.to_numpy(dtype="float64") * p0 * (1.0 if style is None else style.to_numpy())
     p = pdtrc(np.maximum(k - 1, 0), expected)  # P(X >= k)
     surprise = np.minimum(1.0, -np.log10(np.clip(p, 1e-300, 1.0)) / float(cfg.chance_surprise_ref))
     excess = np.divide(np.maximum(k - expected, 0.0), k, out=np.zeros_like(k), where=k > 0)

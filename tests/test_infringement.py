@@ -17,6 +17,7 @@ from features.infringement import (
     _chance_weight,
     build_infringement,
     chance_rates,
+    chance_style,
 )
 from features.registry import BUILDERS
 
@@ -278,6 +279,63 @@ def test_a_small_filer_copying_three_owners_in_their_classes_is_flagged():
     expected = strengths.sum() * weight + cfg.severity_w_owners * math.log(3) * weight
     assert r.severity["p"] == pytest.approx(expected)
     assert 1 - math.exp(-r.severity["p"]) > 0.6  # its infringement score flags it (weight 0.95 x 0.6 > 0.5)
+
+
+def test_chance_style_by_hand():
+    """style = max(1, (resembled + 1) / (families x register rate + 1)), rate = all resembled
+    families / all families = 15 / 229."""
+    filed = pd.Series([3.0, 124.0, 2.0, 100.0], index=list("abcd"))
+    resembled = pd.Series([0.0, 14.0, 1.0], index=list("abc"))  # "d": nobody resembles its marks
+    rate = 15 / 229
+    expected = [max(1.0, (r + 1) / (n * rate + 1)) for r, n in zip([0, 14, 1, 0], [3, 124, 2, 100], strict=True)]
+    assert chance_style(resembled, filed).tolist() == pytest.approx(expected)
+    assert chance_style(resembled, filed)["b"] == pytest.approx(15 / (124 * rate + 1))
+    assert chance_style(resembled, filed)["b"] > 1.5  # a crowded style
+    assert chance_style(resembled, filed)["d"] == 1.0
+
+
+def test_a_portfolio_resembled_later_as_often_as_it_resembles_earlier_marks_weighs_less():
+    """Chance is symmetric in time. The portfolio of 30 marks copies three earlier owners' marks;
+    three unrelated later filers resemble three coined marks of its own. Resembled families: the
+    three earlier owners' (1 each) and the portfolio's (3) of 200 + 3 + 36 + 3 = 242 families, so
+    style = (3 + 1) / (36 x 6 / 242 + 1); without the later filers its style is 1 and the same
+    three copies weigh more. A small filer nobody resembles keeps style 1."""
+    copies = [("ZORVEXO", "9", "2020-06-01"), ("QUILMANTA", "25", "2020-06-01"), ("VEXOLIRO", "30", "2020-06-01")]
+    own = [("MALVORINE", "9", "2020-01-01"), ("TESSARIQUE", "25", "2020-01-01"), ("POLDEVANT", "30", "2020-01-01")]
+    alone = _portfolio(30, copies + own)
+    later = [(f"L{i}", m[:-1] + "A", f"Later {i}", f"l{i}", f"g_l{i}", "2021-06-01", c)
+             for i, (m, c, _) in enumerate(own)]
+    crowded = Tables(pd.concat([alone.applications, _apps(later)], ignore_index=True), alone.transfers,
+                     alone.decisions, alone.protected_marks, alone.public_terms)
+    r_alone, r_crowded = build_infringement(alone, load_config()), build_infringement(crowded, load_config())
+    assert {"L0", "L1", "L2"} <= set(r_crowded.flags["application_id"])  # each look-alike is still shown
+    assert r_alone.applicant.loc["p", "infringement_chance_style"] == 1.0
+    assert r_crowded.applicant.loc["p", "infringement_chance_style"] == pytest.approx(4 / (36 * 6 / 242 + 1))
+    assert r_crowded.severity["p"] < r_alone.severity["p"]
+    assert r_crowded.applicant.loc["l0", "infringement_chance_style"] == 1.0
+
+
+def test_double_identity_and_look_alike_letters_on_a_protected_mark_are_never_chance():
+    """One filing each, among 200 ordinary one-mark filers: the protected mark ZORVEXA itself in
+    its own class 9 (double identity) and Z0RVEXA (a digit for the letter O) anywhere count at their
+    full strength (chance weight 1); the same mark in a class the protected mark does not list is
+    weighed against chance like any other resemblance (weight below 1)."""
+    rows = [(f"N{i}", f"PLAIN{i:04d}X", f"Filer {i}", f"n{i}", f"g_n{i}", "2018-01-01", "35") for i in range(200)]
+    rows += [("X1", "ZORVEXA", "Exact Co", "x", "g_x", "2020-01-01", "9"),
+             ("Y1", "Z0RVEXA", "Digit Co", "y", "g_y", "2020-01-01", "30"),
+             ("W1", "ZORVEXA", "Elsewhere Co", "w", "g_w", "2020-01-01", "30")]
+    prot = pd.DataFrame({"mark_text": ["ZORVEXA"], "owner_name": ["Zorvex Ltd"], "nice_classes": ["9"],
+                         "owner_key": pd.Series([pd.NA], dtype="str")})
+    empty = pd.DataFrame()
+    r = build_infringement(Tables(_apps(rows), empty, empty, prot, empty), load_config())
+    strength = r.flags.set_index("application_id")["strength"]
+    kinds = r.details.set_index("application_id")["kind"]
+    assert kinds["X1"] == Reason.INFRINGEMENT_EXACT.value and kinds["Y1"] == Reason.INFRINGEMENT_CONFUSABLE.value
+    assert r.severity["x"] == pytest.approx(load_config().infringement.severity_w_copies * strength["X1"])
+    assert r.severity["y"] == pytest.approx(load_config().infringement.severity_w_copies * strength["Y1"])
+    assert r.applicant.loc[["x", "y"], "infringement_chance_dilution"].tolist() == [1.0, 1.0]
+    assert r.applicant.loc["w", "infringement_chance_dilution"] < 1.0
+    assert r.severity["w"] < load_config().infringement.severity_w_copies * strength["W1"]
 
 
 def _apps(rows) -> pd.DataFrame:
