@@ -73,3 +73,18 @@ def test_chinese_containment_with_inserted_characters():
     assert m.loc[(0, 0), "similarity"] == pytest.approx(0.7 + 0.3 * 4 / 6)
     assert m.loc[(1, 1), "similarity"] == pytest.approx(0.7 + 0.3 * 4 / 8)
     assert (2, 0) not in m.index
+
+
+def test_a_plural_folded_protected_mark_is_contained_only_as_a_word():
+    """TORVES folds to 'torve': MITORVE (the stem ending the mark) and STARBUCK COFFEE (the stem
+    ending a word) contain their protected marks, VELTORVEL and TORVELZOL (the stem inside a coined
+    word) do not; APPLE, folded from nothing, is found anywhere (SILVERAPPLE)."""
+    cfg = load_config()
+    texts = ["VELTORVEL", "Torvelzol", "MITORVE", "STARBUCK COFFEE", "SILVERAPPLE"]
+    T = sim.prepare_marks(pd.DataFrame({"id": range(len(texts)), "text": texts}), cfg)
+    P = sim.prepare_marks(pd.DataFrame({"id": range(3), "text": ["Torves", "Starbucks", "Apple"]}), cfg)
+    m = famous_matches(T, P, cfg)
+    affix = m[m["kind"] == "affix"]
+    assert sorted(zip(affix["q"], affix["r"], strict=True)) == [(2, 0), (3, 1), (4, 2)]
+    # similarity 0.7 + 0.3 x the contained share of the mark: 'torve' is 5 of MITORVE's 7 letters
+    assert affix.set_index("q").loc[2, "similarity"] == pytest.approx(0.7 + 0.3 * 5 / 7)
