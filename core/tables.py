@@ -7,6 +7,7 @@ mutate the frames (copy first): the same bundle feeds every builder.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,3 +130,23 @@ def join_grouped(keys: pd.Series, text: pd.Series, sep: str) -> pd.Series:
     lists = pa.LargeListArray.from_arrays(pa.array(offsets), arrow_strings(text))
     joined = pc.binary_join(lists, pa.scalar(sep, type=pa.large_string()))
     return pd.Series(pd.array(joined, dtype="str"), index=uniq)
+
+
+# id(frame) -> {tag: derived structure}; an entry leaves with its frame.
+_FRAME_CACHE: dict[int, dict] = {}
+
+
+def frame_cache(frame) -> dict:
+    """A dict that lives as long as ``frame``, for structures derived from it and reused across
+    calls (the similarity engine's key indexes of a register, a term table's variant keys): a
+    register screened application by application builds them once, not once per application."""
+    per_frame = _FRAME_CACHE.get(id(frame))
+    if per_frame is None:
+        per_frame = _FRAME_CACHE[id(frame)] = {}
+        weakref.finalize(frame, _FRAME_CACHE.pop, id(frame), None)
+    return per_frame
+
+
+def forget_frame(frame) -> None:
+    """Drop what ``frame_cache`` keeps for ``frame`` (it otherwise lives as long as the frame)."""
+    _FRAME_CACHE.pop(id(frame), None)

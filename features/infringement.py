@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core.reasons import FLAG_COLUMNS, Dimension, Reason
-from core.tables import arrow_strings, isin, positions_in, sorted_unique, split_tokens
+from core.tables import arrow_strings, frame_cache, isin, positions_in, sorted_unique, split_tokens
 from features import similarity as sim
 from features import textsim as ts
 from features.class_relations import relations_of
@@ -118,7 +118,7 @@ def mark_similarity(applications: pd.DataFrame, protected_marks: pd.DataFrame | 
     builder computes the same itself when they are absent."""
     T = distinct_marks(applications, config)
     out = {MARKS_KEY: T, MATCHES_KEY: sim.match_prepared(T, None, config)}
-    P = _protected_prepared(protected_marks, config)
+    P = protected_prepared(protected_marks, config)
     if P is not None:
         out[PROTECTED_MATCHES_KEY] = protected_matches(T, P, config)
     sim.forget_keys(T)
@@ -131,14 +131,19 @@ def _protected_texts(prot: pd.DataFrame | None) -> pd.Series | None:
     return prot["mark_text"].astype("str").fillna("").str.strip().reset_index(drop=True)
 
 
-def _protected_prepared(prot: pd.DataFrame | None, config) -> pd.DataFrame | None:
-    """The distinct non-empty protected mark texts, prepared (row = code of ``pd.factorize``)."""
+def protected_prepared(prot: pd.DataFrame | None, config) -> pd.DataFrame | None:
+    """The distinct non-empty protected mark texts, prepared (row = code of ``pd.factorize``); kept
+    with the protected table (``frame_cache``), so that its key index is built once per table."""
     ptext = _protected_texts(prot)
     if ptext is None or not (ptext.str.len() > 0).any():
         return None
-    puniq = pd.unique(ptext[ptext.str.len() > 0])
-    return sim.prepare_marks(pd.DataFrame({"id": np.arange(len(puniq)), "text": np.asarray(puniq, dtype=object)}),
-                             config)
+    kept = frame_cache(prot)
+    tag = ("prepared", config.digest())
+    if tag not in kept:
+        puniq = pd.unique(ptext[ptext.str.len() > 0])
+        kept[tag] = sim.prepare_marks(pd.DataFrame({"id": np.arange(len(puniq)),
+                                                    "text": np.asarray(puniq, dtype=object)}), config)
+    return kept[tag]
 
 
 def protected_matches(T: pd.DataFrame, P: pd.DataFrame, config) -> pd.DataFrame:
@@ -206,7 +211,7 @@ def build_infringement(tables, config) -> FeatureResult:
     m = tables.extras.get(MATCHES_KEY)
     if m is None:
         m = sim.match_prepared(T, None, config)
-    P = _protected_prepared(tables.protected_marks, config)
+    P = protected_prepared(tables.protected_marks, config)
     if P is not None:
         pm = tables.extras.get(PROTECTED_MATCHES_KEY)
         if pm is None:

@@ -20,7 +20,6 @@ returned once (qid of the smaller row position first); a row is never paired wit
 from __future__ import annotations
 
 import time
-import weakref
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from core.reasons import Reason
-from core.tables import isin, sorted_unique
+from core.tables import forget_frame, frame_cache, isin, sorted_unique
 from features import textsim as ts
 
 KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "hshape", "phonetic", "del1", "del2", "hsub", "hdel",
@@ -342,21 +341,14 @@ _KEY_PARAMS = {
                "block_affix_deletions", "letter_two_edits_len"),
 }
 _KEY_PARAMS["suffix"] = _KEY_PARAMS["prefix"]
-# id(prepared frame) -> {(kind, params): (positions, codes, key index)}; entries leave with their frame.
-_KEY_CACHE: dict[int, dict] = {}
-
-
 def _frame_cache(prep: pd.DataFrame) -> dict:
-    per_frame = _KEY_CACHE.get(id(prep))
-    if per_frame is None:
-        per_frame = _KEY_CACHE[id(prep)] = {}
-        weakref.finalize(prep, _KEY_CACHE.pop, id(prep), None)
-    return per_frame
+    """Per prepared frame: {(kind, params): (positions, codes, key index)}, its aliases, columns."""
+    return frame_cache(prep)
 
 
 def forget_keys(prep: pd.DataFrame) -> None:
     """Drop the blocking keys cached for a prepared frame (they otherwise live as long as it)."""
-    _KEY_CACHE.pop(id(prep), None)
+    forget_frame(prep)
 
 
 class KeyLookup:
@@ -371,6 +363,21 @@ class KeyLookup:
 
     def __len__(self) -> int:
         return self.n
+
+    @classmethod
+    def from_sorted(cls, sorted_hashes: np.ndarray, order: np.ndarray) -> KeyLookup:
+        """A look-up rebuilt from ``arrays()`` (a stored register index)."""
+        lookup = cls(())
+        lookup.n, lookup.sorted, lookup.order = len(sorted_hashes), sorted_hashes, order
+        return lookup
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted key hashes, key code of each), the look-up's state as plain arrays."""
+        if not self.n:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        if self.sorted is None:
+            self.codes_of_hashes(np.zeros(1, dtype=np.uint64))  # builds them
+        return self.sorted, self.order
 
     def codes(self, keys) -> np.ndarray:
         """Code of each key (its position among the distinct keys), -1 when absent."""
@@ -414,7 +421,26 @@ def _probe_reference(qp: pd.DataFrame, rp: pd.DataFrame, kind: str, cfg
     qpos, h = _probe_hashes(qp, kind, cfg)
     codes = lookup.codes_of_hashes(h)
     hit = codes >= 0
-    return qpos[hit].astype(np.int64), codes[hit], rpos.astype(np.int64), rc.astype(np.int64), len(lookup)
+    qpos, qc = qpos[hit].astype(np.int64), codes[hit]
+    if len(qc) * 8 < len(rc):
+        # a few new marks against a large kept reference (a register screened filing by filing): only
+        # the reference keys the query has, by code (``_by_code``), in a code space of the query's
+        # keys, so nothing per call is of the register's size
+        uniq, qc = np.unique(qc, return_inverse=True)
+        order, start = _by_code(rp, kind, cfg, rc, len(lookup))
+        lo, n = start[uniq], start[uniq + 1] - start[uniq]
+        at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        return qpos, qc.astype(np.int64), rpos[order[at]].astype(np.int64), np.repeat(np.arange(len(uniq)), n), len(uniq)
+    return qpos, qc, rpos.astype(np.int64), rc.astype(np.int64), len(lookup)
+
+
+def _by_code(rp: pd.DataFrame, kind: str, cfg, rc: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+    """A frame's keys of one kind grouped by code: (key numbers sorted by code, start of each code)."""
+    per_frame = _frame_cache(rp)
+    tag = ("by_code", *_key_tag(kind, cfg))
+    if tag not in per_frame:
+        per_frame[tag] = (np.argsort(rc, kind="stable"), np.r_[0, np.cumsum(np.bincount(rc, minlength=n_codes))])
+    return per_frame[tag]
 
 
 def _probe_hashes(qp: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, np.ndarray]:
@@ -468,7 +494,10 @@ def _coded(qp, rp, kind, cfg, self_join: bool, keys: dict | None = None
     if keys is not None:
         qpos, qc, n_codes = keys[kind]
         return qpos, qc, qpos, qc, n_codes
-    if not self_join and _key_tag(kind, cfg) not in _frame_cache(qp) and len(rp) < len(qp):
+    if not self_join and _key_tag(kind, cfg) not in _frame_cache(qp) and (
+            len(rp) < len(qp) or _key_tag(kind, cfg) in _frame_cache(rp)):
+        # a short reference, or one whose key index is kept (a register screened application by
+        # application, ``warm_keys``): index the reference, hash the query's keys
         return _probe_reference(qp, rp, kind, cfg)
     qpos, qc, index = _key_index(qp, kind, cfg)
     if self_join:
@@ -838,8 +867,68 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
     return pd.DataFrame({"q": q, "r": r, "similarity": np.round(sim, 4), "kind": kind, "detail": detail})
 
 
+def warm_keys(prep: pd.DataFrame, config=None) -> None:
+    """Build and keep ``prep``'s key index of every key kind, and its transliteration aliases with
+    theirs, so that matching a few new marks against it (``match_prepared(new, prep)``) only hashes
+    the new marks' keys: the register index of intake screening."""
+    cfg = _section(config)
+    for kind in KEY_KINDS:
+        _, rc, lookup = _key_index(prep, kind, cfg)
+        _by_code(prep, kind, cfg, rc, len(lookup))
+    _warm_aliases(prep, config)
+
+
+def _warm_aliases(prep: pd.DataFrame, config) -> None:
+    cfg = _section(config)
+    al = _alias_rows(prep, config)
+    for kind in KEY_KINDS if len(al) else ():
+        _, rc, lookup = _key_index(al, kind, cfg)
+        _by_code(al, kind, cfg, rc, len(lookup))
+    _frame_cache(prep)[("aliases",)] = al
+
+
+def kept_keys(prep: pd.DataFrame, config=None) -> dict[str, np.ndarray]:
+    """The key index ``warm_keys`` keeps for ``prep``, as named arrays to store beside it (a register
+    index): ``load_keys`` puts them back, so that loading a register does not regenerate millions of
+    deletion keys. Each array is named ``<kind>.<part>``; ``<kind>.tag`` holds the settings the keys
+    were made with (as text)."""
+    cfg = _section(config)
+    out = {}
+    for kind in KEY_KINDS:
+        pos, codes, lookup = _key_index(prep, kind, cfg)
+        order, start = _by_code(prep, kind, cfg, codes, len(lookup))
+        hashes, code_of = lookup.arrays()
+        out.update({f"{kind}.pos": pos, f"{kind}.codes": codes, f"{kind}.hashes": hashes,
+                    f"{kind}.code_of": code_of.astype(np.int32), f"{kind}.by_code": order.astype(np.int32),
+                    f"{kind}.start": start.astype(np.int64), f"{kind}.tag": np.array([repr(_key_tag(kind, cfg))])})
+    return out
+
+
+def load_keys(prep: pd.DataFrame, arrays: dict, config=None) -> list[str]:
+    """Keep stored key arrays (``kept_keys``) for ``prep`` and warm its aliases; returns the kinds
+    whose settings differ from ``config`` (their keys are built again when first needed)."""
+    cfg = _section(config)
+    cache, stale = _frame_cache(prep), []
+    for kind in KEY_KINDS:
+        tag = _key_tag(kind, cfg)
+        if f"{kind}.tag" not in arrays or str(arrays[f"{kind}.tag"][0]) != repr(tag):
+            stale.append(kind)
+            continue
+        cache[tag] = (arrays[f"{kind}.pos"], arrays[f"{kind}.codes"],
+                      KeyLookup.from_sorted(arrays[f"{kind}.hashes"], arrays[f"{kind}.code_of"]))
+        cache[("by_code", *tag)] = (arrays[f"{kind}.by_code"], arrays[f"{kind}.start"])
+    _warm_aliases(prep, config)
+    return stale
+
+
 def _aliases(rp: pd.DataFrame, config) -> pd.DataFrame:
-    """Extra reference rows from the curated transliteration list (NIKE -> 耐克 and back)."""
+    """Extra reference rows from the curated transliteration list (NIKE -> 耐克 and back); the kept
+    ones of a warm frame (``warm_keys``)."""
+    kept = _frame_cache(rp).get(("aliases",))
+    return kept if kept is not None else _alias_rows(rp, config)
+
+
+def _alias_rows(rp: pd.DataFrame, config) -> pd.DataFrame:
     t = ts.transliterations()
     lat = rp.loc[~rp["han"] & rp["distinctive"], ["comp"]].reset_index(names="orig")
     a1 = lat.merge(t, left_on="comp", right_on="latin")[["orig", "han"]].rename(columns={"han": "text"})

@@ -14,12 +14,14 @@ before unveiling); the first group to file a trend term (its likely originator).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
 from core.config import Config
 from core.reasons import Dimension, Reason
-from core.tables import Tables, isin, positions_in
+from core.tables import Tables, frame_cache, isin, positions_in
 from features import lexicons, term_variants, textsim
 from features.common import (
     applicant_index,
@@ -56,7 +58,23 @@ def term_table(extra: pd.DataFrame | None) -> pd.DataFrame:
 
     Columns term, category, date, source, owner (normalised owner names joined by '|') and
     containable: whether the term also counts inside a longer mark (``features.term_variants``) —
-    not a county's short name (同心, 盘龙, 北门 are everyday words)."""
+    not a county's short name (同心, 盘龙, 北门 are everyday words). Built once per ``extra`` table
+    (kept with it; the shipped lists alone once per process): several builders read it, and intake
+    screening once per filing."""
+    if extra is None:
+        return _shipped_term_table()
+    kept = frame_cache(extra)
+    if "term_table" not in kept:
+        kept["term_table"] = _term_table(extra)
+    return kept["term_table"]
+
+
+@functools.cache
+def _shipped_term_table() -> pd.DataFrame:
+    return _term_table(None)
+
+
+def _term_table(extra: pd.DataFrame | None) -> pd.DataFrame:
     terms = lexicons.public_terms(extra)
     terms = terms.assign(core=textsim.compact(textsim.mark_norm(terms["term"])))
     terms = terms[terms["core"].str.len() >= 2]

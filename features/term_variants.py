@@ -35,7 +35,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from core.tables import isin
+from core.tables import frame_cache, isin
 from features import textsim
 
 COLUMNS = ["core", "term_core", "variant", "detail"]
@@ -67,15 +67,19 @@ def goods_words() -> pd.Index:
     return generic_words().union(pd.Index(goods[goods.str.len().between(2, 4)].unique(), dtype="str"))
 
 
-def _contained(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
+def _containable(terms: pd.DataFrame, cfg) -> pd.Series:
+    """Terms that count inside a longer mark: "place" or "term" by term core."""
     terms = terms[terms["containable"].astype(bool)]
     tlen = terms.index.str.len()
     dated = terms["date"].notna().to_numpy()
     han = terms.index.str.match(_HAN_ONLY)
     place = (terms["category"] == "place").to_numpy()
     kind = pd.Series(np.where(place, "place", "term"), index=terms.index)
-    kind = kind[(han & (tlen >= 2) & (place | dated | (tlen >= cfg.contain_min_chars)))
+    return kind[(han & (tlen >= 2) & (place | dated | (tlen >= cfg.contain_min_chars)))
                 | (~han & dated & (tlen >= cfg.contain_min_chars))]
+
+
+def _contained(cores: pd.Series, kind: pd.Series, cfg) -> pd.DataFrame:
     goods = goods_words()
     n = cores.str.len()
     out = []
@@ -103,15 +107,17 @@ def _contained(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True) if out else _empty()
 
 
-def _pinyin(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
-    named = ~terms["category"].isin(["place", "generic"]).to_numpy()
-    han = terms.index[terms.index.str.match(_HAN_ONLY) & (terms.index.str.len() >= 3) & named]
-    key = pd.Series(textsim.pinyin_key(pd.Series(han, dtype="str")).to_numpy(), index=han)
+def _pinyin_keys(terms_han: pd.Index, cfg) -> pd.DataFrame:
+    """(key, term_core): the folded toneless pinyin of the named Chinese terms."""
+    key = pd.Series(textsim.pinyin_key(pd.Series(terms_han, dtype="str")).to_numpy(), index=terms_han)
     key = key[key.str.len() >= cfg.pinyin_min_letters]
-    latin = cores[cores.str.fullmatch(r"[a-z]+")]
     # front and back nasals written alike (bin / bing, ren / reng: the 模糊音 of pinyin input)
-    m = pd.DataFrame({"core": latin.to_numpy(), "key": _nasal_fold(latin).to_numpy()}).merge(
-        pd.DataFrame({"key": _nasal_fold(key).to_numpy(), "term_core": key.index}), on="key")
+    return pd.DataFrame({"key": _nasal_fold(key).to_numpy(), "term_core": key.index})
+
+
+def _pinyin(cores: pd.Series, keys: pd.DataFrame) -> pd.DataFrame:
+    latin = cores[cores.str.fullmatch(r"[a-z]+")]
+    m = pd.DataFrame({"core": latin.to_numpy(), "key": _nasal_fold(latin).to_numpy()}).merge(keys, on="key")
     return m.assign(variant="pinyin", detail="pinyin of '" + m["term_core"] + "'")[COLUMNS]
 
 
@@ -119,24 +125,33 @@ def _nasal_fold(pinyin: pd.Series) -> pd.Series:
     return pinyin.str.replace("ng", "n", regex=False)
 
 
-def _homophone(han: pd.Series, terms_han: pd.Index) -> pd.DataFrame:
-    tk = pd.DataFrame({"key": textsim.pinyin_key(pd.Series(terms_han, dtype="str")).to_numpy(), "term_core": terms_han})
+def _homophone(han: pd.Series, tk: pd.DataFrame) -> pd.DataFrame:
     ck = pd.DataFrame({"key": textsim.pinyin_key(han).to_numpy(), "core": han.to_numpy()})
     m = ck.merge(tk, on="key")
     m = m[m["core"] != m["term_core"]]
     return m.assign(variant="homophone", detail="sounds like '" + m["term_core"] + "'")[COLUMNS]
 
 
-def _one_replaced(han: pd.Series, terms_han: pd.Index) -> pd.DataFrame:
-    """(core, term_core, cc, tc): Chinese cores of a term's length differing from it in exactly one
-    character (cc in the core, tc in the term), joined on the text with that position masked."""
-    out = []
+def _masked(terms_han: pd.Index) -> dict:
+    """{(length, position): DataFrame[key, term_core, tc]}: each term with one position masked."""
     t = pd.Series(terms_han, dtype="str")
+    out = {}
     for L in sorted(set(t.str.len())):
-        tl, cl = t[t.str.len() == L], han[han.str.len() == L]
+        tl = t[t.str.len() == L]
         for i in range(L):
-            tm = pd.DataFrame({"key": tl.str.slice(0, i) + tl.str.slice(i + 1), "term_core": tl.to_numpy(),
-                               "tc": tl.str.slice(i, i + 1)})
+            out[(L, i)] = pd.DataFrame({"key": tl.str.slice(0, i) + tl.str.slice(i + 1), "term_core": tl.to_numpy(),
+                                        "tc": tl.str.slice(i, i + 1)})
+    return out
+
+
+def _one_replaced(han: pd.Series, masked: dict) -> pd.DataFrame:
+    """(core, term_core, cc, tc): Chinese cores of a term's length differing from it in exactly one
+    character (cc in the core, tc in the term), joined on the text with that position masked
+    (``_masked``: the terms' side)."""
+    out = []
+    for (L, i), tm in masked.items():
+        cl = han[han.str.len() == L]
+        if len(cl):
             cm = pd.DataFrame({"key": cl.str.slice(0, i) + cl.str.slice(i + 1), "core": cl.to_numpy(),
                                "cc": cl.str.slice(i, i + 1)})
             m = cm.merge(tm, on="key")
@@ -145,43 +160,50 @@ def _one_replaced(han: pd.Series, terms_han: pd.Index) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
 
-def _shape(han: pd.Series, terms_han: pd.Index, cfg) -> pd.DataFrame:
+def _shape(han: pd.Series, masked: dict, cfg) -> pd.DataFrame:
     """One character replaced by a look-alike."""
     from features.famous import glyph_table
 
     g = glyph_table()
     g = g[g["score"] >= cfg.shape_min]
-    m = _one_replaced(han, terms_han)
+    m = _one_replaced(han, masked)
     m = m[isin(m["cc"] + m["tc"], pd.Index(pd.unique(g["char"] + g["similar"])))]
     return m.assign(variant="shape", detail=m["cc"] + "/" + m["tc"] + " look alike")[COLUMNS]
 
 
-def _surname_last(han: pd.Series, people: pd.Index) -> pd.DataFrame:
-    """A person's name written given name first (李文亮 -> 文亮李, as in 文亮·李)."""
+def _rotated(people: pd.Index) -> pd.DataFrame:
     t = pd.Series(people, dtype="str")
-    rotated = pd.DataFrame({"core": (t.str.slice(1) + t.str.slice(0, 1)).to_numpy(), "term_core": t.to_numpy()})
+    return pd.DataFrame({"core": (t.str.slice(1) + t.str.slice(0, 1)).to_numpy(), "term_core": t.to_numpy()})
+
+
+def _surname_last(han: pd.Series, rotated: pd.DataFrame) -> pd.DataFrame:
+    """A person's name written given name first (李文亮 -> 文亮李, as in 文亮·李)."""
     m = pd.DataFrame({"core": han.to_numpy()}).merge(rotated, on="core")
     return m.assign(variant="surname last", detail="'" + m["term_core"] + "' given name first")[COLUMNS]
 
 
-def _given_name(cores: pd.Series, terms: pd.DataFrame, titles: list) -> pd.DataFrame:
-    """A current public figure's given name alone or with a title (苏翊鸣 -> 翊鸣, 李文亮 -> 文亮医生):
-    a dated person's name of three characters, its last two, optionally followed by one of
-    ``titles``."""
+def _given_forms(terms: pd.DataFrame, titles: list) -> pd.DataFrame:
+    """(core, term_core): a dated three-character person's given name, alone or with a title."""
     people = terms.index[(terms["category"] == "person").to_numpy() & terms["date"].notna().to_numpy()
                          & terms.index.str.match(_HAN_ONLY) & (terms.index.str.len() == 3)]
     given = pd.Series(people, dtype="str").str.slice(1)
-    forms = pd.concat([pd.DataFrame({"core": given + t, "term_core": people}) for t in ["", *titles]],
-                      ignore_index=True)
+    return pd.concat([pd.DataFrame({"core": given + t, "term_core": people}) for t in ["", *titles]],
+                     ignore_index=True)
+
+
+def _given_name(cores: pd.Series, forms: pd.DataFrame) -> pd.DataFrame:
+    """A current public figure's given name alone or with a title (苏翊鸣 -> 翊鸣, 李文亮 -> 文亮医生):
+    a dated person's name of three characters, its last two, optionally followed by one of
+    ``name_titles``."""
     m = pd.DataFrame({"core": cores.to_numpy()}).merge(forms, on="core")
     return m.assign(variant="given name", detail="the given name of '" + m["term_core"] + "'")[COLUMNS]
 
 
-def _replaced(han: pd.Series, held: pd.Index) -> pd.DataFrame:
+def _replaced(han: pd.Series, masked_held: dict) -> pd.DataFrame:
     """One character of a held coined term (an organiser's mascot) replaced, the others in place
     (冰墩墩 -> 雪墩墩): like a well-known mark, its owner's name is imitated whatever the new
     character. Unheld words (元宇宙, 好运来) are left alone: one character changed is a new word."""
-    m = _one_replaced(han, held)
+    m = _one_replaced(han, masked_held)
     return m.assign(variant="replaced", detail="'" + m["term_core"] + "' with one character replaced")[COLUMNS]
 
 
@@ -194,16 +216,33 @@ def variant_matches(cores: pd.Series, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     if not len(cores) or not len(terms):
         return _empty()
     han = cores[cores.str.len().ge(3) & cores.str.match(_HAN_ONLY)]
-    # sound-alikes and look-alikes of names (people, events, mascots); those of places are everyday
-    # coined marks (同湘石 sounds like 桐乡市)
-    named = ~terms["category"].isin(["place", "generic"]).to_numpy()
-    terms_han = terms.index[(terms.index.str.len() >= 3) & terms.index.str.match(_HAN_ONLY) & named]
-    people = terms_han[(terms.loc[terms_han, "category"] == "person").to_numpy()]
-    owner = terms["owner"] if "owner" in terms else pd.Series("", index=terms.index)
-    held = terms_han[terms.loc[terms_han, "category"].isin(["event", "other"]).to_numpy()
-                     & (owner.reindex(terms_han).fillna("").astype("str") != "").to_numpy()]
-    parts = [_contained(cores, terms, cfg), _pinyin(cores, terms, cfg), _homophone(han, terms_han),
-             _shape(han, terms_han, cfg), _surname_last(han, people),
-             _given_name(cores, terms, list(cfg.name_titles)), _replaced(han, held)]
+    side = term_side(terms, cfg)
+    parts = [_contained(cores, side["containable"], cfg), _pinyin(cores, side["pinyin"]),
+             _homophone(han, side["homophone"]), _shape(han, side["masked"], cfg),
+             _surname_last(han, side["rotated"]), _given_name(cores, side["given"]),
+             _replaced(han, side["masked_held"])]
     out = pd.concat(parts, ignore_index=True)
     return out.drop_duplicates(["core", "term_core"]).reset_index(drop=True)
+
+
+def term_side(terms: pd.DataFrame, cfg) -> dict:
+    """The term list's half of every rule's join, built once per term table and kept with it
+    (``core.tables.frame_cache``): a register screened filing by filing joins against it each time."""
+    tag = ("term_variants", int(cfg.contain_min_chars), int(cfg.pinyin_min_letters), tuple(cfg.name_titles))
+    kept = frame_cache(terms)
+    if tag not in kept:
+        # sound-alikes and look-alikes of names (people, events, mascots); those of places are
+        # everyday coined marks (同湘石 sounds like 桐乡市)
+        named = ~terms["category"].isin(["place", "generic"]).to_numpy()
+        terms_han = terms.index[(terms.index.str.len() >= 3) & terms.index.str.match(_HAN_ONLY) & named]
+        people = terms_han[(terms.loc[terms_han, "category"] == "person").to_numpy()]
+        owner = terms["owner"] if "owner" in terms else pd.Series("", index=terms.index)
+        held = terms_han[terms.loc[terms_han, "category"].isin(["event", "other"]).to_numpy()
+                         & (owner.reindex(terms_han).fillna("").astype("str") != "").to_numpy()]
+        kept[tag] = {
+            "containable": _containable(terms, cfg), "pinyin": _pinyin_keys(terms_han, cfg),
+            "homophone": pd.DataFrame({"key": textsim.pinyin_key(pd.Series(terms_han, dtype="str")).to_numpy(),
+                                       "term_core": terms_han}),
+            "masked": _masked(terms_han), "rotated": _rotated(people),
+            "given": _given_forms(terms, list(cfg.name_titles)), "masked_held": _masked(held)}
+    return kept[tag]

@@ -402,7 +402,7 @@ def run_batch(data: str | Path, state: str | Path, as_of: str, config: Config, m
         runs = state / "runs"
         runs.mkdir(parents=True, exist_ok=True)
         staging = runs / f".{tag}.tmp-{uuid.uuid4().hex[:8]}"
-        write_run(result, staging, manifest, rejected, timer)  # atomic itself; we add files, then publish
+        write_run(result, staging, manifest, rejected, timer, config)  # atomic itself; we add files, then publish
 
         earlier = [r for r in list_runs(state) if r < tag]
         previous_as_of = earlier[-1] if earlier else None

@@ -18,10 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="TOML file overriding core/default_config.toml")
-    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+from pipeline.cli_args import add_common
 
 
 def add_batch_parsers(sub) -> None:
@@ -39,7 +36,7 @@ def add_batch_parsers(sub) -> None:
     from pipeline.score import add_model_arguments
 
     add_model_arguments(p)
-    _add_common(p)
+    add_common(p)
 
     p = sub.add_parser("inspect-sample", help="reproducible random inspection list per grade (double random)",
                        epilog="example: tmscreen inspect-sample --run state/runs/2025-06-30 "
@@ -48,7 +45,7 @@ def add_batch_parsers(sub) -> None:
     p.add_argument("--rates", default="A=0.02,B=0.05,C=0.2,D=1", help="GRADE=RATE,... (rates in [0, 1])")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", help="write the list as CSV here (default: print it)")
-    _add_common(p)
+    add_common(p)
 
     p = sub.add_parser("eligibility", help="which fund applicants need strict review, and why",
                        epilog="example: tmscreen eligibility subjects.csv --run state/runs/2025-06-30 "
@@ -56,13 +53,13 @@ def add_batch_parsers(sub) -> None:
     p.add_argument("subjects")
     p.add_argument("--run", required=True)
     p.add_argument("--out", help="write the result as CSV here (default: print it)")
-    _add_common(p)
+    add_common(p)
 
     p = sub.add_parser("export", help="joint-action export (joint.csv, joint.jsonl, d_list.csv)",
                        epilog="example: tmscreen export --run state/runs/2025-06-30 --out exports/2025-06-30")
     p.add_argument("--run", required=True)
     p.add_argument("--out", required=True)
-    _add_common(p)
+    add_common(p)
 
 
 def cmd_batch(args, config) -> int:

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.cli_args import add_common
+
 EPILOG = """examples:
   tmscreen demo-data .tmscreen/demo --n-applications 20000 --seed 7
   tmscreen validate .tmscreen/demo/dataset
@@ -30,11 +32,6 @@ def add_model_arguments(p) -> None:
     add(p)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="TOML file overriding core/default_config.toml")
-    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tmscreen", description="Screen trademark applications for abnormal (bad-faith) filing and "
@@ -46,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out")
     p.add_argument("--n-applications", type=int, default=20000)
     p.add_argument("--seed", type=int, default=7)
-    _add_common(p)
+    add_common(p)
 
     p = sub.add_parser("validate", help="check a dataset against the data contract; report every problem",
                        epilog="exit codes: 0 clean, 1 rows rejected, 2 unusable")
@@ -54,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", help="CSV encoding (default: detect UTF-8 / UTF-8-BOM / GB18030)")
     p.add_argument("--as-of", help="YYYY-MM-DD; later dates are rejected as future (default today)")
     p.add_argument("--show", type=int, default=20, help="rejected rows to print per table")
-    _add_common(p)
+    add_common(p)
 
     p = sub.add_parser("score", help="score a dataset end to end into a run folder",
                        epilog="example: tmscreen score data/demo/dataset --out runs/2025-12-31")
@@ -69,13 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--quiet", action="store_true", help="no stage-by-stage progress on the terminal")
     add_model_arguments(p)
-    _add_common(p)
+    add_common(p)
 
     p = sub.add_parser("evaluate", help="compare a run with a demo world's truth")
     p.add_argument("run")
     p.add_argument("--truth", required=True)
     p.add_argument("--json", action="store_true", help="only print JSON")
-    _add_common(p)
+    add_common(p)
 
     p = sub.add_parser("agents", help="filing agents of a run, most abnormal first (clients flagged beyond chance)",
                        epilog="example: tmscreen agents RUN --top 20 --out agents.csv")
@@ -83,25 +80,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=20, help="agents to print (default 20)")
     p.add_argument("--abnormal", action="store_true", help="only the agents tested abnormal")
     p.add_argument("--out", help="write the (filtered) list as CSV here")
-    _add_common(p)
+    add_common(p)
 
     p = sub.add_parser("grade", help="grading tools")
     gsub = p.add_subparsers(dest="grade_command", required=True)
     e = gsub.add_parser("explain", help="print an applicant's deduction table")
     e.add_argument("applicant_key")
     e.add_argument("--run", required=True)
-    _add_common(e)
+    add_common(e)
 
     p = sub.add_parser("import", help="import external data into the data contract")
     isub = p.add_subparsers(dest="import_command", required=True)
     u = isub.add_parser("uspto", help="USPTO XML (daily applications, TSDR status, assignments) or case-files CSV")
     u.add_argument("sources", nargs="+")
     u.add_argument("--out", required=True)
-    _add_common(u)
+    add_common(u)
 
     from pipeline.batch_cli import add_batch_parsers
+    from pipeline.screen_cli import add_screen_parser
 
     add_batch_parsers(sub)
+    add_screen_parser(sub)
     for module, parsers, _ in OPTIONAL_COMMANDS:
         mod = _optional(module)
         if mod is not None:
@@ -287,8 +286,9 @@ COMMANDS = {"demo-data": cmd_demo_data, "validate": cmd_validate, "score": cmd_s
 
 def _commands() -> dict:
     from pipeline.batch_cli import BATCH_COMMANDS
+    from pipeline.screen_cli import SCREEN_COMMANDS
 
-    commands = {**COMMANDS, **BATCH_COMMANDS}
+    commands = {**COMMANDS, **BATCH_COMMANDS, **SCREEN_COMMANDS}
     for module, _, attr in OPTIONAL_COMMANDS:
         mod = _optional(module)
         commands.update(getattr(mod, attr, {}) if mod is not None else {})

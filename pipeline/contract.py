@@ -130,7 +130,11 @@ _CSV_BLOCK_BYTES = 1 << 24  # the reader's unit of work (and of chunks; see tabl
 
 def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read every column as text. Returns (rows, malformed lines as a rejected frame)."""
-    raw = path.read_bytes()
+    return parse_csv(path.read_bytes(), path, encoding)
+
+
+def parse_csv(raw: bytes, path: Path | str, encoding: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``_read_csv`` of bytes already read (``path`` names them in messages: a file or stdin)."""
     if not raw or raw.isspace():  # (not raw.strip(): that copies the whole file)
         raise ContractError(f"{path}: the file is empty. Expected a header line and rows (or delete the file).")
     raw, _ = _as_utf8(raw, path, encoding)
@@ -375,7 +379,7 @@ def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     for col in ("application_id", "applicant_name", "subject_name", "assignee_name", "owner_name", "term"):
         if col in out.columns:
             out[col] = out[col].str.strip()
-    return out  # index = position in the file (row = index + 2), kept for later cross-table rejects
+    return out
 
 
 @dataclass
@@ -412,6 +416,42 @@ def newest_date(frames: dict[str, pd.DataFrame], today: pd.Timestamp) -> pd.Time
     return min(max(dates), today).normalize() if dates else today
 
 
+def check_table(raw: pd.DataFrame, malformed: pd.DataFrame, key: str, as_of: pd.Timestamp,
+                path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate one table read as text: (typed good rows, rejected rows with ``row`` and ``reason``).
+    A missing required column or a required table without rows is a ContractError."""
+    spec = SPECS[key]
+    raw.columns = [str(c).strip().lstrip("\ufeff").lower() for c in raw.columns]
+    missing = [c for c in spec.required if c not in raw.columns]
+    if missing:
+        raise ContractError(
+            f"{path}: required column(s) {', '.join(missing)} missing. Found columns: "
+            f"{', '.join(raw.columns) or '(none)'}. Expected at least {', '.join(spec.required)}; "
+            "rename the columns (see docs/data-contract.md)."
+        )
+    if spec.required_table and len(raw) == 0 and malformed.empty:
+        raise ContractError(f"{path}: the table has a header but no rows; nothing to score.")
+    for col in spec.columns:
+        if col not in raw.columns:
+            raw[col] = ""
+    raw = raw.astype({c: "str" for c in raw.columns}).reset_index(drop=True)
+    problems = _row_problems(raw, key, as_of)
+    bad = raw.index.isin(problems.index)
+    rejected = raw.loc[bad].copy()
+    # "row" is the 1-based record number with the header as row 1 (as a spreadsheet shows it);
+    # it equals the file line unless quoted fields contain newlines. Malformed lines were left out of
+    # ``raw``: the rows after one are numbered past it.
+    record = np.setdiff1d(np.arange(2, len(raw) + len(malformed) + 2),
+                          malformed["line"].to_numpy(np.int64) if len(malformed) else [])[:len(raw)]
+    rejected.insert(0, "row", record[rejected.index.to_numpy()])
+    rejected["reason"] = problems.reindex(rejected.index).to_numpy()
+    if not malformed.empty:
+        rejected = pd.concat([rejected, malformed.rename(columns={"line": "row"})], ignore_index=True)
+    good = _typed(raw.loc[~bad], key)
+    good.index = pd.Index(record[good.index.to_numpy()], name="row")  # the accepted rows' record numbers
+    return good, rejected
+
+
 def load_dataset(root: str | Path, as_of: str | pd.Timestamp | None = None,
                  encoding: str | None = None) -> LoadedDataset:
     """Read and validate a dataset folder. Raises ContractError for file-level problems."""
@@ -436,32 +476,10 @@ def load_dataset(root: str | Path, as_of: str | pd.Timestamp | None = None,
             raw, malformed = _read_csv(path, encoding)
         else:
             raw, malformed = _read_parquet(path), pd.DataFrame(columns=["line", "raw", "reason"])
-        raw.columns = [str(c).strip().lstrip("\ufeff").lower() for c in raw.columns]
-        missing = [c for c in spec.required if c not in raw.columns]
-        if missing:
-            raise ContractError(
-                f"{path}: required column(s) {', '.join(missing)} missing. Found columns: "
-                f"{', '.join(raw.columns) or '(none)'}. Expected at least {', '.join(spec.required)}; "
-                "rename the columns (see docs/data-contract.md)."
-            )
-        if spec.required_table and len(raw) == 0 and malformed.empty:
-            raise ContractError(f"{path}: the table has a header but no rows; nothing to score.")
-        for col in spec.columns:
-            if col not in raw.columns:
-                raw[col] = ""
-        raw = raw.astype({c: "str" for c in raw.columns}).reset_index(drop=True)
-        problems = _row_problems(raw, key, as_of)
-        bad = raw.index.isin(problems.index)
-        rejected = raw.loc[bad].copy()
-        # "row" is the 1-based record number with the header as row 1 (as a spreadsheet shows it);
-        # it equals the file line unless quoted fields contain newlines.
-        rejected.insert(0, "row", rejected.index + 2)
-        rejected["reason"] = problems.reindex(rejected.index).to_numpy()
-        if not malformed.empty:
-            rejected = pd.concat([rejected, malformed.rename(columns={"line": "row"})], ignore_index=True)
-        frames[key] = _typed(raw.loc[~bad], key)
+        good, rejected = check_table(raw, malformed, key, as_of, path)
+        frames[key] = good
         result.rejected[key] = rejected.reset_index(drop=True)
-        result.counts[key] = {"read": int(len(raw) + len(malformed)), "accepted": int((~bad).sum()),
+        result.counts[key] = {"read": int(len(raw) + len(malformed)), "accepted": int(len(good)),
                               "rejected": int(len(rejected))}
         result.inputs.append({"table": spec.name, "path": str(path), "sha256": _sha256(path)})
 
@@ -471,7 +489,7 @@ def load_dataset(root: str | Path, as_of: str | pd.Timestamp | None = None,
         unknown = pd.Series(~isin(tr["application_id"], frames["applications"]["application_id"]), index=tr.index)
         if unknown.any():
             rej = tr.loc[unknown].astype("str").copy()
-            rej.insert(0, "row", tr.index[unknown] + 2)
+            rej.insert(0, "row", tr.index[unknown])  # (check_table numbered the rows by record)
             rej["reason"] = "application_id: transfer points at an unknown (or rejected) application"
             result.rejected["transfers"] = pd.concat([result.rejected["transfers"], rej], ignore_index=True)
             frames["transfers"] = tr.loc[~unknown].reset_index(drop=True)

@@ -258,7 +258,7 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
 
 
 def write_run(result: ScoreResult, out: Path, manifest: dict, rejected: dict[str, pd.DataFrame],
-              timer: StageTimer) -> dict:
+              timer: StageTimer, config: Config) -> dict:
     with RunWriter(out) as w:
         with timer.stage("write"):
             w.parquet("application_scores", result.applications)
@@ -282,6 +282,10 @@ def write_run(result: ScoreResult, out: Path, manifest: dict, rejected: dict[str
             for table, frame in rejected.items():
                 if len(frame):
                     w.csv(f"rejected/{table}", frame)
+        with timer.stage("index"):
+            from pipeline.register_index import write_index
+
+            write_index(w, result, config, manifest["as_of"])
         manifest["stages"] = timer.stages
         w.manifest(manifest)
     return manifest
@@ -322,7 +326,7 @@ def score_dataset(dataset: str | Path, out: str | Path, config: Config, as_of: s
     manifest = run_manifest(dataset, str(loaded.tables.as_of.date()), loaded.inputs, loaded.counts, config, result,
                             model_info)
     manifest["engine"] = {"name": engine, "scheduler": scheduler}
-    manifest = write_run(result, Path(out), manifest, loaded.rejected, timer)
+    manifest = write_run(result, Path(out), manifest, loaded.rejected, timer, config)
     manifest["wall_seconds"] = round(time.perf_counter() - start, 2)
     return manifest
 
