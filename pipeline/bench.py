@@ -74,7 +74,11 @@ def run_size(n: int, work: Path, national: bool) -> dict:
                     str(run), "--as-of", "2026-01-01", "--top", "0", "--builtin", *config], check=True)
     manifest = json.loads((run / "manifest.json").read_text())
     marks = next((s["marks_process"]["seconds"] for s in manifest["stages"] if "marks_process" in s), None)
+    # intake screening against the run's register index, in a fresh process (its load time is real)
+    screen = json.loads(subprocess.run([sys.executable, "-m", "pipeline.bench_screen", str(run)], check=True,
+                                       capture_output=True, text=True).stdout.strip().splitlines()[-1])
     return {"n": n, "generate_s": round(gen, 1), "stages": manifest["stages"], "marks_process_s": marks,
+            "screen": screen,
             "config": NATIONAL_CONFIG.name if national else "defaults", "reference_run": run.name == "run",
             # builder stages that ran in threads overlap; their enclosing stage counts once
             "total_s": round(sum(s["seconds"] for s in manifest["stages"] if not s.get("parallel")), 1),
@@ -160,6 +164,13 @@ def main() -> int:
     lines.append("| configuration | " + " | ".join(r["config"] for r in results) + " |")
     lines.append("| growth of the total, same configuration | " + " | ".join(growth(results)) + " |")
     lines.append("| demo generation (s) | " + " | ".join(f"{r['generate_s']}" for r in results) + " |")
+    lines.append("| **intake screening** (`tmscreen screen`, docs/screening.md) | |" + " |" * (len(results) - 1))
+    for label, cell in (("register index: build (s, the index stage) / size (MB)",
+                         lambda x: f"{x['index_build_s']} / {x['index_mb']}"),
+                        ("index load (s)", lambda x: f"{x['load_s']}"),
+                        ("one application: p50 / p99 (ms)", lambda x: f"{x['single_p50_ms']} / {x['single_p99_ms']}"),
+                        ("batches of 1,000 (applications/s)", lambda x: f"{x['batch_per_s']}")):
+        lines.append(f"| {label} | " + " | ".join(cell(r["screen"]) for r in results) + " |")
     if refs:
         lines.append("| **naive references** | |" + " |" * (len(results) - 1))
         lines.append("| group components: scipy csgraph / networkx (s) | "

@@ -1,4 +1,5 @@
-"""``tmscreen serve | users | labels | audit``: the review app's commands.
+"""``tmscreen serve | users | labels | audit | serve-screen | tokens``: the review app's commands
+and the screening service's.
 
 Wiring (in pipeline/cli.py)::
 
@@ -18,11 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    # Same options as pipeline.cli._add_common (main() reads args.log_level and args.config).
-    p.add_argument("--config", help="TOML file overriding core/default_config.toml (unused here)")
-    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+from pipeline.cli_args import add_common
 
 
 def _add_db(p: argparse.ArgumentParser, state_required: bool) -> None:
@@ -39,7 +36,7 @@ def add_review_parsers(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--https-only", action="store_true", help="mark the session cookie Secure (behind TLS)")
-    _add_common(p)
+    add_common(p)
 
     p = subparsers.add_parser("users", help="manage review app users")
     usub = p.add_subparsers(dest="users_command", required=True)
@@ -51,14 +48,14 @@ def add_review_parsers(subparsers) -> None:
     a.add_argument("--password-stdin", action="store_true",
                    help="read the password from the first line of stdin (otherwise prompt)")
     _add_db(a, state_required=False)
-    _add_common(a)
+    add_common(a)
     dv = usub.add_parser("deactivate", help="stop a user from logging in and end its open sessions")
     dv.add_argument("name")
     _add_db(dv, state_required=False)
-    _add_common(dv)
+    add_common(dv)
     ls = usub.add_parser("list", help="list users")
     _add_db(ls, state_required=False)
-    _add_common(ls)
+    add_common(ls)
 
     p = subparsers.add_parser("labels", help="reviewer decisions as training labels")
     lsub = p.add_subparsers(dest="labels_command", required=True)
@@ -68,13 +65,37 @@ def add_review_parsers(subparsers) -> None:
                                "are left out")
     _add_db(e, state_required=True)
     e.add_argument("--out", required=True)
-    _add_common(e)
+    add_common(e)
+
+    p = subparsers.add_parser("serve-screen", help="run the screening service (POST /api/screen) for filing systems",
+                              epilog="example: tmscreen serve-screen --state /srv/tmscreen --port 8010 "
+                                     "(docs/screening.md)")
+    _add_db(p, state_required=True)
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8010)
+    add_common(p)
+
+    p = subparsers.add_parser("tokens", help="API tokens of the screening service (stored hashed)")
+    tsub = p.add_subparsers(dest="tokens_command", required=True)
+    a = tsub.add_parser("add", help="a new token for a client; printed once",
+                        epilog="example: tmscreen tokens add filing-portal --scope screen --state /srv/tmscreen")
+    a.add_argument("client")
+    a.add_argument("--scope", action="append", required=True, help="scope granted (screen); repeatable")
+    _add_db(a, state_required=False)
+    add_common(a)
+    r = tsub.add_parser("revoke", help="revoke a token by id (refused from the next request on)")
+    r.add_argument("id", type=int)
+    _add_db(r, state_required=False)
+    add_common(r)
+    ls = tsub.add_parser("list", help="list tokens (id, client, scopes, created, revoked)")
+    _add_db(ls, state_required=False)
+    add_common(ls)
 
     p = subparsers.add_parser("audit", help="the review app's audit log")
     asub = p.add_subparsers(dest="audit_command", required=True)
     v = asub.add_parser("verify", help="recompute the hash chain; exit 1 naming the first bad row")
     _add_db(v, state_required=True)
-    _add_common(v)
+    add_common(v)
 
 
 def _sessionmaker(args):
@@ -166,7 +187,49 @@ def cmd_audit(args, config=None) -> int:
     return 0 if ok else 1
 
 
-REVIEW_COMMANDS = {"serve": cmd_serve, "users": cmd_users, "labels": cmd_labels, "audit": cmd_audit}
+def cmd_serve_screen(args, config=None) -> int:
+    import uvicorn
+
+    from review.screen_api import create_screen_app
+
+    state = Path(args.state)
+    if not state.is_dir():
+        print(f"error: state folder {state} does not exist", file=sys.stderr)
+        return 2
+    if config is None:
+        from core.config import load_config
+
+        config = load_config()
+    uvicorn.run(create_screen_app(state, config, args.db), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_tokens(args, config=None) -> int:
+    from sqlalchemy import select
+
+    from review import db as rdb
+
+    db = _sessionmaker(args)
+    try:
+        if args.tokens_command == "add":
+            token_id, token = rdb.add_token(db, args.client, args.scope, _cli_actor())
+            print(f"token {token_id} for {args.client} ({' '.join(sorted(set(args.scope)))}); store it now, "
+                  f"it is not shown again:\n{token}")
+        elif args.tokens_command == "revoke":
+            rdb.revoke_token(db, args.id, _cli_actor())
+            print(f"token {args.id} revoked")
+        else:
+            with db() as s:
+                for t in s.execute(select(rdb.ApiToken).order_by(rdb.ApiToken.id)).scalars():
+                    print(f"{t.id}\t{t.client}\t{t.scopes}\t{t.created_at}\t{t.revoked_at or 'active'}")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+REVIEW_COMMANDS = {"serve": cmd_serve, "users": cmd_users, "labels": cmd_labels, "audit": cmd_audit,
+                   "serve-screen": cmd_serve_screen, "tokens": cmd_tokens}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -131,6 +131,67 @@ class Quota(Base):
     used: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ApiToken(Base):
+    """A filing system's token for the screening API. Only the SHA-256 of the token is stored (the
+    token itself is 32 random bytes, shown once): a stolen database does not give working tokens."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client: Mapped[str] = mapped_column(String(100), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))  # space-separated
+    created_at: Mapped[str] = mapped_column(String(40))
+    created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[str] = mapped_column(String(40), default="")
+
+
+# screen: POST /api/screen; status: GET /api/status (which index is served, for monitoring)
+API_SCOPES = ("screen", "status")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_token(db: sessionmaker[Session], client: str, scopes: list[str], actor: str) -> tuple[int, str]:
+    """A new token for ``client`` with ``scopes`` (audited): (its id, the token, shown only now)."""
+    import secrets
+
+    unknown = sorted(set(scopes) - set(API_SCOPES))
+    if unknown or not scopes or not client.strip():
+        raise ValueError(f"a token needs a client name and scopes among {', '.join(API_SCOPES)} "
+                         f"(unknown: {', '.join(unknown) or '-'})")
+    token = "tms_" + secrets.token_urlsafe(32)
+
+    def work(s):
+        row = ApiToken(client=client.strip(), token_hash=token_hash(token), scopes=" ".join(sorted(set(scopes))),
+                       created_at=iso(utcnow()), created_by=actor)
+        s.add(row)
+        return row, lambda: {"id": row.id, "client": row.client, "scopes": row.scopes}
+
+    row = audited(db, actor, "token_add", client, "", work)
+    return row.id, token
+
+
+def revoke_token(db: sessionmaker[Session], token_id: int, actor: str) -> None:
+    """Revoke a token (audited); it is refused from the next request on."""
+    def work(s):
+        row = s.get(ApiToken, token_id)
+        if row is None or row.revoked_at:
+            raise ValueError(f"no active API token with id {token_id}")
+        row.revoked_at = iso(utcnow())
+        return None, {"id": token_id, "client": row.client}
+
+    audited(db, actor, "token_revoke", str(token_id), "", work)
+
+
+def token_of(db: sessionmaker[Session], token: str) -> ApiToken | None:
+    """The active token row of a presented token, else None."""
+    with db() as s:
+        row = s.execute(select(ApiToken).where(ApiToken.token_hash == token_hash(token))).scalar_one_or_none()
+        return row if row is not None and not row.revoked_at else None
+
+
 AUDIT_FIELDS = ("seq", "at", "actor", "action", "target", "ip", "details", "prev_hash")
 
 
