@@ -512,6 +512,7 @@ def _days(dates: pd.Series) -> np.ndarray:
 
 _CHUNKS = 32
 _CHUNK_APPLICATIONS = 31_250  # at most this many applications per chunk above 1M (32 chunks up to 1M)
+_MIN_CHUNK_APPLICATIONS = 5_000  # at least this many per chunk (fewer chunks below 160,000 applications)
 
 
 def _csr(keys_sorted: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -673,7 +674,8 @@ def _earlier_path(apps, q_apps, directed, T, rel: pd.DataFrame, cfg) -> pd.DataF
     is_dict = T["dict"].to_numpy()
     out = {0: [], 2: []}  # relation code (1: same similar group, set by _earlier_strength)
     # chunks of whole applications keep the memory bounded (tens of millions of joined rows at 1M)
-    n_chunks = max(_CHUNKS, -(-len(apps) // _CHUNK_APPLICATIONS))
+    # (a small table, such as a screened filing's neighbourhood, in one chunk: each costs a fixed overhead)
+    n_chunks = max(min(_CHUNKS, -(-len(apps) // _MIN_CHUNK_APPLICATIONS)), -(-len(apps) // _CHUNK_APPLICATIONS))
     bounds = np.searchsorted(cls["row"], np.linspace(0, len(apps), n_chunks + 1)[1:-1])
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(cls["row"])], strict=True):
         same = {col: v[lo:hi] for col, v in cls.items()}
