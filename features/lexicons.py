@@ -35,7 +35,7 @@ from core.tables import sorted_unique
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 TERM_CATEGORIES = ("place", "person", "event", "generic", "other")
-PUBLIC_TERM_COLUMNS = ["term", "norm", "category", "date", "lang", "source", "note", "owner"]
+PUBLIC_TERM_COLUMNS = ["term", "norm", "category", "date", "lang", "source", "note", "owner", "listed"]
 
 _WS = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -250,7 +250,7 @@ def public_terms(extra: pd.DataFrame | None = None) -> pd.DataFrame:
 
     Columns: term, norm, category (place/person/event/generic/other), date (datetime64[ns], NaT unless
     the term is dated), lang (zh/en), source, note, owner (who may file it: the person, the organiser, an
-    authorised company; names joined by ';'). ``extra`` is the dataset's ``reference/public_terms``
+    authorised company; names joined by ';'), listed (the row comes from ``extra``). ``extra`` is the dataset's ``reference/public_terms``
     table (columns term, category, optional date/lang/source/note); unknown categories become "other".
     On duplicates the earliest dated row wins (fame is a period that its earliest evidence starts;
     on the same date the dataset's row); among undated rows the shipped row (with its richer note)
@@ -268,11 +268,14 @@ def public_terms(extra: pd.DataFrame | None = None) -> pd.DataFrame:
     order = pd.DataFrame({"nodate": nodate, "date": out["date"], "rank": is_extra == nodate}, index=out.index)
     owners = out["owner"].fillna("").astype("str").groupby([out["norm"], out["category"]]).agg(
         lambda o: ";".join(sorted({n.strip() for v in o for n in v.split(";") if n.strip()})))
+    # listed by the operator: any row of the term from the dataset, whichever row is kept
+    out["_extra"] = out["_extra"].astype(bool).groupby([out["norm"], out["category"]]).transform("any")
     out = out.loc[order.sort_values(["nodate", "date", "rank"], kind="stable").index]
     out = out.drop_duplicates(["norm", "category"], keep="first").sort_index()
     out["owner"] = owners.reindex(pd.MultiIndex.from_frame(out[["norm", "category"]])).to_numpy()
     for col in ("term", "norm", "category", "lang", "source", "note", "owner"):
         out[col] = out[col].astype("str").fillna("")
+    out["listed"] = out["_extra"].astype(bool)
     return out[PUBLIC_TERM_COLUMNS].reset_index(drop=True)
 
 

@@ -23,6 +23,7 @@ from core.config import Config
 from core.reasons import Dimension, Reason
 from core.tables import Tables, frame_cache, isin, positions_in
 from features import lexicons, term_variants, textsim
+from features.chance import chance_weight
 from features.common import (
     applicant_index,
     concat_flags,
@@ -83,11 +84,13 @@ def _term_table(extra: pd.DataFrame | None) -> pd.DataFrame:
     owners = terms.set_index("core")["owner"].str.split(";").explode().fillna("").str.strip()
     owners = pd.Series(textsim.compact(textsim.mark_norm(owners)).to_numpy(), index=owners.index)
     owners = owners[owners != ""].groupby(level=0).agg(lambda o: "|".join(sorted(set(o))))
+    listed = terms.groupby("core")["listed"].any()
     terms = terms.sort_values(["core", "prio", "date"], kind="stable").drop_duplicates("core")
     terms["owner"] = owners.reindex(terms["core"]).fillna("").to_numpy()
+    terms["listed"] = listed.reindex(terms["core"]).to_numpy(dtype=bool)
     terms["containable"] = ~((terms["category"] == "place")
                              & terms["note"].str.contains(r"^short of .*\(county\)", regex=True))
-    return terms.set_index("core")[["term", "category", "date", "source", "owner", "containable"]]
+    return terms.set_index("core")[["term", "category", "date", "source", "owner", "containable", "listed"]]
 
 
 def _own_name_contains(names: pd.Series, cores: pd.Series) -> np.ndarray:
@@ -273,7 +276,7 @@ def term_hits(apps: pd.DataFrame, terms: pd.DataFrame, cfg) -> pd.DataFrame:
     vhit = rest.reset_index().merge(var, on="core").set_index("index")
     hit = pd.concat([exact, vhit])
     t = terms.reindex(hit["term_core"])
-    for col in ("term", "category", "owner"):
+    for col in ("term", "category", "owner", "listed"):
         hit[col] = t[col].to_numpy()
     hit["event_date"] = t["date"].to_numpy()
     # a dated (current) public figure's name: only that person or a listed owner may file it
@@ -342,6 +345,27 @@ def _trend_hits(apps: pd.DataFrame, trends: pd.DataFrame, cfg) -> pd.DataFrame:
     return tr
 
 
+def _chance_weights(apps: pd.DataFrame, hit: pd.DataFrame, idx: pd.Index, config: Config) -> np.ndarray:
+    """Per term hit, the weight its applicant's severity gives it. A mark that only happens to be a
+    name or word of the built-in lists (an undated two-character name such as 王威 is also many
+    people's own name and an everyday phrase) is a coincidence a large portfolio meets by chance:
+    such hits are weighed by how far the applicant's number of them is beyond its peers'
+    (``features.chance``, the infringement builder's test, on distinct mark cores). A term the
+    operator listed, a dated one (a current figure or event) and a filing in a wave keep their full
+    weight. The application's own flag keeps its strength either way."""
+    by_chance = (~hit["listed"].astype(bool) & hit["event_date"].isna()
+                 & (hit["n_wave"] < config.squatting.trend_min_groups)).to_numpy()
+    if not by_chance.any():
+        return np.ones(len(hit))
+    filed = pd.DataFrame({"k": positions_in(idx, apps["applicant_key"]), "core": apps["core"].astype("str")})
+    n = filed.drop_duplicates().groupby("k").size().reindex(np.arange(len(idx)), fill_value=0)
+    h = pd.DataFrame({"k": positions_in(idx, hit["applicant_key"][by_chance]),
+                      "core": hit["core"][by_chance].astype("str")})
+    k = h.drop_duplicates().groupby("k").size().reindex(np.arange(len(idx)), fill_value=0)
+    weight = chance_weight(k.astype("float64"), n.astype("float64"), config.infringement).to_numpy()
+    return np.where(by_chance, weight[positions_in(idx, hit["applicant_key"])], 1.0)
+
+
 @register(Dimension.SQUATTING)
 def build_squatting(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.squatting
@@ -354,9 +378,11 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
     trends = trend_terms(apps, terms.index, cfg) if trends is None else trends
     tr = _trend_hits(apps[~apps["own_name"] & ~isin(apps["application_id"], hit["application_id"])], trends, cfg)
 
-    strength = pd.concat([hit[["applicant_key", "strength"]], tr[["applicant_key", "strength"]]])
     # per applicant by row position in idx (Arrow look-ups), see rows_per_key
     n_apps = rows_per_key(idx, apps["applicant_key"])
+    chance = _chance_weights(apps, hit, idx, config)
+    strength = pd.concat([hit[["applicant_key"]].assign(strength=hit["strength"].to_numpy() * chance),
+                          tr[["applicant_key", "strength"]]])
     feat = pd.DataFrame(index=idx)
     for cat in ("place", "person", "event", "generic"):
         feat[f"squatting_n_{cat}"] = rows_per_key(idx, hit.loc[hit["category"] == cat, "applicant_key"])

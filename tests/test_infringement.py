@@ -11,14 +11,8 @@ import pytest
 from core.config import load_config
 from core.reasons import FLAG_COLUMNS, Dimension, Reason
 from core.tables import Tables
-from features.infringement import (
-    APPLICANT_COLUMNS,
-    DETAIL_COLUMNS,
-    _chance_weight,
-    build_infringement,
-    chance_rates,
-    chance_style,
-)
+from features.chance import chance_rates, chance_style, chance_weight
+from features.infringement import APPLICANT_COLUMNS, DETAIL_COLUMNS, build_infringement
 from features.registry import BUILDERS
 
 ROWS = [
@@ -212,7 +206,7 @@ def test_chance_weight_is_surprise_times_the_share_beyond_chance_by_hand():
     filed = pd.Series([1.0] * 100 + [50.0])
     for k_big in (1.0, 6.0):
         hit = pd.Series([1.0, 1.0] + [0.0] * 98 + [k_big])
-        w = _chance_weight(hit, filed, cfg.__class__({**cfg._data, "chance_min_peers": 200,
+        w = chance_weight(hit, filed, cfg.__class__({**cfg._data, "chance_min_peers": 200,
                                                      "chance_rate_min": 0.0}))
         p0 = (2 + k_big) / 150
         lam_one, lam_big = p0, 50 * p0
@@ -222,7 +216,7 @@ def test_chance_weight_is_surprise_times_the_share_beyond_chance_by_hand():
         assert w.iloc[2] == 0.0  # no resemblance, no weight
         assert w.iloc[-1] == pytest.approx(expect_big)
     # one resemblance among fifty marks is below the expected number: no weight at all
-    assert _chance_weight(pd.Series([1.0] * 100 + [1.0]), filed,
+    assert chance_weight(pd.Series([1.0] * 100 + [1.0]), filed,
                           cfg.__class__({**cfg._data, "chance_min_peers": 200})).iloc[-1] == 0.0
 
 

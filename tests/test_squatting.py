@@ -184,3 +184,36 @@ def test_a_substring_trend_across_twenty_unrelated_applicants_is_found_without_a
     assert r.severity["c:t4|"] == pytest.approx(2.0 * 0.8 / 2.0)
     assert r.severity["c:华强|"] == 0 and r.severity["c:orig|"] == 0
     assert "contains '木鱼'" in t.loc["T5", "evidence"]
+
+
+def _word(i: int) -> str:
+    """A distinct coined Latin mark for every i (letters only: no term, no digits folded away)."""
+    letters = "bcdfghjklmnpqrstvwxz"
+    return "".join(letters[(i // 20 ** p) % 20] for p in range(4)) + "ova"
+
+
+def test_a_built_in_name_a_large_portfolio_meets_by_chance_weighs_nothing_for_it():
+    """王威 is an undated two-character name of the built-in person list. 300 one-mark filers, a
+    portfolio of 200 coined marks that also filed 王威, and a filer of one coined mark and 王威.
+    No size bin has chance_min_peers (20) applicants but the one-mark bin, so all pool there:
+    p0 = 2 hits / 503 marks = 0.004, below chance_rate_min 0.005. The portfolio expects 201 x 0.005
+    = 1.0 coincidences and has one: weight 0, severity 0. The small filer expects 0.01:
+    P(X >= 1) = 1 - e^-0.01, weight min(1, -log10 P / 3) x 0.99 = 0.66, severity 1.0 x 0.66 / 2.
+    Both filings keep their full strength as application flags. Listed by the operator, the name
+    weighs fully for both (severity 1.0 / 2)."""
+    rows = [(f"N{i}", f"c:n{i}|", f"gn{i}", "2021-01-01", _word(i), "35", "company", "pending", f"N{i}公司")
+            for i in range(300)]
+    rows += [(f"B{i}", "c:big|", "gbig", "2021-01-01", _word(1000 + i), "9", "company", "pending", "大公司")
+             for i in range(200)]
+    rows += [("B-name", "c:big|", "gbig", "2021-01-01", "王威", "9", "company", "pending", "大公司"),
+             ("S1", "c:small|", "gsmall", "2021-01-01", _word(5000), "25", "company", "pending", "小公司"),
+             ("S-name", "c:small|", "gsmall", "2021-01-01", "王威", "25", "company", "pending", "小公司")]
+    r = build_squatting(tables(apps_frame(rows)), CFG)
+    f = r.flags.set_index("application_id")
+    assert f.loc[["B-name", "S-name"], "strength"].tolist() == [1.0, 1.0]
+    lam = 2 * CFG.infringement.chance_rate_min
+    weight = min(1.0, -math.log10(1 - math.exp(-lam)) / CFG.infringement.chance_surprise_ref) * (1 - lam)
+    assert r.severity["c:big|"] == 0.0
+    assert r.severity["c:small|"] == pytest.approx(CFG.squatting.w_person * weight / CFG.squatting.filings_per_unit)
+    listed = build_squatting(tables(apps_frame(rows), terms=_terms([("王威", "person", None, "")])), CFG)
+    assert listed.severity[["c:big|", "c:small|"]].tolist() == pytest.approx([0.5, 0.5])
