@@ -277,9 +277,7 @@ def build_infringement(tables, config) -> FeatureResult:
         return np.bincount(k, weights=weights, minlength=n_keys)
 
     def distinct_per_key(k: np.ndarray, values: np.ndarray) -> np.ndarray:
-        codes, uniq = pd.factorize(values)
-        n_values = max(len(uniq), 1)
-        return per_key(sorted_unique(k.astype(np.int64) * n_values + codes) // n_values)
+        return _distinct_per(k, values, n_keys)
 
     strength = best["strength"].to_numpy(dtype="float64")
     protected = (best["matched_source"] == "protected").to_numpy()
@@ -324,12 +322,18 @@ def build_infringement(tables, config) -> FeatureResult:
                      T["clen"].to_numpy()[t_row] <= cfg.short_mark_latin)
     # Resemblance by chance is symmetric in time, copying is not: a portfolio whose marks later
     # filings of unrelated owners resemble as often as its own marks resemble earlier ones writes in
-    # a crowded style, and its chance count is scaled up by that (``chance_style``).
+    # a crowded style, and its chance count is scaled up by that (``chance_style``) ...
     earlier_rows = ~protected
     owner_code = positions_in(keys, best["owner_id"][earlier_rows].astype("str").str.removeprefix("a:"))
     mine = owner_code >= 0
-    resembled = pd.Series(distinct_per_key(owner_code[mine], target_code[earlier_rows][mine]), index=keys)
-    style = chance_style(resembled, families_filed)
+    # ... judged for the related-party group as a whole: its members write in one house style
+    g_code, g_names = pd.factorize(apps["group_id"].to_numpy()[q_rows])
+    key_group = np.full(n_keys, -1, dtype=np.int64)
+    key_group[k_app[q_rows]] = g_code
+    g_resembled = _distinct_per(key_group[owner_code[mine]], target_code[earlier_rows][mine], len(g_names))
+    g_filed = _distinct_per(g_code, family[apps["tid"].to_numpy()[q_rows]], len(g_names))
+    g_style = chance_style(pd.Series(g_resembled), pd.Series(g_filed)).to_numpy()
+    style = pd.Series(np.where(key_group >= 0, g_style[np.maximum(key_group, 0)], 1.0), index=keys)
     # Some resemblances to a protected mark are never chance, so no rate of the register discounts
     # them: the same mark on the same goods (double identity: the same class or similar group), and
     # letters swapped for look-alike digits or symbols (RUV1S for RUVIS), which only a copyist writes.
@@ -351,6 +355,14 @@ def build_infringement(tables, config) -> FeatureResult:
                 + cfg.severity_w_owners * np.log1p(extra_owners) * dilution
                 + cfg.severity_w_share * applicant["infringement_copy_share"]).rename("infringement_severity")
     return FeatureResult(applicant=applicant, severity=severity.astype("float64"), flags=flags, details=details)
+
+
+def _distinct_per(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """For codes 0 .. n-1: how many distinct ``values`` each has (float counts)."""
+    v, uniq = pd.factorize(values)
+    n_values = max(len(uniq), 1)
+    pairs = sorted_unique(codes.astype(np.int64) * n_values + v)
+    return np.bincount(pairs // n_values, minlength=n).astype("float64")
 
 
 def _crowded_field(best: pd.DataFrame, apps: pd.DataFrame, family: np.ndarray, cfg) -> pd.DataFrame:

@@ -307,6 +307,14 @@ def test_a_portfolio_resembled_later_as_often_as_it_resembles_earlier_marks_weig
     assert r_crowded.applicant.loc["p", "infringement_chance_style"] == pytest.approx(4 / (36 * 6 / 242 + 1))
     assert r_crowded.severity["p"] < r_alone.severity["p"]
     assert r_crowded.applicant.loc["l0", "infringement_chance_style"] == 1.0
+    # the style is the related-party group's: the same three own marks filed by a sibling company
+    apps = crowded.applications.copy()
+    sibling = apps["mark_text"].isin([m for m, _, _ in own])
+    apps.loc[sibling, ["applicant_key", "applicant_name"]] = ["p2", "Portfolio Sister Co"]
+    r_group = build_infringement(Tables(apps, alone.transfers, alone.decisions, alone.protected_marks,
+                                        alone.public_terms), load_config())
+    assert r_group.applicant.loc["p", "infringement_chance_style"] == pytest.approx(4 / (36 * 6 / 242 + 1))
+    assert r_group.applicant.loc["p2", "infringement_chance_style"] == pytest.approx(4 / (36 * 6 / 242 + 1))
 
 
 def test_double_identity_and_look_alike_letters_on_a_protected_mark_are_never_chance():
