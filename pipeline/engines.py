@@ -20,7 +20,8 @@ Dask plan (``run_builders_on(engine="dask" | "dask-local", ...)``):
     is mapped over partitions and combined by union (applications are disjoint across partitions);
   - squatting: per-partition ``trend_first_filings`` (first filing of each unlisted core by each
     group; disjoint across partitions), shuffled by core with dask.dataframe, and
-    ``trends_from_first`` per core partition — the trend-term table; flagging is per partition.
+    ``trends_from_first`` per core partition — the trend-term table; the builder then runs once on
+    the whole tables (it weighs built-in-list hits against the whole register's chance rates).
 * Infringement compares a mark with the marks of *all other* groups. Its cross-group step, the
   similarity self-join of the distinct marks, is distributed by **block partition** (a candidate
   pair only ever comes from one blocking-key block, so blocks are hash-partitioned by key code):
@@ -49,7 +50,7 @@ from features.registry import FeatureResult
 
 log = logging.getLogger("tmscreen")
 ENGINES = ("pandas", "dask", "dask-local")
-PER_PARTITION = (Dimension.HOARDING, Dimension.SQUATTING, Dimension.TRANSFER, Dimension.DECISIONS)
+PER_PARTITION = (Dimension.HOARDING, Dimension.TRANSFER, Dimension.DECISIONS)
 
 
 class EngineError(ValueError):
@@ -239,10 +240,12 @@ def _run_dask(client, tables: Tables, config: Config, timer, n_partitions: int |
         from features.class_relations import RELATED_KEY, relations_of
 
         relations = client.scatter(relations_of(tables, config))  # a register statistic: from the whole
-        extras = {Dimension.TRANSFER: {"transfer_lookup": lookup_f}, Dimension.SQUATTING: {"squatting_trends": trends_f},
-                  Dimension.HOARDING: {RELATED_KEY: relations}}
+        extras = {Dimension.TRANSFER: {"transfer_lookup": lookup_f}, Dimension.HOARDING: {RELATED_KEY: relations}}
         futures = {dim: [client.submit(_build, dim, p, config_f, extras.get(dim))
                          for p in part_f] for dim in PER_PARTITION}
+        # squatting weighs built-in-list hits against the whole register's chance rates: one task
+        whole_futures[Dimension.SQUATTING] = client.submit(_build, Dimension.SQUATTING, whole_f, config_f,
+                                                           {"squatting_trends": trends_f})
         gathered = client.gather({**{d: f for d, f in futures.items()}, **{d: [f] for d, f in whole_futures.items()}})
     out = {}
     for dim in Dimension:  # the pandas engine's order
