@@ -31,9 +31,9 @@ from core.tables import forget_frame, frame_cache, isin, sorted_unique
 from features import textsim as ts
 
 KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "hshape", "phonetic", "del1", "del2", "hsub", "hdel",
-             "prefix", "suffix")
+             "prefix", "suffix", "reading")
 # Identity-like keys (one or two values per mark) vs fuzzy neighbourhood keys (many per mark).
-EXACT_KEYS = frozenset({"norm", "core", "skeleton", "sorted", "pinyin", "hshape"})
+EXACT_KEYS = frozenset({"norm", "core", "skeleton", "sorted", "pinyin", "hshape", "reading"})
 # Coarse blocks (first / last letters of the Latin core or pinyin, metaphone key) verified inside
 # the block with rapidfuzz: they catch the multi-edit pairs that deletion neighbourhoods miss.
 CDIST_KEYS = frozenset({"prefix", "suffix", "phonetic"})
@@ -115,6 +115,9 @@ def prepare_marks(frame: pd.DataFrame, config=None) -> pd.DataFrame:
         pinfull[cut] = ts.pinyin_key(comp[cut]).to_numpy()
     out["pinfull"] = pinfull.to_numpy()
     out["phon"] = ts.phonetic_key(pin).to_numpy()
+    tread = ts.transliteration_reading(core)
+    out["tread"] = tread.to_numpy()
+    out["tskel"] = ts.reading_skeleton(tread).to_numpy()
     out["skel"] = _fold(core).to_numpy()
     out["hshape"] = np.where(han, ts.shape_fold(core).to_numpy(), "")
     out["dict"] = ts.all_dictionary_words(core_sp.reset_index(drop=True)).to_numpy()
@@ -253,6 +256,10 @@ def _keys(prep: pd.DataFrame, kind: str, cfg) -> tuple[np.ndarray, pd.Series]:
         return np.concatenate([pos, fpos]), pd.concat([s, fs], ignore_index=True)
     if kind == "hshape":
         return sel(d & han & (prep["clen"].to_numpy() >= cfg.min_len_shape_han), "hshape")
+    if kind == "reading":
+        # a foreign name and its Chinese transliteration: the consonants of their readings
+        # (textsim.transliteration_reading), at least three
+        return sel(d & (prep["tskel"].str.len().to_numpy() >= 3), "tskel")
     if kind == "phonetic":
         # metaphone key + length bucket (three overlapping buckets of width 3: lengths differing by up
         # to two meet — a transliteration's letters rarely match the pinyin's count exactly)
@@ -773,6 +780,11 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
     qfull, rfull = col(qp, "pinfull", q), col(rp, "pinfull", r)
     pin_eq = (qpin == rpin) | (qfull == rfull)
     phon_eq = (qphon == rphon) & (pd.Series(qphon, dtype="str").str.len().to_numpy() >= 2)
+    # a transliteration read syllable by syllable: the same consonants, the readings this close
+    qread, rread = col(qp, "tread", q), col(rp, "tread", r)
+    read_eq = cross & (col(qp, "tskel", q) == col(rp, "tskel", r)) & (pd.Series(qread, dtype="str").str.len().to_numpy() >= 4)
+    if read_eq.any():
+        read_eq[read_eq] = _ratio(qread[read_eq], rread[read_eq]) >= cfg.min_translit_ratio
     multi = (col(qp, "ntok", q) >= 2) | (col(rp, "ntok", r) >= 2)
 
     r_full = np.zeros(n)
@@ -833,14 +845,16 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
         latin & fuzzy & ~words & phon_eq & (r_core >= cfg.min_phonetic_ratio),
         letters_ok,
         han_sub,
+        cross & read_eq,
     ]
     kinds = ["exact", "affix", "confusable", "homophone", "shape", "reorder", "reorder", "transliteration",
-             "transliteration", "edit", "homophone", "edit", "phonetic", "edit", "edit"]
+             "transliteration", "edit", "homophone", "edit", "phonetic", "edit", "edit", "transliteration"]
     sims = [
         np.full(n, score.exact), np.full(n, score.affix), np.full(n, score.confusable),
         np.full(n, score.homophone), np.full(n, score.shape), np.full(n, score.reorder), np.full(n, score.reorder),
         np.full(n, score.transliteration), score.transliteration * r_pin, r_edit, score.homophone * r_pin,
         r_core, 0.5 + 0.5 * r_core, np.maximum(r_edit, score.letter_edit), np.full(n, score.letter_edit),
+        np.full(n, score.transliteration),
     ]
     which = np.select(conds, np.arange(1, len(conds) + 1), default=0)
     sim = np.select(conds, sims, default=0.0)
@@ -859,6 +873,7 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
         13: lambda i: rphon[i],
         14: lambda i: np.array([f"{k} letter{'s' if k > 1 else ''} changed" for k in n_edits[i]], dtype=object),
         15: lambda i: np.full(len(i), "1 character replaced", dtype=object),
+        16: lambda i: "reads as " + qread[i].astype(object),
     }
     for k, fn in sources.items():
         i = np.flatnonzero(which == k)

@@ -327,6 +327,70 @@ def pinyin_key(s: pd.Series) -> pd.Series:
     return compact(s.str.translate(table))
 
 
+# How Chinese writes a foreign name (音译): some syllables stand for a bare consonant (斯 s, 克 k,
+# 德 d, 特 t, 尔 r, 恩 n, 夫 f, 姆 m, 普 p, 布 b, 格 g) and some finals for a plain vowel (霍 huo ho,
+# 内 nei ne, 欧 ou o); x and q write s and ch. The reading puts a Chinese mark and a Latin one in one
+# spelling: 内斯瓦霍恩 -> neswahon, NESVAHON -> neswahon; 米西恩 -> misin; 德博佩克斯 -> debopeks;
+# l and r are one (尔 writes both).
+_BARE = {"si": "s", "ke": "k", "de": "d", "te": "t", "er": "r", "en": "n", "fu": "f", "mu": "m", "pu": "p",
+         "bu": "b", "ge": "g"}
+_FINALS = (("uo", "o"), ("ou", "o"), ("ei", "e"), ("iu", "io"))
+_INITIALS = (("zh", "j"), ("x", "s"), ("q", "ch"), ("c", "ts"))
+_LATIN_READING = (("ph", "f"), ("ck", "k"), ("x", "ks"), ("c", "k"), ("q", "k"), ("v", "w"), ("y", "i"),
+                  ("r", "l"))
+
+
+def _syllable_reading(py: str) -> str:
+    for a, b in _INITIALS:
+        if py.startswith(a):
+            py = b + py[len(a):]
+            break
+    for a, b in _FINALS:
+        if py.endswith(a):
+            return py[: -len(a)] + b
+    return py
+
+
+def _han_reading(core: str) -> str:
+    sylls = [_char_pinyin(c) for c in core]
+    out = []
+    for i, py in enumerate(sylls):
+        nxt = sylls[i + 1] if i + 1 < len(sylls) else ""
+        # a bare consonant: not the first syllable, and before a consonant or at the end
+        bare = i > 0 and py in _BARE and (not nxt or nxt[0] not in "aeiou")
+        out.append(_BARE[py] if bare else _syllable_reading(py))
+    return _latin_reading("".join(out), latin=False)
+
+
+def _latin_reading(t: str, latin: bool = True) -> str:
+    # (l and r are one sound in a transliteration: 尔 writes both, 鲁 lu writes ru)
+    for a, b in _LATIN_READING if latin else (("v", "w"), ("y", "i"), ("r", "l")):
+        t = t.replace(a, b)
+    return t
+
+
+def transliteration_reading(cores: pd.Series) -> pd.Series:
+    """One spelling for a foreign name and its Chinese transliteration (the table above): Chinese
+    cores of three characters or more read syllable by syllable, Latin cores of four letters or more
+    respelled (x ks, c k, v w …); '' otherwise. Once per distinct core."""
+    def read(core: str) -> str:
+        if re.fullmatch(f"[{HAN_CLASS}]{{3,}}", core):
+            return _han_reading(core)
+        if re.fullmatch(r"[a-z]{4,}", core):
+            return _latin_reading(core)
+        return ""
+
+    # a Latin core has lost its plural s (MORUMAS -> moruma): so does every reading (莫鲁玛斯,
+    # and DEBOPEX's debopeks, whose x reads ks)
+    return _deplural(_map_unique(_as_str(cores), read))
+
+
+def reading_skeleton(readings: pd.Series) -> pd.Series:
+    """The consonants of a transliteration reading (neswahon -> nswhn): the block two spellings of
+    one name share when their vowels differ (维 wei for vi, 梅 mei for me)."""
+    return _as_str(readings).str.replace(r"[aeiou]+", "", regex=True)
+
+
 def phonetic_key(s: pd.Series) -> pd.Series:
     """Metaphone (jellyfish) of the letters of the text, once per distinct value ("nyke" -> "NK")."""
     import jellyfish

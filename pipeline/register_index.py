@@ -39,7 +39,7 @@ from features.class_relations import RELATED_KEY
 from features.infringement import MARKS_KEY, distinct_marks
 from features.squatting import TREND_COLUMNS, TRENDS_KEY
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 FILING_COLUMNS = ["application_id", "filing_date", "mark_text", "nice_classes", "goods_services", "applicant_name",
                   "applicant_address", "applicant_country", "applicant_type", "agent_name", "status",
                   "applicant_key", "group_id", "mark_core", "similar_groups"]

@@ -444,3 +444,30 @@ def test_short_reference_probe_equals_the_key_index_path(docu3c, brands, config,
     assert len(probed) >= 10 and probed["k"].nunique() >= 3
     pd.testing.assert_frame_equal(probed, indexed)
     assert skipped_p == skipped_i
+
+
+def test_transliteration_reading_by_hand():
+    """内斯瓦霍恩: nei si wa huo en -> ne s wa ho n (斯 before a consonant and 恩 at the end are bare
+    consonants; ei -> e, uo -> o), v -> w on the Latin side: both read neswahon. 德博佩克斯: de bo pei ke si
+    -> de bo pe k s, its plural-like s folded as DEBOPEX's ks is: debopek. The first syllable never
+    becomes a bare consonant (德 stays de)."""
+    from features.textsim import reading_skeleton, transliteration_reading
+
+    cores = pd.Series(["内斯瓦霍恩", "nesvahon", "德博佩克斯", "debopex", "米西恩", "misin", "耐克", "abc"])
+    reading = transliteration_reading(cores).tolist()
+    assert reading == ["neswahon", "neswahon", "debopek", "debopek", "misin", "misin", "", ""]
+    assert reading_skeleton(pd.Series(reading)).tolist()[:3] == ["nswhn", "nswhn", "dbpk"]
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ("米西恩", "MISIN", Reason.INFRINGEMENT_TRANSLITERATION),
+    ("莫鲁玛斯", "MORUMAS", Reason.INFRINGEMENT_TRANSLITERATION),   # 鲁 lu writes ru: l = r
+    ("佩索尔恩", "PESOLN", Reason.INFRINGEMENT_TRANSLITERATION),    # 尔 writes l
+    ("米西恩", "MASON", None),                                      # same consonants, reading too far
+    ("托维斯", "TOVIS", None),                                      # towe / towis: too far apart
+])
+def test_transliterations_read_syllable_by_syllable(a, b, expected):
+    kind, similarity, _ = sim.explain_pair(a, b, load_config())
+    assert kind == expected
+    if expected is not None:
+        assert similarity == load_config().infringement.kind_score.transliteration
