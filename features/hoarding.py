@@ -23,6 +23,7 @@ from core.config import Config
 from core.reasons import Dimension, Reason
 from core.tables import Tables, explode_classes, positions_in
 from features import lexicons
+from features import textsim as ts
 from features.class_relations import relations_of
 from features.common import (
     applicant_index,
@@ -60,7 +61,9 @@ def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
     """True where the mark is linked to the applicant's own trade name.
 
     Linked = the mark contains the name's head (first two Han characters / first Latin word of ≥ 3
-    letters) or the name contains the whole mark. Vectorised with numpy's element-wise string find.
+    letters), the name contains the whole mark, or, across scripts, the name's transliteration
+    reading contains the mark's (``textsim.transliteration_reading``). Vectorised with numpy's
+    element-wise string find.
     """
     m = marks_norm.fillna("").astype("str")
     c = cores.fillna("").astype("str")
@@ -73,7 +76,14 @@ def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
     head = per_distinct(c, name_head)  # an applicant's rows share one core
     contains_head = contains_each(m, head)
     name_has_mark = contains_each(c, m) & (m.str.len() >= 2).to_numpy()
-    return pd.Series(contains_head | name_has_mark, index=marks_norm.index)
+    # across scripts, the name transliterated: 内斯瓦霍恩 by Nesvahon Foods, MISIN by 米西恩投资
+    cross = (ts.has_han(m) != ts.has_han(c)).to_numpy() & (m.str.len() >= 2).to_numpy()
+    reads = np.zeros(len(m), dtype=bool)
+    if cross.any():
+        mr = ts.transliteration_reading(m[cross])
+        nr = per_distinct(c[cross], ts.transliteration_reading)
+        reads[cross] = (mr.str.len() >= 4).to_numpy() & contains_each(nr, mr)
+    return pd.Series(contains_head | name_has_mark | reads, index=marks_norm.index)
 
 
 def outside_core_share(pairs: pd.DataFrame, core: int) -> pd.Series:

@@ -69,6 +69,10 @@ def test_house_related():
     marks = pd.Series(["华科明", "星空", "acmepro", "zeta", "科明"])
     cores = pd.Series(["华科明电子科技", "华科明电子科技", "acme", "acme", "华科明电子科技"])
     assert house_related(marks, cores).tolist() == [True, False, True, False, True]
+    # across scripts, the name transliterated (内斯瓦霍恩 reads neswahon, inside nesvahonfoods' reading)
+    marks = pd.Series(["内斯瓦霍恩", "静珠", "misin", "mason"])
+    cores = pd.Series(["nesvahonfoods", "nesvahonfoods", "米西恩投资", "米西恩投资"])
+    assert house_related(marks, cores).tolist() == [True, False, True, False]
 
 
 def test_hoarding_by_hand():
