@@ -112,7 +112,8 @@ def test_generic_terms(terms):
 
 
 def test_public_terms_schema_and_uniqueness(terms):
-    assert list(terms.columns) == ["term", "norm", "category", "date", "lang", "source", "note", "owner"]
+    assert list(terms.columns) == ["term", "norm", "category", "date", "lang", "source", "note", "owner", "listed"]
+    assert not terms["listed"].any()  # the shipped lists alone: nothing listed by an operator
     assert terms["date"].dtype == "datetime64[ns]"
     assert set(terms["category"]) <= set(L.TERM_CATEGORIES)
     assert not terms.duplicated(["norm", "category"]).any()
@@ -144,6 +145,9 @@ def test_extra_terms_merge_and_dedup():
     # undated dataset row does not erase the shipped date
     bdd = out[(out["norm"] == "冰墩墩") & (out["category"] == "event")].iloc[0]
     assert bdd["date"] == pd.Timestamp("2019-09-17")
+    # listed by the operator, whichever row (shipped or dataset) is kept; the shipped rest is not
+    assert bdd["listed"] and new["listed"]
+    assert not out.loc[out["norm"] == "北京", "listed"].any()
     # the earliest date wins (fame is a period its earliest evidence starts): the dataset's
     # 2020-01-10 before the shipped 2020-01-23, the shipped 2022-02-08 of 谷爱凌 after a 2017 row
     hss = out[(out["norm"] == "火神山") & (out["category"] == "event")].iloc[0]
