@@ -656,6 +656,12 @@ def _candidates(qp: pd.DataFrame, rp: pd.DataFrame, cfg, self_join: bool,
         else:
             cap = cfg.max_block_pairs_exact if kind in EXACT_KEYS else cfg.max_block_pairs_fuzzy
             q, r, sk = _join(qp, rp, kind, cfg, cap, self_join, keys)
+            if kind == "reading":
+                # a transliteration is across scripts, and its readings are close (the rule's own test,
+                # vectorised here: a short skeleton such as msn blocks many names together)
+                keep = _column(qp, "han")[q] != _column(rp, "han")[r]
+                keep[keep] = _ratio(_column(qp, "tread")[q[keep]], _column(rp, "tread")[r[keep]]) >= cfg.min_translit_ratio
+                q, r = q[keep], r[keep]
         skipped[kind] = sk
         if len(q):
             code = q.astype("int64") * nr + r

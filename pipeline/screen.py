@@ -67,26 +67,20 @@ class Screener:
         ix = index
         self.marks = ix.marks
         self.stale_keys = sim.load_keys(self.marks, ix.keys, config)  # kinds rebuilt on first use
+        # the register's filings grouped by mark, mark family, applicant and listed term (``_rows_of``)
         tid = ix.filings["tid"].to_numpy()
-        order = np.argsort(tid, kind="stable")
-        self._by_tid = (tid[order], order)
+        self._by_tid = _grouped(tid)
         fam_code, self._families = pd.factorize(ix.marks["family"].astype("str"))
-        ftid = np.where(tid >= 0, tid, 0)
-        fam_of_filing = np.where(tid >= 0, fam_code[ftid], -1)
-        order = np.argsort(fam_of_filing, kind="stable")
-        self._by_family = (fam_of_filing[order], order)
+        self._by_family = _grouped(np.where(tid >= 0, fam_code[np.maximum(tid, 0)], -1))
         self._texts = pd.Index(ix.marks["text"])  # (its hash table is built once, on the first look-up)
         self._text_of = ix.marks["text"].to_numpy(dtype=object)
         self._family_of = ix.marks["family"].to_numpy(dtype=object)
-        # the register's filings grouped by applicant and by listed term (``_rows_of``)
         codes, self._applicant_keys = pd.factorize(ix.filings["applicant_key"])
-        self._by_applicant = (np.sort(codes), np.argsort(codes, kind="stable"))
+        self._by_applicant = _grouped(codes)
         tf = ix.term_filings
         term_code, self._terms_filed = pd.factorize(tf["term"])
         row = positions_in(ix.filings["application_id"], tf["application_id"])
-        term_code, row = term_code[row >= 0], row[row >= 0]
-        order = np.argsort(term_code, kind="stable")
-        self._by_term = (term_code[order], row[order])
+        self._by_term = _grouped(term_code[row >= 0], row[row >= 0])
         self._protected = ix.protected
         owners = ix.protected["owner_key"].dropna().astype("str") if "owner_key" in ix.protected else pd.Series([])
         first = ix.filings.drop_duplicates("applicant_key")
@@ -264,6 +258,13 @@ class Screener:
                     notes.append(f"{what}: {n} filings within {span} days {crossed} the threshold {limit:g}")
             out.append(notes)
         return out
+
+
+def _grouped(codes: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(codes sorted, the filing rows in that order; by default the positions): ``_rows_of`` finds a
+    code's rows by binary search."""
+    order = np.argsort(codes, kind="stable")
+    return codes[order], (order if rows is None else rows[order])
 
 
 def _in_window(sorted_days: np.ndarray, day: int, span: int) -> int:

@@ -12,6 +12,7 @@ between are served by the previous index, never by a half-loaded one. The JSON s
 
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from review import db as rdb
 
+log = logging.getLogger("tmscreen")
 MAX_PER_CALL = 1000
 
 
@@ -58,6 +60,7 @@ class LiveIndex:
         self.state, self.config, self.poll_seconds = Path(state), config, poll_seconds
         self._lock = threading.Lock()
         self._loading: str | None = None
+        self._failed: str | None = None  # a run that could not be loaded is not tried again
         self._checked = 0.0
         self.current: tuple[str, object] | None = None  # (run name, Screener): one reference, swapped whole
         newest = self.newest()
@@ -81,7 +84,7 @@ class LiveIndex:
             newest = self.newest()
             current = self.current[0] if self.current else None
             with self._lock:
-                start = newest and newest != current and self._loading != newest
+                start = newest and newest not in (current, self._loading, self._failed)
                 if start:
                     self._loading = newest
             if start:
@@ -92,6 +95,10 @@ class LiveIndex:
         try:
             screener = self._open(name)
             self.current = (name, screener)  # one assignment: a request sees the old or the new, whole
+        except Exception:  # a broken run must not stop the service: the previous index keeps serving
+            self._failed = name
+            log.exception("could not load the register index of run %s; still serving %s", name,
+                          self.current[0] if self.current else None)
         finally:
             with self._lock:
                 self._loading = None
