@@ -34,17 +34,21 @@ def add_screen_parser(sub) -> None:
 
 
 def cmd_screen(args, config) -> int:
+    from pipeline.contract import ContractError
     from pipeline.screen import Screener, read_new_applications, rejected_results
 
     source = "stdin" if args.input == "-" else args.input
     raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
-    as_of = pd.Timestamp(args.as_of).normalize() if args.as_of else pd.Timestamp.now().normalize()
+    try:
+        as_of = pd.Timestamp(args.as_of).normalize() if args.as_of else pd.Timestamp.now().normalize()
+    except ValueError:
+        raise ContractError(f"--as-of: expected a date YYYY-MM-DD, found {args.as_of!r}") from None
     good, rejected = read_new_applications(raw, source, as_of)
     t0 = time.perf_counter()
     screener = Screener.open(args.state or args.run, config)
     out = sys.stdout
     errors = {r["line"]: r for r in rejected_results(rejected)}
-    # results in input order: rows of ``good`` keep their record number (index + 2 for CSV)
+    # results in input order: each accepted row keeps its input line
     lines = _input_lines(good)
     size = max(1, int(args.batch_size))
     results: dict[int, dict] = {}
