@@ -34,6 +34,8 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from core.tables import isin
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 COLUMNS = ["q", "r", "similarity", "kind", "detail"]
 _BLOCK = 20000  # query marks per block of the dense comparison (block x protected cells in memory)
@@ -137,6 +139,42 @@ def _han_matches(T: pd.DataFrame, P: pd.DataFrame, cfg) -> pd.DataFrame:
                 out.append((q, r, float(mean[i]), "homophone" if sound else "shape",
                             " ".join(f"{a}/{b}" for a, b in diff)))
     return pd.DataFrame(out, columns=COLUMNS) if out else _empty()
+
+
+def _han_with_goods_word(T: pd.DataFrame, P: pd.DataFrame, cfg) -> pd.DataFrame:
+    """A look-alike or sound-alike of a protected Chinese mark (the rules of ``_han_matches``) with
+    only the name of goods or a generic word beside it (汇原果汁 ~ 汇源: 汇原 sounds like 汇源, 果汁
+    is juice): the words beside it say nothing of their own, as with a place name (淄博烧烤).
+    Similarity: the look-alike's, times 0.7 + 0.3 x its share of the mark (as containment)."""
+    from features.term_variants import goods_words
+    from features.textsim import han_part
+
+    tq = np.flatnonzero(T["han"].to_numpy() & T["distinctive"].to_numpy())
+    core = han_part(pd.Series(T["core"].to_numpy(dtype=object)[tq], dtype="str"))
+    lengths = sorted({len(c) for c in han_part(pd.Series(P["comp"].to_numpy(dtype=object), dtype="str"))
+                      if len(c) >= 2})
+    goods = goods_words()
+    parts = []
+    for length in lengths:
+        longer = core[core.str.len() > length]
+        for head, rest in ((longer.str.slice(0, length), longer.str.slice(length)),
+                           (longer.str.slice(-length), longer.str.slice(0, -length))):
+            ok = isin(rest, goods)
+            if ok.any():
+                parts.append(pd.DataFrame({"q": tq[longer.index[ok]], "part": head[ok].to_numpy(),
+                                           "rest": rest[ok].to_numpy()}))
+    if not parts:
+        return _empty()
+    cand = pd.concat(parts, ignore_index=True)
+    sub = pd.DataFrame({"core": cand["part"].to_numpy(), "han": True, "distinctive": True})
+    m = _han_matches(sub, P, cfg)
+    if not len(m):
+        return _empty()
+    c = cand.iloc[m["q"].to_numpy()]
+    share = c["part"].str.len().to_numpy() / (c["part"].str.len() + c["rest"].str.len()).to_numpy()
+    return pd.DataFrame({"q": c["q"].to_numpy(), "r": m["r"].to_numpy(),
+                         "similarity": m["similarity"].to_numpy() * (0.7 + 0.3 * share), "kind": m["kind"].to_numpy(),
+                         "detail": m["detail"].to_numpy() + " + '" + c["rest"].to_numpy().astype(object) + "'"})
 
 
 def _letters(s: pd.Series) -> pd.Series:
@@ -297,5 +335,5 @@ def famous_matches(T: pd.DataFrame, P: pd.DataFrame, config) -> pd.DataFrame:
     cfg = config.famous
     if not cfg.enabled or T is None or P is None or not len(T) or not len(P):
         return _empty()
-    return pd.concat([_han_matches(T, P, cfg), _latin_matches(T, P, cfg), _contained(T, P, cfg)],
-                     ignore_index=True)
+    return pd.concat([_han_matches(T, P, cfg), _han_with_goods_word(T, P, cfg), _latin_matches(T, P, cfg),
+                      _contained(T, P, cfg)], ignore_index=True)

@@ -88,3 +88,17 @@ def test_a_plural_folded_protected_mark_is_contained_only_as_a_word():
     assert sorted(zip(affix["q"], affix["r"], strict=True)) == [(2, 0), (3, 1), (4, 2)]
     # similarity 0.7 + 0.3 x the contained share of the mark: 'torve' is 5 of MITORVE's 7 letters
     assert affix.set_index("q").loc[2, "similarity"] == pytest.approx(0.7 + 0.3 * 5 / 7)
+
+
+def test_a_sound_alike_of_a_protected_mark_with_only_a_goods_word_beside_it():
+    """汇原果汁: 汇原 sounds like the protected 汇源 (原/源, one character kept) and 果汁 (juice) is a
+    goods word: similarity 1/2 x (1 + han_sound) x (0.7 + 0.3 x 2/4). 会员饮料 sounds alike too but keeps
+    no character; 汇原花园 has a distinctive word beside it."""
+    cfg = load_config()
+    texts = ["汇原果汁", "会员饮料", "汇原花园"]
+    T = sim.prepare_marks(pd.DataFrame({"id": range(len(texts)), "text": texts}), cfg)
+    P = sim.prepare_marks(pd.DataFrame({"id": [0], "text": ["汇源"]}), cfg)
+    m = famous_matches(T, P, cfg)
+    assert list(m["q"]) == [0] and m.iloc[0]["kind"] == "homophone"
+    assert m.iloc[0]["similarity"] == pytest.approx((1 + cfg.famous.han_sound) / 2 * (0.7 + 0.3 * 2 / 4))
+    assert m.iloc[0]["detail"] == "原/源 + '果汁'"
