@@ -14,8 +14,6 @@ classes is a new brand's defence; sweeping more is hoarding.
 
 from __future__ import annotations
 
-import unicodedata
-
 import numpy as np
 import pandas as pd
 
@@ -42,12 +40,9 @@ from features.squatting import owned_marks
 
 
 def mark_norm(marks: pd.Series) -> pd.Series:
-    """Casefolded NFKC mark text without spaces or punctuation (for equality and containment)."""
-    def norm(uniq: pd.Series) -> pd.Series:
-        n = uniq.map(lambda v: unicodedata.normalize("NFKC", v)).str.casefold()
-        return n.str.replace(r"[^\w\u4e00-\u9fff]|_", "", regex=True)
-
-    return per_distinct(marks.fillna("").astype("str"), norm)
+    """The mark as the similarity engine normalises it, compacted (``textsim.mark_norm``: case,
+    punctuation, spaces, diacritics, plurals, traditional characters), for equality and containment."""
+    return per_distinct(marks.fillna("").astype("str"), lambda u: ts.compact(ts.mark_norm(u)))
 
 
 def name_core(applicant_key: pd.Series) -> pd.Series:
