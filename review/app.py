@@ -492,15 +492,15 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         # Four eyes: any change to a D grade (confirming, dismissing, repairing it) needs a second
         # person, whoever asks; a supervisor's own repair of a lower grade takes effect at once.
         if action == "escalate":
-            status = "escalated"
+            status = rdb.Status.ESCALATED
         elif row["grade"] == "D":
-            status = "pending_supervisor"
+            status = rdb.Status.PENDING
         elif action == "repair":
-            status = "approved" if supervisor else "pending_supervisor"
+            status = rdb.Status.APPROVED if supervisor else rdb.Status.PENDING
         else:
-            status = "final"
+            status = rdb.Status.FINAL
         now = rdb.iso(rdb.utcnow())
-        approved_now = status == "approved"
+        approved_now = status == rdb.Status.APPROVED
 
         def store(s):
             dec = rdb.Decision(applicant_key=key, applicant_name=str(row["applicant_name"]), run_as_of=d.as_of,
@@ -519,12 +519,12 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
     @app.get("/pending", response_class=HTMLResponse)
     def pending(request: Request, user: Authed):
         with db() as s:
-            rows = s.execute(select(rdb.Decision).where(rdb.Decision.status.in_(("pending_supervisor", "escalated")))
+            rows = s.execute(select(rdb.Decision).where(rdb.Decision.status.in_((rdb.Status.PENDING, rdb.Status.ESCALATED)))
                              .order_by(rdb.Decision.id)).scalars().all()
             last = dict(s.execute(select(rdb.Decision.applicant_key, func.max(rdb.Decision.id))
                                   .group_by(rdb.Decision.applicant_key)).all())
         # an escalation is open until someone decides the applicant again
-        rows = [r for r in rows if r.status == "pending_supervisor" or last.get(r.applicant_key) == r.id]
+        rows = [r for r in rows if r.status == rdb.Status.PENDING or last.get(r.applicant_key) == r.id]
         return render(request, "pending.html", user, rows=rows)
 
     def supervise(request: Request, decision_id: int, approve: bool, comment: str, csrf_token: str,
@@ -533,11 +533,11 @@ def create_app(state: Path, db_url: str | None = None, settings: ReviewSettings 
         comment = comment.strip()
         if not comment or len(comment) > MAX_COMMENT:
             raise Refused(400, f"A supervisor's decision needs a comment (1-{MAX_COMMENT} characters).")
-        status = "approved" if approve else "rejected"
+        status = rdb.Status.APPROVED if approve else rdb.Status.REJECTED
 
         def store(s):
             dec = s.get(rdb.Decision, decision_id)
-            if dec is None or dec.status != "pending_supervisor":
+            if dec is None or dec.status != rdb.Status.PENDING:
                 raise Refused(409, "This decision is not waiting for a supervisor.")
             if dec.reviewer == user.name:
                 raise Refused(403, "A decision needs a second person: you cannot approve your own.")

@@ -20,6 +20,7 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import (
@@ -41,9 +42,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 GENESIS = "0" * 64
 ROLES = ("reviewer", "supervisor", "admin")
 ACTIONS = ("confirm", "dismiss", "escalate", "repair")
-# Decision statuses: final (effective), pending_supervisor (needs a supervisor), escalated,
-# approved (a supervisor approved a pending one: effective), rejected (a supervisor turned it down).
-EFFECTIVE = ("final", "approved")
+class Status(StrEnum):
+    """A reviewer decision's status."""
+
+    FINAL = "final"  # effective
+    PENDING = "pending_supervisor"  # needs a supervisor
+    ESCALATED = "escalated"
+    APPROVED = "approved"  # a supervisor approved a pending one: effective
+    REJECTED = "rejected"  # a supervisor turned it down
+
+
+EFFECTIVE = (Status.FINAL, Status.APPROVED)
 
 
 def utcnow() -> datetime:
@@ -346,7 +355,7 @@ def unaudited_decisions(db: sessionmaker[Session]) -> list[str]:
     and a status a supervisor set needs the supervisor's row (the last row naming the decision gives
     its status)."""
     status_of: dict[int, str] = {}
-    supervised_by = {"decision_approved": "approved", "decision_rejected": "rejected"}
+    supervised_by = {"decision_approved": Status.APPROVED, "decision_rejected": Status.REJECTED}
     with db() as s:
         for action, details in s.execute(select(AuditRow.action, AuditRow.details).where(
                 AuditRow.action.in_(("decision", *supervised_by))).order_by(AuditRow.seq)):
