@@ -72,12 +72,7 @@ def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
     contains_head = contains_each(m, head)
     name_has_mark = contains_each(c, m) & (m.str.len() >= 2).to_numpy()
     # across scripts, the name transliterated: 内斯瓦霍恩 by Nesvahon Foods, MISIN by 米西恩投资
-    cross = (ts.has_han(m) != ts.has_han(c)).to_numpy() & (m.str.len() >= 2).to_numpy()
-    reads = np.zeros(len(m), dtype=bool)
-    if cross.any():
-        mr = ts.transliteration_reading(m[cross])
-        nr = per_distinct(c[cross], ts.transliteration_reading)
-        reads[cross] = (mr.str.len() >= 4).to_numpy() & contains_each(nr, mr)
+    reads = ts.reads_inside(m, c)
     return pd.Series(contains_head | name_has_mark | reads, index=marks_norm.index)
 
 

@@ -435,18 +435,21 @@ def _public_texts(tables, config, T: pd.DataFrame, q_apps: pd.DataFrame) -> np.n
 
 
 def _own_name(cand: pd.DataFrame, apps: pd.DataFrame, T: pd.DataFrame, cfg) -> pd.DataFrame:
-    """Down-weight house marks: the applicant's own name contains the application's mark core."""
+    """Down-weight house marks: the applicant's own name contains the application's mark core (or
+    its pinyin, or across scripts its transliteration reading)."""
     a = apps[["tid", "applicant_name"]].iloc[cand["row"].to_numpy()].reset_index(drop=True)  # "row": position
     pairs = pd.DataFrame({"tid": a["tid"].to_numpy(), "name": a["applicant_name"].astype("str").fillna("").to_numpy()})
     uniq = pairs.drop_duplicates().reset_index(drop=True)
-    from features.textsim import compact, mark_norm, pinyin_key
+    from features.textsim import compact, mark_norm, pinyin_key, reads_inside
 
     uniq["name_c"] = compact(mark_norm(uniq["name"])).to_numpy()
     # The pinyin of a Chinese name too: XIYU filed by 喜宇纺织 is its own trade name, romanised.
     uniq["name_py"] = pinyin_key(uniq["name"]).str.lower().to_numpy()
     uniq["core"] = T["core"].to_numpy()[uniq["tid"].to_numpy()]
     core, name_c, name_py = (pd.Series(uniq[c].to_numpy(), dtype="str") for c in ("core", "name_c", "name_py"))
-    uniq["own"] = (core.str.len() >= 2).to_numpy() & (contains_each(name_c, core) | contains_each(name_py, core))
+    # ... and across scripts, the name transliterated (维尔拉玛斯 filed by Velramas Beverages)
+    uniq["own"] = (core.str.len() >= 2).to_numpy() & (contains_each(name_c, core) | contains_each(name_py, core)
+                                                       | reads_inside(core, name_c))
     own = pairs.merge(uniq[["tid", "name", "own"]], on=["tid", "name"], how="left")["own"].fillna(False).to_numpy()
     # (not for protected marks: a company naming itself after a famous mark is the classic abuse)
     applies = own & (cand["matched_source"] == "earlier").to_numpy()

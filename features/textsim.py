@@ -385,6 +385,22 @@ def transliteration_reading(cores: pd.Series) -> pd.Series:
     return _deplural(_map_unique(_as_str(cores), read))
 
 
+def reads_inside(marks: pd.Series, names: pd.Series) -> np.ndarray:
+    """Row-wise: across scripts, the mark's transliteration reading (≥ 4 letters) is inside the
+    name's (内斯瓦霍恩 in Nesvahon Foods, MISIN in 米西恩投资): the mark writes the name in the other
+    script. Compact, normalised marks and names."""
+    m, n = _as_str(marks), _as_str(names)
+    out = np.zeros(len(m), dtype=bool)
+    cross = (has_han(m) != has_han(n)).to_numpy() & (m.str.len() >= 2).to_numpy()
+    if cross.any():
+        from features.common import contains_each
+
+        mr = transliteration_reading(m[cross])
+        nr = transliteration_reading(n[cross])
+        out[cross] = (mr.str.len() >= 4).to_numpy() & contains_each(nr, mr)
+    return out
+
+
 def reading_skeleton(readings: pd.Series) -> pd.Series:
     """The consonants of a transliteration reading (neswahon -> nswhn): the block two spellings of
     one name share when their vowels differ (维 wei for vi, 梅 mei for me)."""

@@ -471,3 +471,11 @@ def test_transliterations_read_syllable_by_syllable(a, b, expected):
     assert kind == expected
     if expected is not None:
         assert similarity == load_config().infringement.kind_score.transliteration
+
+
+def test_a_mark_that_writes_the_name_in_the_other_script_reads_inside_it():
+    from features.textsim import reads_inside
+
+    marks = pd.Series(["内斯瓦霍恩", "静珠", "misin", "mason", "维尔拉玛斯"])
+    names = pd.Series(["nesvahonfoods", "nesvahonfoods", "米西恩投资", "米西恩投资", "velramasbeverages"])
+    assert reads_inside(marks, names).tolist() == [True, False, True, False, True]
