@@ -451,8 +451,13 @@ def _own_name(cand: pd.DataFrame, apps: pd.DataFrame, T: pd.DataFrame, cfg) -> p
     uniq["own"] = (core.str.len() >= 2).to_numpy() & (contains_each(name_c, core) | contains_each(name_py, core)
                                                        | reads_inside(core, name_c))
     own = pairs.merge(uniq[["tid", "name", "own"]], on=["tid", "name"], how="left")["own"].fillna(False).to_numpy()
-    # (not for protected marks: a company naming itself after a famous mark is the classic abuse)
-    applies = own & (cand["matched_source"] == "earlier").to_numpy()
+    # Not for a protected mark the name takes whole — the same mark, look-alike letters or characters,
+    # the same sound, its transliteration (乔丹 for JORDAN), the mark with words added: a company
+    # naming itself after a famous mark is the classic abuse. A name that only approximates one
+    # (BOSOLS ~ Botol, letters edited) is the company's own coined name.
+    takes_whole = cand["kind"].isin(["exact", "confusable", "shape", "homophone", "transliteration",
+                                     "affix"]).to_numpy()
+    applies = own & ((cand["matched_source"] == "earlier").to_numpy() | ~takes_whole)
     out = cand.copy()
     out["strength"] = np.where(applies, out["strength"] * cfg.own_name_weight, out["strength"])
     return out

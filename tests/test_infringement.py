@@ -465,9 +465,10 @@ def test_mark_class_lookup_equals_a_search_of_the_sorted_keys():
 
 def test_own_name_down_weights_marks_inside_the_applicants_name_by_hand():
     """A mark core (>= 2 characters) found in the applicant's compacted name or in its pinyin is a
-    house mark: an earlier-owner match is weighted by own_name_weight; a protected match keeps its
-    strength in any class (a company naming itself after a famous mark is the classic abuse), as do
-    a one-letter core and a core outside the name."""
+    house mark: an earlier-owner match is weighted by own_name_weight; a protected match the name
+    takes whole (the same mark, here) keeps its strength in any class (a company naming itself after
+    a famous mark is the classic abuse), as do a one-letter core and a core outside the name; a
+    protected match the name only approximates (an edit) is weighted like an earlier one."""
     from features.infringement import _own_name
 
     cfg = load_config().infringement
@@ -475,12 +476,13 @@ def test_own_name_down_weights_marks_inside_the_applicants_name_by_hand():
     apps = pd.DataFrame({"tid": [0, 1, 2, 3, 4, 2],
                          "applicant_name": ["喜宇纺织有限公司", "喜宇纺织有限公司", "Acme Trading Co", "Acme Trading Co",
                                             "Acme Trading Co", "Acme Trading Co"]})
-    cand = pd.DataFrame({"row": [0, 1, 2, 3, 4, 5, 2],
-                         "matched_source": ["earlier"] * 5 + ["protected", "protected"],
-                         "class_relation": ["same_class"] * 5 + ["same_class", "unrelated"],
-                         "strength": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]})
+    cand = pd.DataFrame({"row": [0, 1, 2, 3, 4, 5, 2, 2],
+                         "matched_source": ["earlier"] * 5 + ["protected"] * 3,
+                         "class_relation": ["same_class"] * 5 + ["same_class", "unrelated", "same_class"],
+                         "kind": ["edit"] * 5 + ["exact", "exact", "edit"],
+                         "strength": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]})
     w = cfg.own_name_weight
     # xiyu: in the pinyin xiyufangzhi...; 喜宇: in the name; acme: in acmetradingco; a: too short;
-    # zeta: nowhere; row 5: acme but protected in a shared class; last: protected, no shared class
-    want = [0.9 * w, 0.8 * w, 0.7 * w, 0.6, 0.5, 0.4, 0.3]
+    # zeta: nowhere; rows 5-6: acme, the protected mark itself; last: acme, an edit of a protected mark
+    want = [0.9 * w, 0.8 * w, 0.7 * w, 0.6, 0.5, 0.4, 0.3, 0.2 * w]
     assert np.allclose(_own_name(cand, apps, T, cfg)["strength"].to_numpy(), want)
