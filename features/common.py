@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core.reasons import FLAG_COLUMNS, Reason
-from core.tables import arrow_strings, positions_in
+from core.tables import arrow_strings, positions_in, sorted_unique
 
 # id of an applicant_key column's Arrow data -> its sorted distinct keys. Arrow data is immutable and
 # shared by copies of the frame, so the builders of one run (each asks) compute it once: 6 s each at
@@ -136,3 +136,11 @@ def concat_flags(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 def ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).fillna(0.0)
+
+
+def distinct_count(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """For codes 0 .. n-1 (applicants, groups …): how many distinct ``values`` each has (floats)."""
+    v, uniq = pd.factorize(values)
+    n_values = max(len(uniq), 1)
+    pairs = sorted_unique(codes.astype(np.int64) * n_values + v)
+    return np.bincount(pairs // n_values, minlength=n).astype("float64")

@@ -43,7 +43,7 @@ from features import similarity as sim
 from features import textsim as ts
 from features.chance import chance_style, chance_weight
 from features.class_relations import relations_of
-from features.common import applicant_index, contains_each
+from features.common import applicant_index, contains_each, distinct_count
 from features.lexicons import group_rows
 from features.registry import FeatureResult, empty_flags, register
 
@@ -277,7 +277,7 @@ def build_infringement(tables, config) -> FeatureResult:
         return np.bincount(k, weights=weights, minlength=n_keys)
 
     def distinct_per_key(k: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return _distinct_per(k, values, n_keys)
+        return distinct_count(k, values, n_keys)
 
     strength = best["strength"].to_numpy(dtype="float64")
     protected = (best["matched_source"] == "protected").to_numpy()
@@ -330,8 +330,8 @@ def build_infringement(tables, config) -> FeatureResult:
     g_code, g_names = pd.factorize(apps["group_id"].to_numpy()[q_rows])
     key_group = np.full(n_keys, -1, dtype=np.int64)
     key_group[k_app[q_rows]] = g_code
-    g_resembled = _distinct_per(key_group[owner_code[mine]], target_code[earlier_rows][mine], len(g_names))
-    g_filed = _distinct_per(g_code, family[apps["tid"].to_numpy()[q_rows]], len(g_names))
+    g_resembled = distinct_count(key_group[owner_code[mine]], target_code[earlier_rows][mine], len(g_names))
+    g_filed = distinct_count(g_code, family[apps["tid"].to_numpy()[q_rows]], len(g_names))
     g_style = chance_style(pd.Series(g_resembled), pd.Series(g_filed)).to_numpy()
     style = pd.Series(np.where(key_group >= 0, g_style[np.maximum(key_group, 0)], 1.0), index=keys)
     # Some resemblances to a protected mark are never chance, so no rate of the register discounts
@@ -355,14 +355,6 @@ def build_infringement(tables, config) -> FeatureResult:
                 + cfg.severity_w_owners * np.log1p(extra_owners) * dilution
                 + cfg.severity_w_share * applicant["infringement_copy_share"]).rename("infringement_severity")
     return FeatureResult(applicant=applicant, severity=severity.astype("float64"), flags=flags, details=details)
-
-
-def _distinct_per(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """For codes 0 .. n-1: how many distinct ``values`` each has (float counts)."""
-    v, uniq = pd.factorize(values)
-    n_values = max(len(uniq), 1)
-    pairs = sorted_unique(codes.astype(np.int64) * n_values + v)
-    return np.bincount(pairs // n_values, minlength=n).astype("float64")
 
 
 def _crowded_field(best: pd.DataFrame, apps: pd.DataFrame, family: np.ndarray, cfg) -> pd.DataFrame:

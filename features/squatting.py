@@ -28,6 +28,7 @@ from features.common import (
     applicant_index,
     concat_flags,
     contains_each,
+    distinct_count,
     make_flags,
     per_distinct,
     rows_per_key,
@@ -357,13 +358,11 @@ def _chance_weights(apps: pd.DataFrame, hit: pd.DataFrame, idx: pd.Index, config
                  & (hit["n_wave"] < config.squatting.trend_min_groups)).to_numpy()
     if not by_chance.any():
         return np.ones(len(hit))
-    filed = pd.DataFrame({"k": positions_in(idx, apps["applicant_key"]), "core": apps["core"].astype("str")})
-    n = filed.drop_duplicates().groupby("k").size().reindex(np.arange(len(idx)), fill_value=0)
-    h = pd.DataFrame({"k": positions_in(idx, hit["applicant_key"][by_chance]),
-                      "core": hit["core"][by_chance].astype("str")})
-    k = h.drop_duplicates().groupby("k").size().reindex(np.arange(len(idx)), fill_value=0)
-    weight = chance_weight(k.astype("float64"), n.astype("float64"), config.infringement).to_numpy()
-    return np.where(by_chance, weight[positions_in(idx, hit["applicant_key"])], 1.0)
+    n = distinct_count(positions_in(idx, apps["applicant_key"]), apps["core"].astype("str").to_numpy(), len(idx))
+    hit_k = positions_in(idx, hit["applicant_key"])
+    k = distinct_count(hit_k[by_chance], hit["core"].astype("str").to_numpy()[by_chance], len(idx))
+    weight = chance_weight(pd.Series(k), pd.Series(n), config.infringement).to_numpy()
+    return np.where(by_chance, weight[hit_k], 1.0)
 
 
 @register(Dimension.SQUATTING)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from core.tables import isin, split_tokens
+from features.common import contains_each
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -393,8 +394,6 @@ def reads_inside(marks: pd.Series, names: pd.Series) -> np.ndarray:
     out = np.zeros(len(m), dtype=bool)
     cross = (has_han(m) != has_han(n)).to_numpy() & (m.str.len() >= 2).to_numpy()
     if cross.any():
-        from features.common import contains_each
-
         mr = transliteration_reading(m[cross])
         nr = transliteration_reading(n[cross])
         out[cross] = (mr.str.len() >= 4).to_numpy() & contains_each(nr, mr)

@@ -55,8 +55,6 @@ from pipeline.entities import key_base, resolve_keys
 from pipeline.register_index import RegisterIndex, load_index
 from pipeline.score import REASON_DIMENSION, application_risk
 
-RESULT_FIELDS = ("application_id", "risk", "flagged", "flags", "resembles", "applicant", "changes")
-
 
 class Screener:
     """A loaded register index, ready to screen new applications (``screen``)."""
@@ -177,7 +175,8 @@ class Screener:
         return out
 
     def screen(self, new: pd.DataFrame) -> list[dict]:
-        """One result per row of ``new`` (contract applications, typed): see ``RESULT_FIELDS``."""
+        """One result per row of ``new`` (contract applications, typed): application_id, risk,
+        flagged, flags, resembles, applicant, changes (docs/screening.md)."""
         if not len(new):
             return []
         new = self.resolve(new.reset_index(drop=True))
