@@ -48,7 +48,8 @@ def chance_style(resembled: pd.Series, marks_filed: pd.Series) -> pd.Series:
     return pd.Series(np.maximum(1.0, (r + 1.0) / (n * rate + 1.0)), index=marks_filed.index)
 
 
-def chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg, style: pd.Series | None = None) -> pd.Series:
+def chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg, style: pd.Series | None = None,
+                  surprise_ref: float | None = None) -> pd.Series:
     """Weight of resemblances by how far the applicant's number of them is beyond chance.
 
     An applicant filing n distinct marks expects n * p0 chance resemblances (Poisson; p0 from
@@ -58,7 +59,8 @@ def chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg, style: pd.S
     others' is far beyond chance (weight ~1); a large portfolio with its peers' share of
     resemblances is not (weight ~0). Distinct marks, not applications: one coincidence filed in
     ten classes is still one coincidence. ``cfg``: the ``[infringement]`` section (chance_min_peers,
-    chance_rate_min, chance_surprise_ref), whose test every builder weighing chance uses."""
+    chance_rate_min, chance_surprise_ref), whose test every builder weighing chance uses;
+    ``surprise_ref`` replaces its chance_surprise_ref for evidence rarer than a resemblance."""
     from scipy.special import (
         pdtrc,  # P(X > k) of a Poisson; what scipy.stats.poisson.sf calls, without its import cost
     )
@@ -67,6 +69,7 @@ def chance_weight(marks_hit: pd.Series, marks_filed: pd.Series, cfg, style: pd.S
     k = marks_hit.to_numpy(dtype="float64")
     expected = marks_filed.to_numpy(dtype="float64") * p0 * (1.0 if style is None else style.to_numpy())
     p = pdtrc(np.maximum(k - 1, 0), expected)  # P(X >= k)
-    surprise = np.minimum(1.0, -np.log10(np.clip(p, 1e-300, 1.0)) / float(cfg.chance_surprise_ref))
+    ref = float(cfg.chance_surprise_ref if surprise_ref is None else surprise_ref)
+    surprise = np.minimum(1.0, -np.log10(np.clip(p, 1e-300, 1.0)) / ref)
     excess = np.divide(np.maximum(k - expected, 0.0), k, out=np.zeros_like(k), where=k > 0)
     return pd.Series(surprise * excess, index=marks_hit.index)

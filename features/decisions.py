@@ -3,6 +3,13 @@
 Each decision against the applicant (matched through name variants by pipeline.entities) counts
 with a weight by kind that halves every ``half_life_years``; decisions against other members of its
 related-party group count with ``group_factor``. Severity is that weighted sum.
+
+A bad-faith refusal, an invalidation or a penalty is the authority's finding about how the party
+files. An infringement judgment is a civil dispute over use, which businesses meet in proportion to
+how much they trade: one judgment against a group filing hundreds of marks is ordinary business, one
+against a filer of a handful of marks concerns its whole business. Judgments are therefore weighed
+against chance like resemblances (``features.chance``): by how far the group's number of them is
+beyond what groups of its portfolio size (distinct marks) receive in this register.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import pandas as pd
 from core.config import Config
 from core.reasons import DecisionKind, Dimension, Reason
 from core.tables import Tables, isin
-from features.common import applicant_index, concat_flags, make_flags
+from features.chance import chance_weight
+from features.common import applicant_index, concat_flags, distinct_count, make_flags
 from features.registry import FeatureResult, register
 
 KIND_REASON = {
@@ -42,6 +50,7 @@ def build_decisions(tables: Tables, config: Config) -> FeatureResult:
     as_of = tables.as_of or pd.Timestamp.now().normalize()
     d = weighted_decisions(tables.decisions, as_of, cfg)
     d = d[isin(d["subject_key"], idx)]
+    d = _weigh_judgments(d, apps, cfg, config.infringement)
     # Computed for the few applicants concerned (the subjects and the members of their groups) and
     # spread to all once: lookups of the millions of keys per column took 20 s at 10M applications.
     own = d.groupby("subject_key")["weight"].sum()  # sorted by key, as the index
@@ -70,3 +79,22 @@ def build_decisions(tables: Tables, config: Config) -> FeatureResult:
               + np.where(ref != "", " (" + ref + ")", "") + " against " + k["subject_name"].astype("str"))
         parts.append(make_flags(k.assign(application_id=k["application_id"].fillna("")), reason, ev, k["weight"]))
     return FeatureResult(applicant=feat, severity=severity, flags=concat_flags(parts))
+
+
+def _weigh_judgments(d: pd.DataFrame, apps: pd.DataFrame, cfg, chance_cfg) -> pd.DataFrame:
+    """Infringement judgments' weights times their group's chance weight: k judgments against a
+    related-party group of n distinct marks, against the register's rate of judgments per mark for
+    groups of that size (``features.chance.chance_weight`` with ``judgment_surprise_ref``)."""
+    judged = d["kind"] == DecisionKind.INFRINGEMENT_JUDGMENT.value
+    if not judged.any():
+        return d
+    group_code, groups = pd.factorize(apps["group_id"].astype("str"))
+    marks = distinct_count(group_code, apps["mark_text"].fillna("").astype("str").to_numpy(), len(groups))
+    key_group = (pd.Series(group_code, index=apps["applicant_key"].to_numpy())
+                 .groupby(level=0).first())
+    subject_group = key_group.reindex(d.loc[judged, "subject_key"].to_numpy()).to_numpy()
+    hits = np.bincount(subject_group, minlength=len(groups)).astype("float64")
+    weight = chance_weight(pd.Series(hits), pd.Series(marks), chance_cfg, surprise_ref=cfg.judgment_surprise_ref)
+    d = d.copy()
+    d.loc[judged, "weight"] = d.loc[judged, "weight"].to_numpy() * weight.to_numpy()[subject_group]
+    return d

@@ -546,6 +546,18 @@ def _gather_mark_class(mark: np.ndarray, cls: np.ndarray, csr: dict) -> tuple[np
     return _gather(csr["start"][at], np.where(found, csr["count"][at], 0))
 
 
+def _first_days(codes: np.ndarray, day) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct code (owner x mark), its first filing day: (sorted codes, days)."""
+    frame = pd.DataFrame({"code": codes, "day": np.asarray(day)})
+    first = frame.groupby("code", sort=True)["day"].min()
+    return first.index.to_numpy(np.int64), first.to_numpy()
+
+
+def _first_day(first: tuple[np.ndarray, np.ndarray], codes: np.ndarray) -> np.ndarray:
+    """The first filing day of each code (every code asked for is in ``first``)."""
+    return first[1][np.searchsorted(first[0], codes)]
+
+
 def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, related: bool, margin: int) -> pd.DataFrame:
     """(application class unit) x (matched mark) x (earlier owner of that mark in the unit), kept
     when the owner filed clearly earlier and is neither the applicant nor in its group; one row per
@@ -563,6 +575,13 @@ def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, re
     li, ki, r, unit = li[li2], ki[li2], r[li2], unit[li2]
     r_day, r_a = ref["r_day"][ri], ref["r_a"][ri]
     keep = (r_day <= u["day"][li] - margin) & (r_a != u["a"][li]) & (ref["r_g"][ri] != u["g"][li])
+    # A brand is judged by its own age, not by the class it is extended to: where the applicant's
+    # group filed this mark (in any class) before the owner first filed the other (in any class),
+    # the applicant's mark is the older one and its later filings are no copy.
+    n_texts = ref["n_texts"]
+    own_first = _first_day(ref["group_first"], u["g"][li] * n_texts + u["tid"][li])
+    owner_first = _first_day(ref["owner_first"], r_a * n_texts + r)
+    keep &= own_first >= owner_first + margin
     p = pd.DataFrame({"row": u["row"][li[keep]], "unit": unit[keep], "day": u["day"][li[keep]],
                       "r": r[keep], "m": link_m[ki[keep]], "r_a": r_a[keep], "r_day": r_day[keep],
                       "r_row": ref["r_row"][ri[keep]], "ri": ri[keep]})
@@ -615,6 +634,9 @@ def _earlier_path(apps, q_apps, directed, T, rel: pd.DataFrame, cfg) -> pd.DataF
     ref = ref.drop(columns=["r", "unit"])
     ref = ref.sort_values("ru", kind="stable")
     ref_cols = {c: ref[c].to_numpy() for c in ("r_a", "r_day", "r_g", "r_row")}
+    ref_cols["n_texts"] = n_texts = np.int64(len(T))
+    ref_cols["group_first"] = _first_days(slim["g"].to_numpy(np.int64) * n_texts + slim["tid"].to_numpy(), slim["day"])
+    ref_cols["owner_first"] = _first_days(slim["a"].to_numpy(np.int64) * n_texts + slim["tid"].to_numpy(), slim["day"])
     ref_cols["csr"] = _mark_class_csr(ref["ru"].to_numpy(), len(T))
     ctx["ref"] = _reference_runs(ref["ru"].to_numpy() // 46, ref_cols["r_a"], ctx)
     # links sorted by query mark: q -> (r, match number)

@@ -179,6 +179,35 @@ def test_decisions_by_hand():
     assert set(r.flags["reason"]) == {"DECISION_BAD_FAITH", "DECISION_INVALIDATION"}
 
 
+def test_infringement_judgments_weigh_by_portfolio_size_by_hand():
+    """One infringement judgment against a one-mark filer and one against a group of 10 distinct
+    marks, beside 30 one-mark filers without any, as of the decision date (no decay). The larger
+    portfolio's bin has too few peers and pools with the one-mark bin: the register's judgment rate
+    per mark is 2 / 41 (at least chance_rate_min). Each judgment weighs w_infringement_judgment x
+    surprise x excess (features.chance), computed here by hand."""
+    cfg = load_config()
+    rows = [("S1", "c:small|x", "gs", "2020-01-01", "m0", "9", "company", "registered", "Small")]
+    rows += [(f"L{i}", "c:large|x", "gl", "2020-01-01", f"mark{i}", "9", "company", "registered", "Large")
+             for i in range(10)]
+    rows += [(f"O{i}", f"c:other{i}|x", f"go{i}", "2020-01-01", f"other{i}", "9", "company", "registered", f"O{i}")
+             for i in range(30)]
+    dec = pd.DataFrame({"subject_name": ["Small", "Large"], "decision_date": pd.to_datetime(["2025-12-31"] * 2),
+                        "kind": ["infringement_judgment"] * 2, "reference": ["r1", "r2"],
+                        "application_id": ["", ""], "subject_key": ["c:small|x", "c:large|x"]})
+    r = build_decisions(tables(apps_frame(rows), decisions=dec), cfg)
+    p0 = max(2 / 41, cfg.infringement.chance_rate_min)
+    ref = cfg.decisions.judgment_surprise_ref
+
+    def weight(n):
+        lam = n * p0
+        p_at_least_one = 1 - math.exp(-lam)
+        return min(1.0, -math.log10(p_at_least_one) / ref) * max(1 - lam, 0.0)
+
+    assert r.severity["c:small|x"] == pytest.approx(cfg.decisions.w_infringement_judgment * weight(1))
+    assert r.severity["c:large|x"] == pytest.approx(cfg.decisions.w_infringement_judgment * weight(10))
+    assert 0 < r.severity["c:large|x"] < 0.3 * r.severity["c:small|x"]
+
+
 def test_squatting_places_events_own_names_and_trends():
     cfg = load_config().with_overrides({"squatting": {"trend_min_groups": 3, "trend_window_days": 30}})
     rows = [

@@ -486,3 +486,20 @@ def test_own_name_down_weights_marks_inside_the_applicants_name_by_hand():
     # zeta: nowhere; rows 5-6: acme, the protected mark itself; last: acme, an edit of a protected mark
     want = [0.9 * w, 0.8 * w, 0.7 * w, 0.6, 0.5, 0.4, 0.3, 0.2 * w]
     assert np.allclose(_own_name(cand, apps, T, cfg)["strength"].to_numpy(), want)
+
+
+def test_an_older_brand_extended_to_a_new_class_is_no_copy_of_a_younger_look_alike():
+    """The applicant filed ZORVANTIQ in class 30 in 2015; another owner filed ZORVANTIQ in class 9 in
+    2016; the applicant extending its brand to class 9 in 2019 is later *in that class*, but its
+    brand is the older one. A newcomer filing the same in class 9 in 2019 copies the 2016 mark."""
+    for key, first, expect in (("br", "2015-01-01", False), ("nw", None, True)):
+        rows = [("O1", "ZORVANTIQ", "Other Co", "ot", "g_ot", "2016-01-01", "9"),
+                ("E1", "ZORVANTIQ", "Brand Co", key, f"g_{key}", "2019-01-01", "9")]
+        if first:
+            rows.append(("E0", "ZORVANTIQ", "Brand Co", key, f"g_{key}", first, "30"))
+        r = build_infringement(Tables(_apps(rows), pd.DataFrame(), pd.DataFrame(),
+                                      pd.DataFrame(columns=["mark_text", "owner_name", "nice_classes"]),
+                                      pd.DataFrame()), load_config())
+        assert ("E1" in set(r.flags["application_id"])) is expect
+        # the owner of the 2016 mark copies nobody: the brand owner's 2015 filing is in another class
+        assert "O1" not in set(r.flags["application_id"])
