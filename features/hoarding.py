@@ -266,15 +266,16 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
 
 
 def _established_rate(owner: pd.Series, day: pd.Series, n_win: pd.Series, cfg) -> pd.Series:
-    """Per owner code: filings per year before its busiest rolling year, over the years it had been
-    filing by then (0 with less than ``established_min_years`` of record)."""
+    """Per owner code: its filings per year outside its busiest rolling year (before and after it, up
+    to the run's data), over the years of record outside it (0 with less than
+    ``established_min_years`` of such record). A business files year after year; a hoard is an
+    episode, with little before or after it."""
     frame = pd.DataFrame({"owner": owner.to_numpy(), "day": day.to_numpy(), "n_win": n_win.to_numpy()})
-    peak_end = frame.loc[frame.groupby("owner")["n_win"].idxmax(), ["owner", "day"]].set_index("owner")["day"]
-    start = frame["owner"].map(peak_end) - cfg.window_days
-    before = frame.assign(before=frame["day"] <= start).groupby("owner")["before"].sum()
-    first = frame.groupby("owner")["day"].min()
-    years = ((peak_end - cfg.window_days) - first).clip(lower=0) / 365.25
-    rate = (before / years.where(years > 0)).fillna(0.0)
+    g = frame.groupby("owner")
+    busiest = frame.loc[g["n_win"].idxmax(), ["owner", "n_win"]].set_index("owner")["n_win"]
+    outside = g.size() - busiest
+    years = ((g["day"].max() - g["day"].min()) - cfg.window_days).clip(lower=0) / 365.25
+    rate = (outside / years.where(years > 0)).fillna(0.0)
     return rate.where(years >= cfg.established_min_years, 0.0)
 
 

@@ -72,28 +72,31 @@ def test_evergreened_coined_mark_flags_and_adds_severity():
 
 
 def test_busiest_year_is_measured_against_the_applicants_established_rate():
-    """Steady: 50 filings a year in 2018-2021, then 60 in 2022; New: 60 filings in 2022 only. The
-    busiest rolling year (the first filing whose window [d - 364, d] holds the most filings) is
-    measured against the larger of the threshold (40) and the established rate: the filings before
-    that window per year of record before it (computed here by brute force over the filings)."""
+    """Steady: 50 filings a year in 2018-2021, then 60 in 2022; Early: 60 in 2018, then 50 a year in
+    2019-2022; New: 60 filings in 2022 only. The busiest rolling year (the first filing whose window
+    [d - 364, d] holds the most filings) is measured against the larger of the threshold (40) and the
+    established rate: the filings outside that window (before and after it) per year of record
+    outside it (computed here by brute force over the filings)."""
     cfg = load_config()
     rows = []
-    for year, n in ((2018, 50), (2019, 50), (2020, 50), (2021, 50), (2022, 60)):
-        days = pd.date_range(f"{year}-01-01", f"{year}-12-20", periods=n).normalize()
-        rows += [(f"S{year}-{i}", "c:稳|深圳", "g1", d, f"MARK{year}{i}", "9", "company", "pending", "深圳市稳有限公司")
-                 for i, d in enumerate(days)]
+    for key, plan in (("稳", ((2018, 50), (2019, 50), (2020, 50), (2021, 50), (2022, 60))),
+                      ("早", ((2018, 60), (2019, 50), (2020, 50), (2021, 50), (2022, 50)))):
+        for year, n in plan:
+            days = pd.date_range(f"{year}-01-01", f"{year}-12-20", periods=n).normalize()
+            rows += [(f"{key}{year}-{i}", f"c:{key}|深圳", f"g{key}", d, f"MARK{year}{i}", "9", "company", "pending",
+                      f"深圳市{key}有限公司") for i, d in enumerate(days)]
     rows += [(f"N{i}", "c:新|深圳", "g2", d, f"NEW{i}", "9", "company", "pending", "深圳市新有限公司")
              for i, d in enumerate(pd.date_range("2022-01-01", "2022-12-20", periods=60).normalize())]
     f = build_hoarding(tables(apps_frame(rows)), cfg).applicant
 
-    days = sorted(r[3] for r in rows if r[1] == "c:稳|深圳")
-    window = [sum(1 for e in days if d - pd.Timedelta(days=364) <= e <= d) for d in days]
-    peak = days[window.index(max(window))]
-    start = peak - pd.Timedelta(days=365)  # the last day before the window
-    before = sum(1 for e in days if e <= start)
-    rate = before / ((start - days[0]).days / 365.25)
-    steady, new = f.loc["c:稳|深圳"], f.loc["c:新|深圳"]
-    assert rate > 40 and steady["hoarding_max_window"] == max(window)
-    assert steady["hoarding_established_rate"] == pytest.approx(rate)
-    assert steady["hoarding_volume_ratio"] == pytest.approx(max(window) / rate)
+    for key in ("稳", "早"):
+        days = sorted(r[3] for r in rows if r[1] == f"c:{key}|深圳")
+        window = [sum(1 for e in days if d - pd.Timedelta(days=364) <= e <= d) for d in days]
+        outside = len(days) - max(window)
+        rate = outside / (((days[-1] - days[0]).days - cfg.hoarding.window_days) / 365.25)
+        row = f.loc[f"c:{key}|深圳"]
+        assert rate > 40 and row["hoarding_max_window"] == max(window)
+        assert row["hoarding_established_rate"] == pytest.approx(rate)
+        assert row["hoarding_volume_ratio"] == pytest.approx(max(window) / rate)
+    new = f.loc["c:新|深圳"]
     assert new["hoarding_established_rate"] == 0.0 and new["hoarding_volume_ratio"] == pytest.approx(60 / 40)
