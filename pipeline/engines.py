@@ -10,9 +10,10 @@ Dask plan (``run_builders_on(engine="dask" | "dask-local", ...)``):
   holds all applications of its groups, the transfers whose assignor is in one of its groups, the
   decisions whose subject is; protected marks and public terms are replicated. Every applicant and
   every related-party group is therefore whole inside exactly one partition.
-* Per-group builders (hoarding, decisions) run unchanged on each partition; statistics of the whole
+* Per-group builders (hoarding, transfers) run unchanged on each partition; statistics of the whole
   register they read (the related-class table) are computed by the client and passed in
-  ``Tables.extras``.
+  ``Tables.extras``. Decisions run as one task on the whole tables: few rows, and they weigh
+  infringement judgments against the whole register's rate for each portfolio size.
 * Builders with a cross-group step get that step computed globally first, then run unchanged on
   each partition with the global result in ``Tables.extras`` (on the pandas engine the builder
   computes the same step itself from the whole tables, through the same functions):
@@ -50,7 +51,7 @@ from features.registry import FeatureResult
 
 log = logging.getLogger("tmscreen")
 ENGINES = ("pandas", "dask", "dask-local")
-PER_PARTITION = (Dimension.HOARDING, Dimension.TRANSFER, Dimension.DECISIONS)
+PER_PARTITION = (Dimension.HOARDING, Dimension.TRANSFER)
 
 
 class EngineError(ValueError):
@@ -246,6 +247,8 @@ def _run_dask(client, tables: Tables, config: Config, timer, n_partitions: int |
         # squatting weighs built-in-list hits against the whole register's chance rates: one task
         whole_futures[Dimension.SQUATTING] = client.submit(_build, Dimension.SQUATTING, whole_f, config_f,
                                                            {"squatting_trends": trends_f})
+        # decisions weigh judgments against the whole register's rate per portfolio size: one task
+        whole_futures[Dimension.DECISIONS] = client.submit(_build, Dimension.DECISIONS, whole_f, config_f, None)
         gathered = client.gather({**{d: f for d, f in futures.items()}, **{d: [f] for d, f in whole_futures.items()}})
     out = {}
     for dim in Dimension:  # the pandas engine's order
