@@ -25,9 +25,7 @@ Starbucks). Similarity: the normalised edit similarity (look-alike letters cost 
 
 from __future__ import annotations
 
-import functools
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,8 +33,9 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from core.tables import isin
+from features.lexicons import glyph_table
+from features.term_variants import goods_words
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
 COLUMNS = ["q", "r", "similarity", "kind", "detail"]
 _BLOCK = 20000  # query marks per block of the dense comparison (block x protected cells in memory)
 
@@ -58,15 +57,6 @@ def lookalike_fold(s: pd.Series) -> pd.Series:
     for a, b in _LOOKALIKE:
         out = out.str.replace(a, b, regex=False)
     return out.str.translate(_LOOKALIKE_CHARS)
-
-
-@functools.cache
-def glyph_table() -> pd.DataFrame:
-    """(char, similar, score) graded glyph similarity of common Chinese characters (both directions;
-    built by tools/build_glyph_table.py, sources in NOTICE and docs/similarity.md)."""
-    g = pd.read_csv(DATA_DIR / "glyph_similar.csv", dtype={"char": "str", "similar": "str", "score": "float64"})
-    both = pd.concat([g, g.rename(columns={"char": "similar", "similar": "char"})], ignore_index=True)
-    return both.sort_values("score", ascending=False).drop_duplicates(["char", "similar"]).reset_index(drop=True)
 
 
 def char_similarity(a: str, b: str, cfg) -> float:
@@ -146,7 +136,6 @@ def _han_with_goods_word(T: pd.DataFrame, P: pd.DataFrame, cfg) -> pd.DataFrame:
     only the name of goods or a generic word beside it (汇原果汁 ~ 汇源: 汇原 sounds like 汇源, 果汁
     is juice): the words beside it say nothing of their own, as with a place name (淄博烧烤).
     Similarity: the look-alike's, times 0.7 + 0.3 x its share of the mark (as containment)."""
-    from features.term_variants import goods_words
     from features.textsim import han_part
 
     tq = np.flatnonzero(T["han"].to_numpy() & T["distinctive"].to_numpy())

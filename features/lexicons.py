@@ -72,6 +72,15 @@ def _read(name: str, **kw) -> pd.DataFrame:
     return pd.read_csv(DATA_DIR / name, encoding="utf-8", keep_default_na=False, **kw)
 
 
+@functools.cache
+def glyph_table() -> pd.DataFrame:
+    """(char, similar, score) graded glyph similarity of common Chinese characters (both directions;
+    built by tools/build_glyph_table.py, sources in NOTICE and docs/similarity.md)."""
+    g = _read("glyph_similar.csv", dtype={"char": "str", "similar": "str", "score": "float64"})
+    both = pd.concat([g, g.rename(columns={"char": "similar", "similar": "char"})], ignore_index=True)
+    return both.sort_values("score", ascending=False).drop_duplicates(["char", "similar"]).reset_index(drop=True)
+
+
 @functools.lru_cache(maxsize=1)
 def _divisions() -> pd.DataFrame:
     return _read("cn_divisions.csv", dtype=str)

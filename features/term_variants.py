@@ -162,7 +162,7 @@ def _one_replaced(han: pd.Series, masked: dict) -> pd.DataFrame:
 
 def _shape(han: pd.Series, masked: dict, cfg) -> pd.DataFrame:
     """One character replaced by a look-alike."""
-    from features.famous import glyph_table
+    from features.lexicons import glyph_table
 
     g = glyph_table()
     g = g[g["score"] >= cfg.shape_min]

@@ -7,7 +7,8 @@ import pytest
 
 from core.config import load_config
 from features import similarity as sim
-from features.famous import char_similarity, famous_matches, glyph_table, lookalike_fold
+from features.famous import char_similarity, famous_matches, lookalike_fold
+from features.lexicons import glyph_table
 
 CFG = load_config()
 
