@@ -318,7 +318,7 @@ def test_lock_refuses_a_concurrent_batch(world, tmp_path, capsys):
 
 # --------------------------------------------------------------------------- joint action
 def test_export_validates_against_the_schema_and_d_list(three, tmp_path):
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     out = export_joint(three / "runs" / AS_OFS[2], tmp_path / "export")
     schema = json.loads((REPO / "docs" / "joint-export.schema.json").read_text())
     validator = jsonschema.Draft202012Validator(schema)

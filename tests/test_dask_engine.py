@@ -6,15 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("dask.distributed")
-
-from core.config import load_config  # noqa: E402
-from pipeline.contract import load_dataset  # noqa: E402
-from pipeline.demo import generate_world  # noqa: E402
-from pipeline.engines import EngineError, check_engine, partition_of, split_tables  # noqa: E402
-from pipeline.entities import resolve_entities  # noqa: E402
-from pipeline.score import compute  # noqa: E402
-from pipeline.stages import StageTimer  # noqa: E402
+from core.config import load_config
+from pipeline.contract import load_dataset
+from pipeline.demo import generate_world
+from pipeline.engines import EngineError, check_engine, partition_of, split_tables
+from pipeline.entities import resolve_entities
+from pipeline.score import compute
+from pipeline.stages import StageTimer
 
 
 @pytest.fixture(scope="module")

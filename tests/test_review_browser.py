@@ -20,14 +20,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("browser tests need /usr/bin/chromium (apt-get install -y chromium fonts-wqy-zenhei)",
                 allow_module_level=True)
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:
-    pytest.skip("browser tests need the playwright package (pip install -e '.[dev]'; never `playwright install`)",
-                allow_module_level=True)
-pytest.importorskip("uvicorn", reason="the review app needs uvicorn (pip install -e .)")
-
+# the Python packages are dependencies of the project (pyproject.toml): missing, the tests fail
 import uvicorn  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from review import db as rdb  # noqa: E402
 from review.app import ReviewSettings, create_app  # noqa: E402
