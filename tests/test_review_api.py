@@ -708,12 +708,12 @@ def test_a_rehashed_or_shortened_chain_is_caught_by_its_anchor(app_url, state, k
 def test_concurrent_wrong_logins_hash_at_most_the_limit(state, tmp_path, monkeypatch):
     import threading
 
-    import review.app as review_app
+    import review.routes.auth as login_routes
 
     app, _ = make(state, tmp_path, login_max_failures=3)
     hashed = []
-    real = review_app.verify_password
-    monkeypatch.setattr(review_app, "verify_password", lambda h, p: hashed.append(1) or real(h, p))
+    real = login_routes.verify_password
+    monkeypatch.setattr(login_routes, "verify_password", lambda h, p: hashed.append(1) or real(h, p))
     clients = []
     for _ in range(12):
         c = client(app)
