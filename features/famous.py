@@ -162,7 +162,8 @@ def _han_with_goods_word(T: pd.DataFrame, P: pd.DataFrame, cfg) -> pd.DataFrame:
     c = cand.iloc[m["q"].to_numpy()]
     share = c["part"].str.len().to_numpy() / (c["part"].str.len() + c["rest"].str.len()).to_numpy()
     return pd.DataFrame({"q": c["q"].to_numpy(), "r": m["r"].to_numpy(),
-                         "similarity": m["similarity"].to_numpy() * (0.7 + 0.3 * share), "kind": m["kind"].to_numpy(),
+                         "similarity": m["similarity"].to_numpy() * contained_similarity(share, cfg),
+                         "kind": m["kind"].to_numpy(),
                          "detail": m["detail"].to_numpy() + " + '" + c["rest"].to_numpy().astype(object) + "'"})
 
 
@@ -272,6 +273,11 @@ def _plural_folded(original: str, folded: str) -> bool:
     return letters == folded + "s"
 
 
+def contained_similarity(share, cfg):
+    """A protected mark inside a longer mark: the more of the mark it makes, the closer."""
+    return cfg.contained_base + (1.0 - cfg.contained_base) * share
+
+
 def _contained(T: pd.DataFrame, P: pd.DataFrame, cfg) -> pd.DataFrame:
     """Marks that contain a protected mark: its text inside theirs (SilverApple ~ APPLE, 蜜雪冰城港式饮品
     ~ 蜜雪冰城), or, for Chinese marks, its characters in order with at most ``han_inserted`` others
@@ -314,7 +320,7 @@ def _contained(T: pd.DataFrame, P: pd.DataFrame, cfg) -> pd.DataFrame:
         hit &= lengths[han] > len(text)
         for i in np.flatnonzero(hit):
             share = len(text) / lengths[han][i]
-            out.append((tq[i], r, float(0.7 + 0.3 * share), "affix", f"contains '{text}'"))
+            out.append((tq[i], r, float(contained_similarity(share, cfg)), "affix", f"contains '{text}'"))
     return pd.DataFrame(out, columns=COLUMNS) if out else _empty()
 
 

@@ -859,7 +859,8 @@ def _verify(qp: pd.DataFrame, rp: pd.DataFrame, q: np.ndarray, r: np.ndarray, cf
         np.full(n, score.exact), np.full(n, score.affix), np.full(n, score.confusable),
         np.full(n, score.homophone), np.full(n, score.shape), np.full(n, score.reorder), np.full(n, score.reorder),
         np.full(n, score.transliteration), score.transliteration * r_pin, r_edit, score.homophone * r_pin,
-        r_core, 0.5 + 0.5 * r_core, np.maximum(r_edit, score.letter_edit), np.full(n, score.letter_edit),
+        r_core, score.phonetic_base + (1.0 - score.phonetic_base) * r_core,
+        np.maximum(r_edit, score.letter_edit), np.full(n, score.letter_edit),
         np.full(n, score.transliteration),
     ]
     which = np.select(conds, np.arange(1, len(conds) + 1), default=0)
