@@ -35,10 +35,10 @@ import itertools
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from core.reasons import FLAG_COLUMNS, Dimension, Reason
 from core.tables import arrow_strings, frame_cache, isin, positions_in, sorted_unique, split_tokens
+from features import kernels as kn
 from features import similarity as sim
 from features import textsim as ts
 from features.chance import chance_style, chance_weight
@@ -296,11 +296,11 @@ def build_infringement(tables, config) -> FeatureResult:
     # resembling 石斯 are one resemblance, filed in ten classes still one.
     target = ts.mark_family(best["matched_text"].astype("str")).to_numpy(dtype=object)
     target_code = pd.factorize(target)[0]
-    one = _strongest_per_pair(k_best, target_code, strength)
+    one = kn.strongest_per_pair(k_best, target_code, strength)
     # Several different marks of one applicant imitating the same protected mark (its exact copy,
     # its transliteration, the copy with an added word …) are systematic imitation, not a slip: the
     # resemblance counts once more for each further variant, up to protected_variants_max times.
-    variants = _variants_per_pair(k_best, target_code, apps["tid"].to_numpy()[best["row"].to_numpy()])
+    variants = kn.distinct_per_pair(k_best, target_code, apps["tid"].to_numpy()[best["row"].to_numpy()])
     evidence = strength * np.where(protected, np.minimum(variants, cfg.protected_variants_max), 1.0)
     applicant["infringement_strength_sum"] = per_key(k_best[one], strength[one])
     # Each resemblance is evidence in proportion to its strength; resembling several different
@@ -369,7 +369,7 @@ def _crowded_field(best: pd.DataFrame, apps: pd.DataFrame, family: np.ndarray, c
         return best
     marked = apps[apps["tid"] >= 0]
     fam_code, fams = pd.factorize(pd.Series(family[marked["tid"].to_numpy()], dtype="str"))
-    first = (pd.DataFrame({"fam": fam_code, "g": marked["group_id"].to_numpy(), "day": _days(marked["filing_date"])})
+    first = (pd.DataFrame({"fam": fam_code, "g": marked["group_id"].to_numpy(), "day": kn.days(marked["filing_date"])})
              .groupby(["fam", "g"], sort=False)["day"].min().reset_index())
     span = int(first["day"].max() - first["day"].min()) + 2
     lo = int(first["day"].min())
@@ -377,7 +377,7 @@ def _crowded_field(best: pd.DataFrame, apps: pd.DataFrame, family: np.ndarray, c
     rows = best.loc[earlier]
     target = pd.Index(fams).get_indexer(ts.mark_family(rows["matched_text"].astype("str")))
     a = apps.iloc[rows["row"].to_numpy()]
-    day = np.clip(_days(a["filing_date"]) - lo, 0, span - 1)
+    day = np.clip(kn.days(a["filing_date"]) - lo, 0, span - 1)
     # groups with a filing of the family strictly before the application day
     before = (np.searchsorted(sorted_code, target.astype(np.int64) * span + day)
               - np.searchsorted(sorted_code, target.astype(np.int64) * span))
@@ -388,23 +388,6 @@ def _crowded_field(best: pd.DataFrame, apps: pd.DataFrame, family: np.ndarray, c
     strength = out["strength"].to_numpy(np.float64).copy()
     strength[earlier] = strength[earlier] / crowd
     out["strength"] = strength
-    return out
-
-
-def _variants_per_pair(key: np.ndarray, target: np.ndarray, mark: np.ndarray) -> np.ndarray:
-    """For each row, how many distinct marks its (key, target) pair has."""
-    pair = pd.factorize(key.astype(np.int64) * (int(target.max()) + 1 if len(target) else 1) + target)[0]
-    distinct = np.unique(np.stack([pair, mark]), axis=1)[0] if len(pair) else pair
-    return np.bincount(distinct, minlength=pair.max() + 1 if len(pair) else 0)[pair].astype("float64")
-
-
-def _strongest_per_pair(key: np.ndarray, mark: np.ndarray, strength: np.ndarray) -> np.ndarray:
-    """Mask of one row per (key, mark) pair: the strongest (ties: the first)."""
-    order = np.lexsort((-strength, mark, key))
-    k, m = key[order], mark[order]
-    first = np.r_[True, (k[1:] != k[:-1]) | (m[1:] != m[:-1])] if len(order) else np.zeros(0, dtype=bool)
-    out = np.zeros(len(key), dtype=bool)
-    out[order[first]] = True
     return out
 
 
@@ -455,107 +438,9 @@ def _own_name(cand: pd.DataFrame, apps: pd.DataFrame, T: pd.DataFrame, cfg) -> p
     return out
 
 
-def _days(dates: pd.Series) -> np.ndarray:
-    """Filing dates as whole days since 1970 (int64): the joins below carry integers only."""
-    return pd.to_datetime(dates).to_numpy().astype("datetime64[D]").astype(np.int64)
-
-
 _CHUNKS = 32
 _CHUNK_APPLICATIONS = 31_250  # at most this many applications per chunk above 1M (32 chunks up to 1M)
 _MIN_CHUNK_APPLICATIONS = 5_000  # at least this many per chunk (fewer chunks below 160,000 applications)
-
-
-def _csr(keys_sorted: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(start, count) per key value 0..size-1 of a sorted non-negative key array."""
-    count = np.bincount(keys_sorted, minlength=size).astype(np.int32)
-    return (np.cumsum(count, dtype=np.int64) - count).astype(np.int32), count
-
-
-def _gather(lo: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(i, j) for every i and every j in [lo[i], lo[i] + n[i]), i ascending."""
-    li = np.repeat(np.arange(len(lo)), n)
-    ri = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
-    return li, ri
-
-
-def _gather_join(left: np.ndarray, start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inner join of a key array with a sorted key array given as ``_csr`` (start, count):
-    (left index, right index) of every match — direct look-ups, no hashing or binary search."""
-    return _gather(start[left], count[left])
-
-
-def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The runs of equal values of a sorted key array: (start, key, length) of each."""
-    first = np.ones(len(sorted_keys), dtype=bool)
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
-    start = np.flatnonzero(first)
-    return start, sorted_keys[start], np.diff(np.append(start, len(sorted_keys)))
-
-
-def _runs_of(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(start, length) of each query's run of equal values in ``sorted_keys`` (length 0: absent).
-    The queries are looked up in sorted order: a binary search for keys in random order misses the
-    cache at every step (30 s for 30M look-ups into 10M keys), for sorted keys it follows one path."""
-    if not len(sorted_keys):
-        return np.zeros(len(queries), dtype=np.int64), np.zeros(len(queries), dtype=np.int64)
-    run_start, run_key, run_len = _runs(sorted_keys)
-    order = np.argsort(queries, kind="stable")
-    at = np.empty(len(queries), dtype=np.int64)
-    at[order] = np.minimum(np.searchsorted(run_key, queries[order]), len(run_key) - 1)
-    found = run_key[at] == queries
-    return np.where(found, run_start[at], 0), np.where(found, run_len[at], 0)
-
-
-def _rank_in_runs(values: np.ndarray, start: np.ndarray, length: np.ndarray, query: np.ndarray,
-                  scan: int = 8) -> np.ndarray:
-    """For each query, how many of ``values[start:start + length]`` (a sorted run) are below it.
-    Runs up to ``scan`` long are compared position by position (a loop over run positions, each time
-    on the rows whose run is that long); longer ones take a binary search of ``values``, which is
-    sorted overall. One cache miss per row instead of one per step of a binary search."""
-    rank = np.zeros(len(query), dtype=np.int64)
-    rows = np.flatnonzero((length > 0) & (length <= scan))
-    for j in range(scan):
-        rows = rows[length[rows] > j]
-        rank[rows] += values[start[rows] + j] < query[rows]
-    long_ = np.flatnonzero(length > scan)
-    rank[long_] = np.searchsorted(values, query[long_]) - start[long_]
-    return rank
-
-
-def _mark_class_csr(ru_sorted: np.ndarray, n_marks: int) -> dict:
-    """``_csr`` of sorted (mark x 46 + class) keys without a dense table of 46 cells per mark (200
-    million at 10M applications): per mark a bit mask of the classes it has and the position of its
-    first key; a key's position is that plus the number of the mark's classes below it. O(1) look-ups
-    (a binary search over tens of millions of keys took a microsecond each)."""
-    start, keys, count = _runs(ru_sorted)
-    mark, cls = keys // 46, keys % 46
-    # classes 1..45: distinct powers of two below 2**53 add up exactly in float64
-    mask = np.bincount(mark, weights=np.ldexp(1.0, cls), minlength=n_marks).astype(np.uint64)
-    return {"mask": mask, "first": np.searchsorted(keys, np.arange(n_marks, dtype=np.int64) * 46),
-            "start": start, "count": count}
-
-
-def _gather_mark_class(mark: np.ndarray, cls: np.ndarray, csr: dict) -> tuple[np.ndarray, np.ndarray]:
-    """``_gather_join`` of (mark, class) pairs against a ``_mark_class_csr``."""
-    if not len(csr["start"]):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    m = csr["mask"][mark]
-    bit = np.left_shift(np.uint64(1), cls.astype(np.uint64))
-    found = (m & bit) != 0
-    at = np.where(found, csr["first"][mark] + np.bitwise_count(m & (bit - np.uint64(1))), 0)
-    return _gather(csr["start"][at], np.where(found, csr["count"][at], 0))
-
-
-def _first_days(codes: np.ndarray, day) -> tuple[np.ndarray, np.ndarray]:
-    """Per distinct code (owner x mark), its first filing day: (sorted codes, days)."""
-    frame = pd.DataFrame({"code": codes, "day": np.asarray(day)})
-    first = frame.groupby("code", sort=True)["day"].min()
-    return first.index.to_numpy(np.int64), first.to_numpy()
-
-
-def _first_day(first: tuple[np.ndarray, np.ndarray], codes: np.ndarray) -> np.ndarray:
-    """The first filing day of each code (every code asked for is in ``first``)."""
-    return first[1][np.searchsorted(first[0], codes)]
 
 
 def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, related: bool, margin: int) -> pd.DataFrame:
@@ -563,7 +448,7 @@ def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, re
     when the owner filed clearly earlier and is neither the applicant nor in its group; one row per
     (application, mark, owner): the earliest reference, then the lowest class. numpy joins on
     integer codes (pandas merges of these tables took most of the builder's memory)."""
-    li, ki = _gather_join(u["tid"], *links)
+    li, ki = kn.gather_join(u["tid"], *links)
     r = link_r[ki]
     if related:
         # Dictionary words (OASIS, CLOVER) coexist across markets; a coined mark reappearing in a
@@ -571,7 +456,7 @@ def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, re
         keep = ~is_dict[u["tid"][li]] & ~is_dict[r]
         li, ki, r = li[keep], ki[keep], r[keep]
     unit = u["unit"][li]
-    li2, ri = _gather_mark_class(r, unit, ref["csr"])
+    li2, ri = kn.gather_mark_class(r, unit, ref["classes"])
     li, ki, r, unit = li[li2], ki[li2], r[li2], unit[li2]
     r_day, r_a = ref["r_day"][ri], ref["r_a"][ri]
     keep = (r_day <= u["day"][li] - margin) & (r_a != u["a"][li]) & (ref["r_g"][ri] != u["g"][li])
@@ -579,8 +464,8 @@ def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, re
     # group filed this mark (in any class) before the owner first filed the other (in any class),
     # the applicant's mark is the older one and its later filings are no copy.
     n_texts = ref["n_texts"]
-    own_first = _first_day(ref["group_first"], u["g"][li] * n_texts + u["tid"][li])
-    owner_first = _first_day(ref["owner_first"], r_a * n_texts + r)
+    own_first = kn.first_day(ref["group_first"], u["g"][li] * n_texts + u["tid"][li])
+    owner_first = kn.first_day(ref["owner_first"], r_a * n_texts + r)
     keep &= own_first >= owner_first + margin
     p = pd.DataFrame({"row": u["row"][li[keep]], "unit": unit[keep], "day": u["day"][li[keep]],
                       "r": r[keep], "m": link_m[ki[keep]], "r_a": r_a[keep], "r_day": r_day[keep],
@@ -601,7 +486,7 @@ def _earlier_path(apps, q_apps, directed, T, rel: pd.DataFrame, cfg) -> pd.DataF
     a_code, a_keys = pd.factorize(q_apps["applicant_key"])
     g_code, _ = pd.factorize(q_apps["group_id"])
     slim = pd.DataFrame({"row": q_apps["row"].to_numpy(), "tid": q_apps["tid"].to_numpy(), "a": a_code,
-                         "g": g_code, "day": _days(q_apps["filing_date"])})
+                         "g": g_code, "day": kn.days(q_apps["filing_date"])})
     # (application, class) units: every column a numpy array, rows in application order
     c = _classes(pd.DataFrame({"i": np.arange(len(slim)), "nice_classes": q_apps["nice_classes"].to_numpy()}),
                  "nice_classes", "i")
@@ -615,13 +500,13 @@ def _earlier_path(apps, q_apps, directed, T, rel: pd.DataFrame, cfg) -> pd.DataF
         # the application's class -> each related class, where the earlier owner's filing sits; the
         # related units are made chunk by chunk (tens of millions of rows at 10M applications)
         rel = rel.sort_values("nice_class", kind="stable")
-        related = (*_csr(rel["nice_class"].to_numpy(), 46), rel["related_class"].to_numpy())
+        related = (*kn.csr(rel["nice_class"].to_numpy(), kn.N_CLASS_CODES), rel["related_class"].to_numpy())
     ctx = {"groups": _owner_groups(apps, slim, len(a_keys), cfg), "a_keys": np.asarray(a_keys, dtype=object),
            # strings stay in Arrow, one contiguous array each (``_take``), taken for each chunk's best rows
            "names": arrow_strings(apps["applicant_name"]), "texts": arrow_strings(T["text"]),
            "similarity": directed["similarity"].to_numpy(np.float64), "kind": arrow_strings(directed["kind"]),
            "detail": arrow_strings(directed["detail"])}
-    ctx["use"] = _use_index(slim, len(a_keys))
+    ctx["use"] = kn.pair_days(slim["tid"].to_numpy(), slim["a"].to_numpy(), slim["day"].to_numpy(), len(a_keys))
 
     # references: per (mark, class) the K earliest other owners (r_row: the owner's first filing
     # of it, for the owner's name)
@@ -630,18 +515,18 @@ def _earlier_path(apps, q_apps, directed, T, rel: pd.DataFrame, cfg) -> pd.DataF
     ref = ref.sort_values(["tid", "unit", "r_day"], kind="stable")
     ref = ref[ref.groupby(["tid", "unit"]).cumcount() < int(cfg.max_earlier_owners)]
     ref = ref.rename(columns={"tid": "r", "a": "r_a"})
-    ref["ru"] = ref["r"].to_numpy(np.int64) * 46 + ref["unit"].to_numpy(np.int64)  # classes 1..45
+    ref["ru"] = ref["r"].to_numpy(np.int64) * kn.N_CLASS_CODES + ref["unit"].to_numpy(np.int64)  # classes 1..45
     ref = ref.drop(columns=["r", "unit"])
     ref = ref.sort_values("ru", kind="stable")
     ref_cols = {c: ref[c].to_numpy() for c in ("r_a", "r_day", "r_g", "r_row")}
     ref_cols["n_texts"] = n_texts = np.int64(len(T))
-    ref_cols["group_first"] = _first_days(slim["g"].to_numpy(np.int64) * n_texts + slim["tid"].to_numpy(), slim["day"])
-    ref_cols["owner_first"] = _first_days(slim["a"].to_numpy(np.int64) * n_texts + slim["tid"].to_numpy(), slim["day"])
-    ref_cols["csr"] = _mark_class_csr(ref["ru"].to_numpy(), len(T))
-    ctx["ref"] = _reference_runs(ref["ru"].to_numpy() // 46, ref_cols["r_a"], ctx)
+    ref_cols["group_first"] = kn.first_days(slim["g"].to_numpy(np.int64) * n_texts + slim["tid"].to_numpy(), slim["day"])
+    ref_cols["owner_first"] = kn.first_days(slim["a"].to_numpy(np.int64) * n_texts + slim["tid"].to_numpy(), slim["day"])
+    ref_cols["classes"] = kn.mark_class_index(ref["ru"].to_numpy(), len(T))
+    ctx["ref"] = _reference_runs(ref["ru"].to_numpy() // kn.N_CLASS_CODES, ref_cols["r_a"], ctx)
     # links sorted by query mark: q -> (r, match number)
     link_m = np.argsort(directed["q"].to_numpy(), kind="stable")
-    links = _csr(directed["q"].to_numpy()[link_m], len(T))
+    links = kn.csr(directed["q"].to_numpy()[link_m], len(T))
     link_r = directed["r"].to_numpy()[link_m]
     is_dict = T["dict"].to_numpy()
     out = {0: [], 2: []}  # relation code (1: same similar group, set by _earlier_strength)
@@ -653,7 +538,7 @@ def _earlier_path(apps, q_apps, directed, T, rel: pd.DataFrame, cfg) -> pd.DataF
         same = {col: v[lo:hi] for col, v in cls.items()}
         units = [(0, same)]
         if related is not None:
-            li, ri = _gather_join(same["unit"], related[0], related[1])
+            li, ri = kn.gather_join(same["unit"], related[0], related[1])
             units.append((2, {**{col: v[li] for col, v in same.items()}, "unit": related[2][ri]}))
         for relation, u in units:
             part = _earlier_pairs(u, links, link_r, link_m, ref_cols, is_dict, related=relation == 2, margin=margin)
@@ -692,7 +577,7 @@ def _owner_groups(apps, slim, n_owners: int, cfg) -> dict | None:
     n_a, n_sg = n_owners + 1, len(sg_names) + 1
     mine = tid_of[g_row] >= 0
     owned = sorted_unique((tid_of[g_row[mine]] * n_a + a_of[g_row[mine]]) * n_sg + g_sg[mine])
-    return {"csr": _csr(g_row, len(apps)), "g_sg": g_sg, "owned": owned, "n_a": n_a, "n_sg": n_sg,
+    return {"csr": kn.csr(g_row, len(apps)), "g_sg": g_sg, "owned": owned, "n_a": n_a, "n_sg": n_sg,
             "names": np.asarray(sg_names, dtype=object)}
 
 
@@ -701,39 +586,21 @@ def _reference_runs(mark: np.ndarray, owner: np.ndarray, ctx: dict) -> dict:
     similar groups in ``ctx["groups"]["owned"]`` (both sorted by the pair code mark x (owners + 1) +
     owner), and its first filing day: each candidate row then reads them by reference number."""
     use = ctx["use"]
-    pair = mark.astype(np.int64) * use["n_a"] + owner.astype(np.int64)
-    start, length = _runs_of(use["code"] // use["span"], pair)
-    out = {"use_start": start, "use_len": length, "first_day": use["code"][start] % use["span"] + use["lo"]}
+    pair = use.pair(mark, owner)
+    start, length = kn.runs_of(use.code // use.span, pair)
+    out = {"use_start": start, "use_len": length, "first_day": use.code[start] % use.span + use.lo}
     sg = ctx["groups"]
     if sg is not None:
-        out["owned_start"], out["owned_len"] = _runs_of(sg["owned"] // sg["n_sg"], pair)
+        out["owned_start"], out["owned_len"] = kn.runs_of(sg["owned"] // sg["n_sg"], pair)
     return out
 
 
-def _take(values: pa.Array, positions: np.ndarray) -> np.ndarray:
-    """``values[positions]`` as objects. ``values`` is one contiguous array (``arrow_strings``): Arrow's
-    take of a column in several chunks concatenates it first, once per chunk of the builder."""
-    return values.take(pa.array(positions)).to_numpy(zero_copy_only=False)
-
-
-def _use_index(slim: pd.DataFrame, n_owners: int) -> dict:
-    """Every (mark, owner)'s filing days as one sorted int64 code (pair, day): counts of filings
-    before a day and the first filing day become two binary searches (no merges per chunk)."""
-    day = slim["day"].to_numpy(np.int64)
-    lo, span = int(day.min()), int(day.max() - day.min()) + 2
-    pair = slim["tid"].to_numpy(np.int64) * (n_owners + 1) + slim["a"].to_numpy(np.int64)
-    code = np.sort(pair * span + (day - lo))
-    return {"code": code, "lo": lo, "span": span, "n_a": n_owners + 1}
-
-
-def _use_before(use: dict, ref: dict, ri: np.ndarray, mark: np.ndarray, owner: np.ndarray,
-                day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def use_before(use: kn.PairDays, ref: dict, ri: np.ndarray, mark: np.ndarray, owner: np.ndarray,
+               day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(number of the owner's filings of the mark strictly before ``day``, at least 1; the owner's
     first filing day of it) for references ``ri`` (``_reference_runs``). The owner filed the mark
     (it is a reference), so the pair exists."""
-    base = (mark.astype(np.int64) * use["n_a"] + owner.astype(np.int64)) * use["span"]
-    query = base + np.clip(day.astype(np.int64) - use["lo"], 0, use["span"] - 1)
-    before = _rank_in_runs(use["code"], ref["use_start"][ri], ref["use_len"][ri], query)
+    before = kn.count_before(use, ref["use_start"][ri], ref["use_len"][ri], mark, owner, day)
     return np.maximum(before, 1).astype("float64"), ref["first_day"][ri].astype("float64")
 
 
@@ -744,12 +611,12 @@ def _earlier_strength(p: pd.DataFrame, ctx: dict, cfg) -> pd.DataFrame:
     sg = ctx["groups"]
     if sg is not None:
         # same 类似群 similar group: the application's goods and the reference owner's goods for that mark
-        li, gi = _gather_join(p["row"].to_numpy(), *sg["csr"])
+        li, gi = kn.gather_join(p["row"].to_numpy(), *sg["csr"])
         code = (p["r"].to_numpy(np.int64)[li] * sg["n_a"] + p["r_a"].to_numpy(np.int64)[li]) * sg["n_sg"] \
             + sg["g_sg"][gi]
         owned, ri = sg["owned"], p["ri"].to_numpy()[li]
         start, length = ctx["ref"]["owned_start"][ri], ctx["ref"]["owned_len"][ri]
-        rank = _rank_in_runs(owned, start, length, code)
+        rank = kn.rank_in_runs(owned, start, length, code)
         ok = (rank < length) & (owned[np.minimum(start + rank, max(len(owned) - 1, 0))] == code) \
             if len(owned) else np.zeros(len(code), dtype=bool)
         first_pair, first = np.unique(li[ok], return_index=True)  # groups ascend within a row: lowest first
@@ -760,7 +627,7 @@ def _earlier_strength(p: pd.DataFrame, ctx: dict, cfg) -> pd.DataFrame:
         matched[first_pair] = sg["names"][sg["g_sg"][gi[ok][first]]]
         p["matched_class"] = matched
     # established use of the reference owner before the application
-    n_use, first_day = _use_before(ctx["use"], ctx["ref"], p["ri"].to_numpy(), p["r"].to_numpy(), p["r_a"].to_numpy(),
+    n_use, first_day = use_before(ctx["use"], ctx["ref"], p["ri"].to_numpy(), p["r"].to_numpy(), p["r_a"].to_numpy(),
                                    p["day"].to_numpy())
     years = np.maximum((p["day"].to_numpy() - first_day) / 365.25, 0.0)
     u_n = 1 - np.exp(-n_use / float(cfg.established_n_scale))
@@ -780,14 +647,14 @@ def _earlier_strength(p: pd.DataFrame, ctx: dict, cfg) -> pd.DataFrame:
     m = m[keep]
     return pd.DataFrame({
         "row": row[keep],
-        "matched_text": _take(ctx["texts"], p["r"].to_numpy()[keep]),
-        "matched_owner": _take(ctx["names"], p["r_row"].to_numpy()[keep]),
+        "matched_text": kn.take(ctx["texts"], p["r"].to_numpy()[keep]),
+        "matched_owner": kn.take(ctx["names"], p["r_row"].to_numpy()[keep]),
         "owner_id": "a:" + ctx["a_keys"][p["r_a"].to_numpy()[keep]].astype(str),
         "matched_source": "earlier",
         "matched_filing_date": r_day[keep].astype("datetime64[D]").astype("datetime64[ns]"),
-        "kind": _take(ctx["kind"], m),
+        "kind": kn.take(ctx["kind"], m),
         "similarity": similarity[keep],
-        "detail": _take(ctx["detail"], m),
+        "detail": kn.take(ctx["detail"], m),
         "class_relation": np.array(["same_class", "same_group", "related_class"], dtype=object)[relation[keep]],
         "matched_class": p["matched_class"].astype("str").to_numpy()[keep],
         "gap_days": (p["day"].to_numpy()[keep] - r_day[keep]).astype("float64"),

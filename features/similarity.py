@@ -28,6 +28,7 @@ from rapidfuzz.distance import OSA
 
 from core.reasons import Reason
 from core.tables import forget_frame, frame_cache, isin, sorted_unique
+from features import kernels as kn
 from features import textsim as ts
 
 KEY_KINDS = ("norm", "core", "skeleton", "sorted", "pinyin", "hshape", "phonetic", "del1", "del2", "hsub", "hdel",
@@ -435,9 +436,8 @@ def _probe_reference(qp: pd.DataFrame, rp: pd.DataFrame, kind: str, cfg
         # keys, so nothing per call is of the register's size
         uniq, qc = np.unique(qc, return_inverse=True)
         order, start = _by_code(rp, kind, cfg, rc, len(lookup))
-        lo, n = start[uniq], start[uniq + 1] - start[uniq]
-        at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
-        return qpos, qc.astype(np.int64), rpos[order[at]].astype(np.int64), np.repeat(np.arange(len(uniq)), n), len(uniq)
+        code, at = kn.gather(start[uniq], start[uniq + 1] - start[uniq])
+        return qpos, qc.astype(np.int64), rpos[order[at]].astype(np.int64), code, len(uniq)
     return qpos, qc, rpos.astype(np.int64), rc.astype(np.int64), len(lookup)
 
 
