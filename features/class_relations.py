@@ -15,10 +15,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.tables import explode_classes
+from features import products
 
-# Tables.extras key of the register's related-class table (computed once per run by
-# pipeline.score; read by the hoarding and infringement builders, also on the Dask engine).
-RELATED_KEY = "class_relations"
+# the register's related-class table is product RELATED_CLASSES (features.products): a statistic of
+# the whole register, read by the hoarding and infringement builders (also on the Dask engine)
+RELATED_KEY = products.RELATED_CLASSES
 
 
 def register_class_relations(applications: pd.DataFrame, config) -> pd.DataFrame:
@@ -27,11 +28,9 @@ def register_class_relations(applications: pd.DataFrame, config) -> pd.DataFrame
     return related_classes(cls[["applicant_key", "nice_class"]], config.infringement)
 
 
-def relations_of(tables, config) -> pd.DataFrame:
-    """The run's related-class table: from ``tables.extras`` when computed ahead (the Dask engine
-    splits the register, and a register statistic must come from all of it), else computed."""
-    rel = tables.extras.get(RELATED_KEY)
-    return register_class_relations(tables.applications, config) if rel is None else rel
+def relations_product(tables, config) -> pd.DataFrame:
+    """Product RELATED_CLASSES: the related classes of the tables' whole register."""
+    return register_class_relations(tables.applications, config)
 
 
 def related_classes(app_classes: pd.DataFrame, cfg) -> pd.DataFrame:

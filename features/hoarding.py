@@ -20,9 +20,8 @@ import pandas as pd
 from core.config import Config
 from core.reasons import Dimension, Reason
 from core.tables import Tables, explode_classes, positions_in
-from features import lexicons
+from features import lexicons, products
 from features import textsim as ts
-from features.class_relations import relations_of
 from features.common import (
     applicant_index,
     concat_flags,
@@ -148,7 +147,7 @@ def unrelated_rows(cls: pd.DataFrame, sweep: np.ndarray, n_keys: int, rel: pd.Da
     return (core[key] & near[nice]) == 0
 
 
-@register(Dimension.HOARDING)
+@register(Dimension.HOARDING, needs=(products.RELATED_CLASSES,))
 def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.hoarding
     apps = tables.applications[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
@@ -191,7 +190,7 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     dispersion = class_dispersion.reindex(codes, fill_value=0.0).where(
         ~use_groups, group_dispersion.reindex(codes, fill_value=0.0))
     coined_sweeps = cls[sweep & ~cls["house"]].groupby("key")["mark"].nunique()
-    unrelated = unrelated_rows(cls, sweep.to_numpy(), n_keys, relations_of(tables, config), config)
+    unrelated = unrelated_rows(cls, sweep.to_numpy(), n_keys, tables.extras[products.RELATED_CLASSES], config)
     kept = cls.loc[~sweep, ["key"]].assign(unrelated=unrelated[~sweep.to_numpy()],
                                            coined_unrelated=unrelated[~sweep.to_numpy()]
                                            & ~cls.loc[~sweep, "house"].to_numpy(dtype=bool))

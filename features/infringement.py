@@ -37,12 +37,12 @@ import numpy as np
 import pandas as pd
 
 from core.reasons import FLAG_COLUMNS, Dimension, Reason
-from core.tables import arrow_strings, frame_cache, isin, positions_in, sorted_unique, split_tokens
+from core.tables import Tables, arrow_strings, frame_cache, isin, positions_in, sorted_unique, split_tokens
 from features import kernels as kn
+from features import products
 from features import similarity as sim
 from features import textsim as ts
 from features.chance import chance_style, chance_weight
-from features.class_relations import relations_of
 from features.common import applicant_index, contains_each, distinct_count
 from features.lexicons import group_rows
 from features.registry import FeatureResult, empty_flags, register
@@ -93,11 +93,11 @@ def _empty_result(keys: pd.Index) -> FeatureResult:
                          flags=empty_flags(), details=details)
 
 
-# Tables.extras that, when present, replace the builder's own similarity work (``mark_similarity``;
-# computed ahead by pipeline.marks_job, the first two also by the Dask engine):
-MARKS_KEY = "infringement_marks"  # distinct_marks(applications)
-MATCHES_KEY = "infringement_matches"  # their self-join, sim.match_prepared(marks, None)
-PROTECTED_MATCHES_KEY = "infringement_protected_matches"  # the marks against the protected list
+# the builder's intermediate products (features.products): made by the functions below, in process
+# or ahead by pipeline.marks_job / the Dask engine
+MARKS_KEY = products.MARKS  # distinct_marks(applications)
+MATCHES_KEY = products.MATCHES  # their self-join, sim.match_prepared(marks, None)
+PROTECTED_MATCHES_KEY = products.PROTECTED_MATCHES  # the marks against the protected list
 
 
 def _mark_texts(mark_text: pd.Series) -> pd.Series:
@@ -113,16 +113,29 @@ def distinct_marks(applications: pd.DataFrame, config) -> pd.DataFrame:
                              config)
 
 
+def marks_product(tables, config) -> pd.DataFrame:
+    """Product MARKS: the distinct marks of the register, prepared."""
+    return distinct_marks(tables.applications, config)
+
+
+def matches_product(tables, config) -> pd.DataFrame:
+    """Product MATCHES: the distinct marks against each other."""
+    return sim.match_prepared(tables.extras[MARKS_KEY], None, config)
+
+
+def protected_matches_product(tables, config) -> pd.DataFrame | None:
+    """Product PROTECTED_MATCHES: the distinct marks against the protected list (None without one)."""
+    P = protected_prepared(tables.protected_marks, config)
+    return None if P is None else protected_matches(tables.extras[MARKS_KEY], P, config)
+
+
 def mark_similarity(applications: pd.DataFrame, protected_marks: pd.DataFrame | None, config) -> dict:
-    """The builder's similarity work, which reads mark texts only (not entities): the distinct marks,
-    their self-join and their matches with the protected list, as ``Tables.extras`` entries. The
-    builder computes the same itself when they are absent."""
-    T = distinct_marks(applications, config)
-    out = {MARKS_KEY: T, MATCHES_KEY: sim.match_prepared(T, None, config)}
-    P = protected_prepared(protected_marks, config)
-    if P is not None:
-        out[PROTECTED_MATCHES_KEY] = protected_matches(T, P, config)
-    sim.forget_keys(T)
+    """The products of the builder's similarity work, which read mark texts only (not entities): as
+    ``Tables.extras`` entries, made by the marks process (``pipeline.marks_job``) while the parent
+    resolves entities."""
+    tables = Tables(applications, pd.DataFrame(), pd.DataFrame(), protected_marks, pd.DataFrame())
+    out = products.ensure(tables, config, (MATCHES_KEY, PROTECTED_MATCHES_KEY)).extras
+    sim.forget_keys(out[MARKS_KEY])
     return out
 
 
@@ -170,7 +183,8 @@ def _wide_scope(config):
         "dictionary_words_differ": cfg.dictionary_words_differ_protected}})
 
 
-@register(Dimension.INFRINGEMENT)
+@register(Dimension.INFRINGEMENT, needs=(products.MARKS, products.MATCHES, products.PROTECTED_MATCHES,
+                                        products.RELATED_CLASSES, products.TRENDS))
 def build_infringement(tables, config) -> FeatureResult:
     """Copies of protected or clearly earlier marks of other owners (pure; inputs untouched)."""
     cfg = config.infringement
@@ -194,11 +208,8 @@ def build_infringement(tables, config) -> FeatureResult:
     if marked.empty:
         return _empty_result(keys)
 
-    # ---- distinct texts and their matches (the Dask engine computes both on its workers and
-    # passes them in ``tables.extras``; see ``pipeline.engines``)
-    T = tables.extras.get(MARKS_KEY)
-    if T is None:
-        T = distinct_marks(src, config)
+    # ---- distinct texts and their matches (products MARKS, MATCHES, PROTECTED_MATCHES)
+    T = tables.extras[MARKS_KEY]
     tid = np.full(len(apps), -1, dtype=np.int64)  # apps has a fresh RangeIndex: labels are positions
     tid[marked.index.to_numpy()] = positions_in(T["text"], marked["text"])  # (Arrow look-up of 10M texts)
     apps["tid"] = tid
@@ -209,14 +220,10 @@ def build_infringement(tables, config) -> FeatureResult:
     candidates = []
     own_brand_rows: set = set()
     # ---- the marks against themselves (path 1 below) and against the protected list (path 2)
-    m = tables.extras.get(MATCHES_KEY)
-    if m is None:
-        m = sim.match_prepared(T, None, config)
+    m = tables.extras[MATCHES_KEY]
     P = protected_prepared(tables.protected_marks, config)
     if P is not None:
-        pm = tables.extras.get(PROTECTED_MATCHES_KEY)
-        if pm is None:
-            pm = protected_matches(T, P, config)
+        pm = tables.extras[PROTECTED_MATCHES_KEY]
         candidates.append(_protected_path(apps, q_apps, T, tables.protected_marks, P, pm, own_brand_rows, cfg))
     sim.forget_keys(T)  # the blocking keys of half a million marks are not needed any more
     # ---- path 1: earlier marks of other owners in the dataset
@@ -231,7 +238,7 @@ def build_infringement(tables, config) -> FeatureResult:
     public = _public_texts(tables, config, T, q_apps)
     directed = directed[~public[directed["r"].to_numpy()]]
     if len(directed):
-        candidates.append(_earlier_path(apps, q_apps, directed, T, relations_of(tables, config), cfg))
+        candidates.append(_earlier_path(apps, q_apps, directed, T, tables.extras[products.RELATED_CLASSES], cfg))
     candidates = [c for c in candidates if c is not None and len(c)]
     if not candidates:
         return _empty_result(keys)
@@ -394,12 +401,10 @@ def _crowded_field(best: pd.DataFrame, apps: pd.DataFrame, family: np.ndarray, c
 def _public_texts(tables, config, T: pd.DataFrame, q_apps: pd.DataFrame) -> np.ndarray:
     """Per distinct text of ``T``: its core is a listed public term or an unlisted trend, decided by
     the squatting builder's own functions (the same terms and trends it flags)."""
-    from features.squatting import TRENDS_KEY, global_trends, mark_core, term_table
+    from features.squatting import mark_core, term_table
 
     terms = term_table(tables.public_terms if len(tables.public_terms) else None)
-    trends = tables.extras.get(TRENDS_KEY)
-    if trends is None:
-        trends = global_trends(tables, config)
+    trends = tables.extras[products.TRENDS]
     if "mark_core" in q_apps.columns:  # computed once for all builders (pipeline.score.compute)
         first = q_apps.drop_duplicates("tid")
         core = pd.Series(first["mark_core"].to_numpy(), index=first["tid"].to_numpy()).sort_index()

@@ -1,17 +1,22 @@
 """Registry of feature builders: one pure function per screening dimension.
 
 A builder is ``build(tables: Tables, config: Config) -> FeatureResult``. It must not mutate the
-frames in ``tables`` and must not import ``models``. Register with ``@register(Dimension.X)``.
+frames in ``tables`` and must not import ``models``. Register with
+``@register(Dimension.X, needs=(products.TRENDS, ...))``: the intermediate products it reads from
+``tables.extras`` (``features.products``). The registered function ensures them first (made in
+process when no runner has put them there), so the builder itself only reads them.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from core.reasons import FLAG_COLUMNS, Dimension
+from features import products
 
 
 @dataclass
@@ -37,10 +42,18 @@ Builder = Callable[..., FeatureResult]
 BUILDERS: dict[Dimension, Builder] = {}
 
 
-def register(dimension: Dimension) -> Callable[[Builder], Builder]:
+NEEDS: dict[Dimension, tuple[str, ...]] = {}
+
+
+def register(dimension: Dimension, needs: tuple[str, ...] = ()) -> Callable[[Builder], Builder]:
     def deco(fn: Builder) -> Builder:
-        BUILDERS[dimension] = fn
-        return fn
+        @functools.wraps(fn)
+        def build(tables, config) -> FeatureResult:
+            return fn(products.ensure(tables, config, needs), config)
+
+        BUILDERS[dimension] = build
+        NEEDS[dimension] = tuple(needs)
+        return build
 
     return deco
 

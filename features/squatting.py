@@ -22,7 +22,7 @@ import pandas as pd
 from core.config import Config
 from core.reasons import Dimension, Reason
 from core.tables import Tables, frame_cache, isin, positions_in
-from features import lexicons, term_variants, textsim
+from features import lexicons, products, term_variants, textsim
 from features.chance import chance_weight
 from features.common import (
     applicant_index,
@@ -107,7 +107,7 @@ def name_norm(names: pd.Series) -> pd.Series:
     return per_distinct(names.astype("str"), lambda n: textsim.compact(textsim.mark_norm(n)))
 
 
-TRENDS_KEY = "squatting_trends"  # Tables.extras key of a precomputed global trend table (pipeline.engines)
+TRENDS_KEY = products.TRENDS  # the trend table (product TRENDS: global_trends, or the Dask engine's shuffle)
 TREND_COLUMNS = ["window_start", "n_groups", "originator"]
 
 
@@ -197,7 +197,7 @@ def trend_terms(apps: pd.DataFrame, listed: pd.Index, cfg) -> pd.DataFrame:
 
 
 def global_trends(tables: Tables, config: Config) -> pd.DataFrame:
-    """The trend table of the whole dataset (what ``build_squatting`` computes when not given one)."""
+    """Product TRENDS: the trend table of the whole dataset."""
     terms = term_table(tables.public_terms if len(tables.public_terms) else None)
     return trend_terms(squatting_apps(tables), terms.index, config.squatting)
 
@@ -365,7 +365,7 @@ def _chance_weights(apps: pd.DataFrame, hit: pd.DataFrame, idx: pd.Index, config
     return np.where(by_chance, weight[hit_k], 1.0)
 
 
-@register(Dimension.SQUATTING)
+@register(Dimension.SQUATTING, needs=(products.TRENDS,))
 def build_squatting(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.squatting
     apps = squatting_apps(tables)
@@ -373,8 +373,7 @@ def build_squatting(tables: Tables, config: Config) -> FeatureResult:
     terms = term_table(tables.public_terms if len(tables.public_terms) else None)
     hit = term_hits(apps, terms, cfg)
 
-    trends = tables.extras.get(TRENDS_KEY)
-    trends = trend_terms(apps, terms.index, cfg) if trends is None else trends
+    trends = tables.extras[TRENDS_KEY]
     tr = _trend_hits(apps[~apps["own_name"] & ~isin(apps["application_id"], hit["application_id"])], trends, cfg)
 
     # per applicant by row position in idx (Arrow look-ups), see rows_per_key

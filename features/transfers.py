@@ -15,13 +15,14 @@ import pandas as pd
 from core.config import Config
 from core.reasons import Dimension, Reason
 from core.tables import Tables, isin
+from features import products
 from features.common import applicant_index, concat_flags, make_flags, ratio, rows_per_key
 from features.registry import FeatureResult, register
 
 NOT_A_SALE = r"merg|name change|change of name|security|license|licence|correct|nunc pro tunc|更名|合并|质押|许可"
 
 
-LOOKUP_KEY = "transfer_lookup"  # Tables.extras key of a precomputed global lookup (pipeline.engines)
+LOOKUP_KEY = products.TRANSFER_LOOKUP  # product TRANSFER_LOOKUP (lookup_product, or the Dask engine's union)
 
 
 def transfer_lookup(tables: Tables, transfers: pd.DataFrame | None = None) -> dict:
@@ -70,12 +71,17 @@ def external_transfers(tables: Tables, lookup: dict | None = None) -> pd.DataFra
     return out[sale]
 
 
-@register(Dimension.TRANSFER)
+def lookup_product(tables: Tables, config) -> dict:
+    """Product TRANSFER_LOOKUP: ``transfer_lookup`` of the whole tables."""
+    return transfer_lookup(tables)
+
+
+@register(Dimension.TRANSFER, needs=(products.TRANSFER_LOOKUP,))
 def build_transfers(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.transfer
     apps = tables.applications
     idx = applicant_index(apps)
-    lookup = tables.extras.get(LOOKUP_KEY) or transfer_lookup(tables)
+    lookup = tables.extras[LOOKUP_KEY]
     ext = external_transfers(tables, lookup)
     ext = ext[isin(ext["assignor_key"], idx)]
     n_apps = pd.Series(rows_per_key(idx, apps["applicant_key"]), index=idx)

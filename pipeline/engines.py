@@ -14,9 +14,10 @@ Dask plan (``run_builders_on(engine="dask" | "dask-local", ...)``):
   register they read (the related-class table) are computed by the client and passed in
   ``Tables.extras``. Decisions run as one task on the whole tables: few rows, and they weigh
   infringement judgments against the whole register's rate for each portfolio size.
-* Builders with a cross-group step get that step computed globally first, then run unchanged on
-  each partition with the global result in ``Tables.extras`` (on the pandas engine the builder
-  computes the same step itself from the whole tables, through the same functions):
+* Builders with a cross-group step get that step (an intermediate product, ``features.products``)
+  computed globally first, then run unchanged on each partition with the global result in
+  ``Tables.extras`` (on the pandas engine the in-process runner ``products.ensure`` makes the same
+  product from the whole tables, with the same function):
   - transfers: ``transfer_lookup`` (assignee groups, filing dates of resold marks, agent names)
     is mapped over partitions and combined by union (applications are disjoint across partitions);
   - squatting: per-partition ``trend_first_filings`` (first filing of each unlisted core by each
@@ -238,9 +239,11 @@ def _run_dask(client, tables: Tables, config: Config, timer, n_partitions: int |
             trends_f = client.compute(trends)
         wait([lookup_f, trends_f])
     with timer.stage("features.dask.builders"):
-        from features.class_relations import RELATED_KEY, relations_of
+        from features import products
+        from features.class_relations import RELATED_KEY
 
-        relations = client.scatter(relations_of(tables, config))  # a register statistic: from the whole
+        # a register statistic: from the whole register, made on the client
+        relations = client.scatter(products.ensure(tables, config, [RELATED_KEY]).extras[RELATED_KEY])
         extras = {Dimension.TRANSFER: {"transfer_lookup": lookup_f}, Dimension.HOARDING: {RELATED_KEY: relations}}
         futures = {dim: [client.submit(_build, dim, p, config_f, extras.get(dim))
                          for p in part_f] for dim in PER_PARTITION}

@@ -33,11 +33,10 @@ import pandas as pd
 from core.config import Config
 from core.errors import UserError
 from core.tables import positions_in
+from features import products
 from features import similarity as sim
 from features import textsim as ts
-from features.class_relations import RELATED_KEY
-from features.infringement import MARKS_KEY, distinct_marks
-from features.squatting import TREND_COLUMNS, TRENDS_KEY
+from features.squatting import TREND_COLUMNS
 
 INDEX_FORMAT = 2
 FILING_COLUMNS = ["application_id", "filing_date", "mark_text", "nice_classes", "goods_services", "applicant_name",
@@ -69,13 +68,11 @@ class RegisterIndex:
 
 def index_tables(result, config: Config) -> dict[str, pd.DataFrame]:
     """The index's tables from a scoring result (``pipeline.score.ScoreResult``)."""
-    tables = result.tables
+    # the products the builders read (made again only if the run's engine kept them elsewhere)
+    tables = products.ensure(result.tables, config, (products.MARKS, products.TRENDS, products.RELATED_CLASSES))
     apps = tables.applications
     filings = apps[[c for c in FILING_COLUMNS if c in apps.columns]].copy()
-    T = tables.extras.get(MARKS_KEY)
-    if T is None:
-        T = distinct_marks(apps, config)
-    marks = T.copy()
+    marks = tables.extras[products.MARKS].copy()
     marks["family"] = ts.mark_family(pd.Series(marks["text"].to_numpy(), dtype="str")).to_numpy()
     text = apps["mark_text"].astype("str").fillna("").str.strip()
     filings["tid"] = np.where(text.str.len().to_numpy() > 0, positions_in(marks["text"], text), -1)
@@ -83,8 +80,8 @@ def index_tables(result, config: Config) -> dict[str, pd.DataFrame]:
     squat = result.features.get("squatting")
     details = squat.details if squat is not None else pd.DataFrame(columns=["application_id", "term", "kind"])
     term_filings = details.loc[details["kind"] != "trend", ["application_id", "term"]].astype("str")
-    trends = tables.extras.get(TRENDS_KEY)
-    if trends is None or not len(trends):
+    trends = tables.extras[products.TRENDS]
+    if not len(trends):
         trends = pd.DataFrame({"window_start": pd.Series(dtype="datetime64[ns]"), "n_groups": pd.Series(dtype="int64"),
                                "originator": pd.Series(dtype="str")}, index=pd.Index([], dtype="str"))
     return {
@@ -94,7 +91,7 @@ def index_tables(result, config: Config) -> dict[str, pd.DataFrame]:
         "protected": tables.protected_marks,
         "public_terms": tables.public_terms,
         "trends": trends[list(TREND_COLUMNS)].reset_index(names="term"),
-        "relations": tables.extras.get(RELATED_KEY, pd.DataFrame()),
+        "relations": tables.extras[products.RELATED_CLASSES],
         "term_filings": term_filings.reset_index(drop=True),
     }
 

@@ -10,7 +10,7 @@ import importlib
 import importlib.metadata
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -21,13 +21,14 @@ import pyarrow as pa
 from core.config import Config
 from core.reasons import Reason
 from core.tables import Tables, arrow_strings, join_grouped, positions_in
+from features import products
 from features.registry import FeatureResult
 from models.scoring import DIMENSIONS, contributions, dimension_scores, noisy_or
 from pipeline.contract import load_dataset
 from pipeline.entities import resolve_entities
 from pipeline.grading import grade_applicants
 from pipeline.runio import RunWriter
-from pipeline.stages import StageTimer, with_trends
+from pipeline.stages import StageTimer, with_shared_products
 
 log = logging.getLogger("tmscreen")
 __version__ = importlib.metadata.version("tmscreen")  # one place: pyproject.toml
@@ -194,13 +195,12 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
 
         tables.applications = tables.applications.assign(similar_groups=similar_groups_of(tables.applications),
                                                          mark_core=distinct_mark_cores(tables.applications["mark_text"]))
-        # the register's related classes (hoarding and infringement): a statistic of the whole register
-        from features.class_relations import RELATED_KEY, register_class_relations
-
-        tables = replace(tables, extras={**tables.extras,
-                                         RELATED_KEY: register_class_relations(tables.applications, config)})
+        # the register's related classes (hoarding and infringement): a statistic of the whole
+        # register, made here on every engine (the Dask engine splits the register)
+        tables = products.ensure(tables, config, [products.RELATED_CLASSES])
     if job is not None:
-        tables = job.finish(with_trends(tables, config, timer), timer)  # the trends while it works on
+        # the shared products (trends, related classes) while the marks process works on
+        tables = job.finish(with_shared_products(tables, config, timer), timer)
     from pipeline.engines import run_builders_on  # engine: pandas | dask | dask-local (pipeline.engines)
 
     results = run_builders_on(engine, tables, config, timer, scheduler=scheduler)

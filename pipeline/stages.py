@@ -11,9 +11,9 @@ import os
 import resource
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import TextIO
 
 from core.config import Config
@@ -71,20 +71,21 @@ def terminal_progress(quiet: bool) -> TextIO | None:
     return sys.stderr if sys.stderr.isatty() and not quiet else None
 
 
-def with_trends(tables: Tables, config: Config, timer: StageTimer) -> Tables:
-    """Unlisted trends are read by two builders (squatting flags them; infringement treats them as
-    no one's mark): computed once, unless already in ``tables.extras``."""
-    from features.squatting import TRENDS_KEY, global_trends
+def with_shared_products(tables: Tables, config: Config, timer: StageTimer) -> Tables:
+    """The intermediate products that several builders read (``features.products``; e.g. the
+    unlisted trends: squatting flags them, infringement treats them as no one's mark), made once
+    before the builders run side by side, unless already in ``tables.extras``."""
+    from features import products
+    from features.registry import NEEDS
 
-    if TRENDS_KEY in tables.extras:
-        return tables
-    with timer.stage("features.trends"):
-        return replace(tables, extras={**tables.extras, TRENDS_KEY: global_trends(tables, config)})
+    load_builders()
+    counts = Counter(key for needs in NEEDS.values() for key in products.closure(needs))
+    return products.ensure(tables, config, [key for key, n in counts.items() if n > 1], timer)
 
 
 def run_builders(tables: Tables, config: Config, timer: StageTimer | None = None) -> dict[str, FeatureResult]:
     timer = timer or StageTimer()
-    tables = with_trends(tables, config, timer)
+    tables = with_shared_products(tables, config, timer)
     builders = load_builders()
 
     def build(dim: Dimension) -> FeatureResult:
