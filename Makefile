@@ -36,10 +36,10 @@ notebooks: setup
 	$(PY) -m pytest tests/test_notebooks.py
 
 lint: setup
-	$(PY) -m ruff check core pipeline features models review tests evaluation
+	$(PY) -m ruff check core pipeline features models review tests evaluation demo bench
 
 bench: setup
-	$(PY) -m pipeline.bench
+	$(PY) -m bench
 
 # The built-in scorer on the demo worlds and the independent labelled worlds: docs/quality.md.
 quality: setup

@@ -35,7 +35,7 @@ def score_builtin(dataset: Path, out: Path) -> dict:
 
 def demo_figures(n: int, seed: int, work: Path) -> dict:
     from core.config import load_config
-    from pipeline.demo import generate_world
+    from demo.world import generate_world
     from pipeline.evaluate import evaluate_run
 
     world = work / f"demo-{n}-{seed}"

@@ -15,7 +15,7 @@ APP_COLUMNS = ["application_id", "filing_date", "mark_text", "nice_classes", "go
 
 def base_register(work: Path, n: int = 20000, seed: int = 7) -> Path:
     """The demo world's dataset (generated once into ``work``)."""
-    from pipeline.demo import generate_world
+    from demo.world import generate_world
 
     world = work / f"register-{n}-{seed}"
     if not (world / "dataset" / "applications.csv").exists():

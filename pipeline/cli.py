@@ -129,7 +129,7 @@ def _progress_enabled() -> bool:
 
 
 def cmd_demo_data(args, config) -> int:
-    from pipeline.demo import generate_world
+    from demo.world import generate_world
 
     start = time.perf_counter()
     summary = generate_world(Path(args.out), n_applications=args.n_applications, seed=args.seed)

@@ -18,8 +18,8 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from core.config import Config
+from demo.world import COPY_TRICKS as DEMO_COPY_TRICKS
 from models.labels import truth_owner
-from pipeline.demo import COPY_TRICKS as DEMO_COPY_TRICKS
 from pipeline.runio import read_run
 
 KIND_DIMENSION = {

@@ -1,8 +1,9 @@
 """The import graph: packages in layers, no cycles between modules.
 
-Layers, lowest first: ``core`` (tables, config, reason codes, enumerations) → ``features`` and
-``models`` (builders and scorers) → ``pipeline`` (orchestration) → ``review`` and ``evaluation``
-(applications on top). A module imports its own package or lower layers only; every import counts,
+Layers, lowest first: ``core`` (tables, config, reason codes, enumerations) and ``demo`` (the demo
+world's generator, which imports nothing of the detector) → ``features`` and ``models`` (builders
+and scorers) → ``pipeline`` (orchestration, the command line) → ``review``, ``evaluation`` and
+``bench`` (applications on top). A module imports its own package or lower layers only; every import counts,
 also one inside a function (a lazy import is still a dependency). Read from the source with ``ast``.
 """
 
@@ -12,7 +13,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYER = {"core": 0, "features": 1, "models": 1, "pipeline": 2, "review": 3, "evaluation": 3}
+LAYER = {"core": 0, "demo": 0, "features": 1, "models": 1, "pipeline": 2, "review": 3, "evaluation": 3, "bench": 3}
 
 
 def _modules() -> dict[str, Path]:

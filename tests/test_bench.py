@@ -1,6 +1,6 @@
-"""make bench's plan of runs and its growth row (pipeline.bench), checked by hand."""
+"""make bench's plan of runs and its growth row (bench.suite), checked by hand."""
 
-from pipeline.bench import growth, planned_runs
+from bench.suite import growth, planned_runs
 
 
 def test_national_size_adds_a_same_settings_run_of_the_largest_smaller_world():
@@ -20,7 +20,7 @@ def test_growth_compares_each_run_with_the_next_smaller_run_of_the_same_settings
 
 
 def test_the_newest_table_replaces_the_one_between_the_markers(tmp_path):
-    from pipeline.bench import END, START, write_table
+    from bench.suite import END, START, write_table
 
     page = tmp_path / "performance.md"
     page.write_text(f"# Performance\nintro\n{START}\nold table\n{END}\nafter\n", encoding="utf-8")

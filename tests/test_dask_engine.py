@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from core.config import load_config
+from demo.world import generate_world
 from pipeline.contract import load_dataset
-from pipeline.demo import generate_world
 from pipeline.engines import EngineError, check_engine, partition_of, split_tables
 from pipeline.entities import resolve_entities
 from pipeline.score import compute

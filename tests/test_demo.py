@@ -1,4 +1,4 @@
-"""Tests for the synthetic demo world generator (pipeline.demo)."""
+"""Tests for the synthetic demo world generator (demo.world)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.demo import ABNORMAL_KINDS, COPY_TRICKS, HARD_NEGATIVE_KINDS, generate_world
+from demo.world import ABNORMAL_KINDS, COPY_TRICKS, HARD_NEGATIVE_KINDS, generate_world
 
 N = 20_000
 FILES = [
@@ -267,7 +267,7 @@ def test_independent_of_hash_seed(tmp_path):
     import sys
 
     generate_world(tmp_path / "here", 1000, seed=3)
-    code = ("import sys; from pathlib import Path; from pipeline.demo import generate_world; "
+    code = ("import sys; from pathlib import Path; from demo.world import generate_world; "
             "generate_world(Path(sys.argv[1]), 1000, seed=3)")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "there")], check=True, env=env,

@@ -285,7 +285,7 @@ def test_train_command_end_to_end(home, tmp_path, capsys):
     from pipeline.train import add_train_parser, run_train
 
     world = tmp_path / "world"
-    from pipeline import demo
+    from demo import world as demo
 
     demo.generate_world(world, n_applications=2000, seed=5)
     parser = argparse.ArgumentParser()

@@ -28,7 +28,7 @@ def world(tmp_path_factory):
     """A demo world; as the held-out day D, the day of its later half with the most filings flagged
     for resembling an earlier or protected mark (so that the comparison is not vacuous); batch runs as of D - 1 (the register the
     day's filings are screened against) and D (the batch that includes them)."""
-    from pipeline.demo import generate_world
+    from demo.world import generate_world
     from pipeline.score import score_dataset
 
     root = tmp_path_factory.mktemp("screen")

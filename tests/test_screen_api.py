@@ -18,7 +18,7 @@ from review.screen_api import ScreenSettings, create_screen_app
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A demo world and its batch runs as of two dates (the second is published during a test)."""
-    from pipeline.demo import generate_world
+    from demo.world import generate_world
 
     root = tmp_path_factory.mktemp("screen-api")
     generate_world(root, 3000, seed=4)

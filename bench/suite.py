@@ -75,7 +75,7 @@ def run_size(n: int, work: Path, national: bool) -> dict:
     manifest = json.loads((run / "manifest.json").read_text())
     marks = next((s["marks_process"]["seconds"] for s in manifest["stages"] if "marks_process" in s), None)
     # intake screening against the run's register index, in a fresh process (its load time is real)
-    screen = json.loads(subprocess.run([sys.executable, "-m", "pipeline.bench_screen", str(run)], check=True,
+    screen = json.loads(subprocess.run([sys.executable, "-m", "bench.screen", str(run)], check=True,
                                        capture_output=True, text=True).stdout.strip().splitlines()[-1])
     return {"n": n, "generate_s": round(gen, 1), "stages": manifest["stages"], "marks_process_s": marks,
             "screen": screen,
@@ -99,11 +99,11 @@ def reference_ratios(world: Path, n: int) -> dict:
     """Naive references on the same data, so the numbers mean something on any machine:
     networkx connected components vs the scipy csgraph used by the pipeline (on the run's
     related-party edges), and the similarity engine vs brute-force rapidfuzz on a sample
-    (pipeline.bench_similarity, synthetic marks of the same count)."""
+    (bench.similarity, synthetic marks of the same count)."""
     import networkx as nx
     import pandas as pd
 
-    from pipeline import bench_similarity
+    from bench import similarity as bench_similarity
     from pipeline.entities import assign_groups
 
     edges = pd.read_parquet(world / "run" / "edges.parquet", columns=["a", "b"])

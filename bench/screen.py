@@ -1,6 +1,6 @@
 """Intake screening speed on a scored run (part of ``make bench``).
 
-``python -m pipeline.bench_screen RUN``: the register index's size and build time (the run's
+``python -m bench.screen RUN``: the register index's size and build time (the run's
 ``index`` stage), the time to load it, the latency of screening one application (p50 / p99 over
 ``--singles`` applications) and the throughput of batches of ``--batch`` applications. The screened
 applications are register filings sampled with a fixed seed and filed again under new ids on the
@@ -66,7 +66,7 @@ def measure(run: Path, singles: int = 200, batch: int = 1000, batches: int = 3, 
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m pipeline.bench_screen", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m bench.screen", description=__doc__)
     p.add_argument("run", type=Path)
     p.add_argument("--singles", type=int, default=200)
     p.add_argument("--batch", type=int, default=1000)

@@ -7,7 +7,7 @@ The world is built from *blocks*, one per applicant kind (normal applicants, the
 kinds and the deliberate hard negatives). Every block is vectorised with numpy / pyarrow over its
 applications; Python loops run only over small sets (families, shell groups, copy sources), so
 generation scales roughly linearly up to 10M applications. Proportions scale with N; every kind is
-present from N=2,000 on. All vocabularies are embedded in :mod:`pipeline.demo_terms` (plus the
+present from N=2,000 on. All vocabularies are embedded in :mod:`demo.terms` (plus the
 shipped ``features/data/nice_goods.csv`` when present), so no ``../shared`` is needed at run time.
 """
 
@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from pipeline import demo_terms as T
+from demo import terms as T
 
 START = "2019-07-01"
 END = "2025-12-31"

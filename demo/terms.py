@@ -1,4 +1,4 @@
-"""Embedded vocabularies for the synthetic demo world (``pipeline.demo``).
+"""Embedded vocabularies for the synthetic demo world (``demo.world``).
 
 Everything the generator needs is in this module so that ``tmscreen demo-data`` runs on a fresh
 clone without ``../shared``. Place names and goods items are real (see the source notes next to

@@ -1,6 +1,6 @@
 """Benchmark of the mark similarity engine (features/similarity.py).
 
-    .venv/bin/python -m pipeline.bench_similarity --n 1000000
+    .venv/bin/python -m bench.similarity --n 1000000
 
 Builds N marks — real USPTO live word marks when ``--source uspto`` (or ``auto`` and the shared
 file exists; up to 175,634 of them), topped up with synthetic Latin and Chinese marks — and plants

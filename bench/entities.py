@@ -1,4 +1,4 @@
-"""Benchmark entity resolution alone: ``python -m pipeline.bench_entities DATASET``.
+"""Benchmark entity resolution alone: ``python -m bench.entities DATASET``.
 
 Prints the wall time of ``resolve_entities`` and the process's peak RSS (which includes loading
 the dataset: the resolution itself cannot use more than that).
@@ -18,7 +18,7 @@ from pipeline.entities import resolve_entities
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m pipeline.bench_entities DATASET", file=sys.stderr)
+        print("usage: python -m bench.entities DATASET", file=sys.stderr)
         return {}
     loaded = load_dataset(argv[0], as_of="2026-01-01")
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
