@@ -38,12 +38,6 @@ from features.registry import FeatureResult, register
 from features.squatting import owned_marks
 
 
-def mark_norm(marks: pd.Series) -> pd.Series:
-    """The mark as the similarity engine normalises it, compacted (``textsim.mark_norm``: case,
-    punctuation, spaces, diacritics, plurals, traditional characters), for equality and containment."""
-    return per_distinct(marks.fillna("").astype("str"), lambda u: ts.compact(ts.mark_norm(u)))
-
-
 def name_core(applicant_key: pd.Series) -> pd.Series:
     """The normalised trade-name core carried in the key ('c:华科明电子科技|深圳' → '华科明电子科技')."""
     # (a regex replace runs in Arrow; split().str[0] built a list per key: 7 s for 3M keys)
@@ -157,7 +151,7 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     idx = applicant_index(apps)
     key_code = positions_in(idx, apps["applicant_key"])
     n_keys = len(idx)
-    apps["mark_norm"] = mark_norm(apps["mark_text"])
+    apps["mark_norm"] = ts.compact_marks(apps["mark_text"])
     apps["house"] = house_related(apps["mark_norm"], name_core(apps["applicant_key"])) | owned_marks(tables)
     apps["has_mark"] = apps["mark_norm"] != ""
     apps["coined"] = apps["has_mark"] & ~apps["house"]

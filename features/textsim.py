@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from core.tables import isin, split_tokens
-from features.common import contains_each
+from features.common import contains_each, per_distinct
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -205,6 +205,13 @@ def mark_norm(s: pd.Series) -> pd.Series:
     out[m] = han_norm(s[m]).to_numpy()
     out[~m] = latin_norm(s[~m]).to_numpy()
     return pd.Series(out, index=s.index, dtype="str")
+
+
+def compact_marks(marks: pd.Series) -> pd.Series:
+    """Each mark normalised (``mark_norm``: case, punctuation, diacritics, plurals, traditional
+    characters) and without spaces: the form compared for equality and containment. Once per
+    distinct text."""
+    return per_distinct(marks.fillna("").astype("str"), lambda u: compact(mark_norm(u)))
 
 
 def compact(s: pd.Series) -> pd.Series:

@@ -244,12 +244,12 @@ def _run_dask(client, tables: Tables, config: Config, timer, n_partitions: int |
 
         # a register statistic: from the whole register, made on the client
         relations = client.scatter(products.ensure(tables, config, [RELATED_KEY]).extras[RELATED_KEY])
-        extras = {Dimension.TRANSFER: {"transfer_lookup": lookup_f}, Dimension.HOARDING: {RELATED_KEY: relations}}
+        extras = {Dimension.TRANSFER: {products.TRANSFER_LOOKUP: lookup_f}, Dimension.HOARDING: {RELATED_KEY: relations}}
         futures = {dim: [client.submit(_build, dim, p, config_f, extras.get(dim))
                          for p in part_f] for dim in PER_PARTITION}
         # squatting weighs built-in-list hits against the whole register's chance rates: one task
         whole_futures[Dimension.SQUATTING] = client.submit(_build, Dimension.SQUATTING, whole_f, config_f,
-                                                           {"squatting_trends": trends_f})
+                                                           {products.TRENDS: trends_f})
         # decisions weigh judgments against the whole register's rate per portfolio size: one task
         whole_futures[Dimension.DECISIONS] = client.submit(_build, Dimension.DECISIONS, whole_f, config_f, None)
         gathered = client.gather({**{d: f for d, f in futures.items()}, **{d: [f] for d, f in whole_futures.items()}})

@@ -565,7 +565,9 @@ def related_party_edges(apps: pd.DataFrame, transfers: pd.DataFrame, config: Con
     add_shared((trade_codes[keys], trades), cfg.address_hub_size, "trade_name", False, "same trade name")
     add(*_family_pairs(apps, keys, universe, trade_codes, trades, cfg), "family", True,
         "corporate family, trade name")
-    marks = _compact_marks(apps["mark_text"])  # once for the two links that compare marks
+    from features.textsim import compact_marks
+
+    marks = compact_marks(apps["mark_text"].str.strip())  # once for the two links that compare marks
     add(*_house_mark_pairs(marks, keys, trade_codes, trades), "house_mark", False,
         "files the other's trade name as a mark:")
     add(*_coordinated_pairs(apps, marks, keys, cfg), "coordinated", True,
@@ -623,14 +625,6 @@ def _family_pairs(apps: pd.DataFrame, keys: np.ndarray, universe: pd.Index, trad
     ok = per["named"].loc[a].to_numpy() | per["named"].loc[b].to_numpy() | same_city
     pairs = pairs[ok]
     return pairs, trades.take(pairs["v"].to_numpy())
-
-
-def _compact_marks(mark_text: pd.Series) -> pd.Series:
-    """Each filing's mark, normalised and without spaces (textsim), once per distinct text."""
-    from features.common import per_distinct
-    from features.textsim import compact, mark_norm
-
-    return per_distinct(mark_text.fillna("").astype("str").str.strip(), lambda u: compact(mark_norm(u)))
 
 
 def _house_mark_pairs(marks: pd.Series, keys: np.ndarray, trade_codes: np.ndarray, trades: pd.Index

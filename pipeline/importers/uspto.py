@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.errors import UserError
+from core.reasons import DecisionKind
 
 __all__ = [
     "APPLICATION_COLUMNS",
@@ -158,40 +159,42 @@ _COUNTRY_ALIASES = {"UK": "GB"}
 # Prosecution events that record a sanction, or a cancellation/refusal by an authority.
 # code → (kind, authority, label). USPTO never records a "bad faith" ground, so the
 # importer never emits kind=bad_faith_refusal.
+PENALTY, INVALIDATION, OTHER = (DecisionKind.ADMINISTRATIVE_PENALTY.value, DecisionKind.INVALIDATION.value,
+                                DecisionKind.OTHER.value)
 _PENALTY = "USPTO (Commissioner for Trademarks)"
 _TTAB = "USPTO Trademark Trial and Appeal Board"
 _COURT = "US court (Lanham Act s.37)"
 _DIRECTOR = "USPTO Director (TMA expungement/reexamination)"
 DECISION_EVENTS: dict[str, tuple[str, str, str]] = {
-    "KOFS": ("administrative_penalty", _PENALTY, "order for sanctions"),
-    "KONO": ("administrative_penalty", _PENALTY, "order for sanctions - notice emailed"),
-    "KBOC": ("administrative_penalty", _PENALTY, "terminated after sanctions"),
-    "C18.": ("invalidation", _TTAB, "cancelled section 18 - total"),
-    "C18P": ("invalidation", _TTAB, "cancelled section 18 - partial"),
-    "CANG": ("invalidation", _TTAB, "cancellation granted"),
-    "C37.": ("invalidation", _COURT, "cancelled section 37 (court order) - total"),
-    "C37P": ("invalidation", _COURT, "cancelled section 37 (court order) - partial"),
-    "C6AF": ("invalidation", _DIRECTOR, "cancelled under section 16A (expungement) - full"),
-    "C6AP": ("invalidation", _DIRECTOR, "cancelled under section 16A (expungement) - partial"),
-    "C6BF": ("invalidation", _DIRECTOR, "cancelled under section 16B (reexamination) - full"),
-    "C6BP": ("invalidation", _DIRECTOR, "cancelled under section 16B (reexamination) - partial"),
-    "OP.S": ("other", _TTAB, "opposition sustained"),
+    "KOFS": (PENALTY, _PENALTY, "order for sanctions"),
+    "KONO": (PENALTY, _PENALTY, "order for sanctions - notice emailed"),
+    "KBOC": (PENALTY, _PENALTY, "terminated after sanctions"),
+    "C18.": (INVALIDATION, _TTAB, "cancelled section 18 - total"),
+    "C18P": (INVALIDATION, _TTAB, "cancelled section 18 - partial"),
+    "CANG": (INVALIDATION, _TTAB, "cancellation granted"),
+    "C37.": (INVALIDATION, _COURT, "cancelled section 37 (court order) - total"),
+    "C37P": (INVALIDATION, _COURT, "cancelled section 37 (court order) - partial"),
+    "C6AF": (INVALIDATION, _DIRECTOR, "cancelled under section 16A (expungement) - full"),
+    "C6AP": (INVALIDATION, _DIRECTOR, "cancelled under section 16A (expungement) - partial"),
+    "C6BF": (INVALIDATION, _DIRECTOR, "cancelled under section 16B (reexamination) - full"),
+    "C6BP": (INVALIDATION, _DIRECTOR, "cancelled under section 16B (reexamination) - partial"),
+    "OP.S": (OTHER, _TTAB, "opposition sustained"),
 }
 # Current status codes that carry the same meaning (used when the event history is absent).
 DECISION_STATUSES: dict[str, tuple[str, str, str]] = {
-    "610": ("administrative_penalty", _PENALTY, "status 610 terminated after sanctions"),
-    "712": ("invalidation", _COURT, "status 712 cancelled by court order (section 37)"),
-    "713": ("invalidation", _TTAB, "status 713 cancelled - section 18"),
-    "714": ("invalidation", _TTAB, "status 714 cancelled - section 24"),
-    "781": ("invalidation", _DIRECTOR, "status 781 cancelled - section 16A"),
-    "782": ("invalidation", _DIRECTOR, "status 782 cancelled - section 16B"),
-    "779": ("other", _TTAB, "status 779 opposition sustained"),
-    "604": ("other", _TTAB, "status 604 abandoned after inter partes decision"),
+    "610": (PENALTY, _PENALTY, "status 610 terminated after sanctions"),
+    "712": (INVALIDATION, _COURT, "status 712 cancelled by court order (section 37)"),
+    "713": (INVALIDATION, _TTAB, "status 713 cancelled - section 18"),
+    "714": (INVALIDATION, _TTAB, "status 714 cancelled - section 24"),
+    "781": (INVALIDATION, _DIRECTOR, "status 781 cancelled - section 16A"),
+    "782": (INVALIDATION, _DIRECTOR, "status 782 cancelled - section 16B"),
+    "779": (OTHER, _TTAB, "status 779 opposition sustained"),
+    "604": (OTHER, _TTAB, "status 604 abandoned after inter partes decision"),
 }
 # Event descriptions that name a sanction or fraud, for codes missing from the table above.
 _DECISION_WORDS = [
-    (re.compile(r"\bSANCTION", re.I), ("administrative_penalty", _PENALTY)),
-    (re.compile(r"\bFRAUD", re.I), ("other", "USPTO")),
+    (re.compile(r"\bSANCTION", re.I), (PENALTY, _PENALTY)),
+    (re.compile(r"\bFRAUD", re.I), (OTHER, "USPTO")),
 ]
 
 
