@@ -32,8 +32,8 @@ def _machine() -> str:
 def _generator_stamp() -> str:
     """Hash of the demo generator's source: a world made by another version is made again."""
     h = hashlib.sha256()
-    for name in ("demo.py", "demo_terms.py"):
-        h.update((ROOT / "pipeline" / name).read_bytes())
+    for name in ("world.py", "terms.py"):
+        h.update((ROOT / "demo" / name).read_bytes())
     return h.hexdigest()[:16]
 
 
