@@ -32,6 +32,7 @@ log1p(further owners resembled) x the strongest cell weight + w_share x copy sha
 from __future__ import annotations
 
 import itertools
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -448,30 +449,56 @@ _CHUNK_APPLICATIONS = 31_250  # at most this many applications per chunk above 1
 _MIN_CHUNK_APPLICATIONS = 5_000  # at least this many per chunk (fewer chunks below 160,000 applications)
 
 
+class EarlierCandidates(NamedTuple):
+    """Candidate (application in a class unit, matched mark, earlier owner of it) rows as arrays."""
+    day: np.ndarray          # the application's filing day
+    applicant: np.ndarray    # its applicant code
+    group: np.ndarray        # its related-party group code
+    brand_first: np.ndarray  # the applicant's group's first filing day of its mark (any class)
+    owner_day: np.ndarray    # the earlier owner's first filing day of the matched mark in the unit's class
+    owner: np.ndarray        # the earlier owner's applicant code
+    owner_group: np.ndarray  # its group code
+    owner_first: np.ndarray  # its first filing day of the matched mark (any class)
+    dictionary: np.ndarray   # either mark is a dictionary word
+    related_class: bool      # the unit is a class related to the application's, not its own
+
+
+def is_earlier_mark_of_another(c: EarlierCandidates, margin: int) -> np.ndarray:
+    """The earlier-mark rule: a resemblance counts against an application when the matched mark is
+    1. another owner's, outside the applicant's related-party group;
+    2. filed by that owner in the unit's class at least ``margin`` days before the application;
+    3. older than the applicant's brand: a brand is judged by its own age, not by the class it is
+       extended to — where the applicant's group filed its mark (any class) before the owner first
+       filed the other (any class), the applicant's mark is the older one and no copy;
+    4. in a related class (not the application's own), a coined mark: dictionary words (OASIS,
+       CLOVER) coexist across markets, a coined mark reappearing in a related market does not."""
+    return ((c.owner != c.applicant) & (c.owner_group != c.group)
+            & (c.owner_day <= c.day - margin)
+            & (c.brand_first >= c.owner_first + margin)
+            & ~(c.related_class & c.dictionary))
+
+
 def _earlier_pairs(u: dict, links: tuple, link_r, link_m, ref: dict, is_dict, related: bool, margin: int) -> pd.DataFrame:
     """(application class unit) x (matched mark) x (earlier owner of that mark in the unit), kept
-    when the owner filed clearly earlier and is neither the applicant nor in its group; one row per
-    (application, mark, owner): the earliest reference, then the lowest class. numpy joins on
-    integer codes (pandas merges of these tables took most of the builder's memory)."""
+    by ``is_earlier_mark_of_another``; one row per (application, mark, owner): the earliest
+    reference, then the lowest class. numpy joins on integer codes (pandas merges of these tables
+    took most of the builder's memory)."""
     li, ki = kn.gather_join(u["tid"], *links)
     r = link_r[ki]
-    if related:
-        # Dictionary words (OASIS, CLOVER) coexist across markets; a coined mark reappearing in a
-        # related market is no coincidence.
+    if related:  # (dictionary words are dropped before the class join: the join is the costly step)
         keep = ~is_dict[u["tid"][li]] & ~is_dict[r]
         li, ki, r = li[keep], ki[keep], r[keep]
     unit = u["unit"][li]
     li2, ri = kn.gather_mark_class(r, unit, ref["classes"])
     li, ki, r, unit = li[li2], ki[li2], r[li2], unit[li2]
     r_day, r_a = ref["r_day"][ri], ref["r_a"][ri]
-    keep = (r_day <= u["day"][li] - margin) & (r_a != u["a"][li]) & (ref["r_g"][ri] != u["g"][li])
-    # A brand is judged by its own age, not by the class it is extended to: where the applicant's
-    # group filed this mark (in any class) before the owner first filed the other (in any class),
-    # the applicant's mark is the older one and its later filings are no copy.
     n_texts = ref["n_texts"]
-    own_first = kn.first_day(ref["group_first"], u["g"][li] * n_texts + u["tid"][li])
-    owner_first = kn.first_day(ref["owner_first"], r_a * n_texts + r)
-    keep &= own_first >= owner_first + margin
+    keep = is_earlier_mark_of_another(EarlierCandidates(
+        day=u["day"][li], applicant=u["a"][li], group=u["g"][li],
+        brand_first=kn.first_day(ref["group_first"], u["g"][li] * n_texts + u["tid"][li]),
+        owner_day=r_day, owner=r_a, owner_group=ref["r_g"][ri],
+        owner_first=kn.first_day(ref["owner_first"], r_a * n_texts + r),
+        dictionary=is_dict[u["tid"][li]] | is_dict[r], related_class=related), margin)
     p = pd.DataFrame({"row": u["row"][li[keep]], "unit": unit[keep], "day": u["day"][li[keep]],
                       "r": r[keep], "m": link_m[ki[keep]], "r_a": r_a[keep], "r_day": r_day[keep],
                       "r_row": ref["r_row"][ri[keep]], "ri": ri[keep]})

@@ -444,3 +444,22 @@ def test_an_older_brand_extended_to_a_new_class_is_no_copy_of_a_younger_look_ali
         assert ("E1" in set(r.flags["application_id"])) is expect
         # the owner of the 2016 mark copies nobody: the brand owner's 2015 filing is in another class
         assert "O1" not in set(r.flags["application_id"])
+
+
+def test_the_earlier_mark_rule_criterion_by_criterion():
+    """One candidate per criterion of ``is_earlier_mark_of_another`` (margin 90 days), by hand."""
+    from features.infringement import EarlierCandidates, is_earlier_mark_of_another
+
+    rows = [  # day, applicant, group, brand_first, owner_day, owner, owner_group, owner_first, dictionary
+        (1000, 1, 10, 1000, 500, 2, 20, 500, False),    # kept: another owner, 500 days earlier
+        (1000, 1, 10, 1000, 500, 1, 10, 500, False),    # the applicant itself
+        (1000, 1, 10, 1000, 500, 3, 10, 500, False),    # another member of its group
+        (1000, 1, 10, 1000, 950, 2, 20, 950, False),    # only 50 days earlier
+        (1000, 1, 10, 300, 500, 2, 20, 500, False),     # the applicant's brand is older (300 < 500)
+        (1000, 1, 10, 1000, 500, 2, 20, 500, True),     # a dictionary word: kept in the own class
+    ]
+    cols = list(zip(*rows, strict=True))
+    cand = EarlierCandidates(*[np.array(c) for c in cols], related_class=False)
+    assert is_earlier_mark_of_another(cand, 90).tolist() == [True, False, False, False, False, True]
+    related = cand._replace(related_class=True)  # ... and dropped in a related class
+    assert is_earlier_mark_of_another(related, 90).tolist() == [True, False, False, False, False, False]
