@@ -84,6 +84,33 @@ def _reasons_text(flags: pd.DataFrame, contrib: pd.DataFrame, max_reasons: int) 
     return join_grouped(f["applicant_key"], line, " | ")
 
 
+def flag_groups(risk: pd.Series, group_id: pd.Series, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """(flagged, flagged because of its group) per applicant. A related-party group answers as one
+    (2019 Provisions art. 8: the applicant and its related parties): when one member's risk reaches
+    the threshold, every member is flagged."""
+    own = (risk >= threshold).to_numpy()
+    flagged = pd.Series(own).groupby(group_id.to_numpy()).transform("any").to_numpy(dtype=bool)
+    return flagged, flagged & ~own
+
+
+def _with_group_reason(out: pd.DataFrame) -> pd.Series:
+    """Reasons of applicants flagged because a member of their related-party group is: the group's
+    riskiest member first (applicants indexed by key, with group_id, risk_score, flagged_by_group)."""
+    by = out["flagged_by_group"].to_numpy()
+    if not by.any():
+        return out["reasons"]
+    riskiest = out.sort_values("risk_score", ascending=False, kind="stable").drop_duplicates("group_id")
+    name = riskiest.set_index("group_id")["applicant_name"]
+    risk = riskiest.set_index("group_id")["risk_score"]
+    g = out.loc[by, "group_id"]
+    line = ("flagged with its related-party group: member " + g.map(name).astype("str")
+            + " is flagged (risk " + g.map(risk).round(2).astype("str") + ")")
+    own = out.loc[by, "reasons"]
+    reasons = out["reasons"].copy()
+    reasons.loc[by] = np.where(own != "", line + " | " + own, line)
+    return reasons
+
+
 def application_risk(flags: pd.DataFrame, application_ids: pd.Series, config: Config) -> pd.Series:
     """Each application's own risk (the examiner's view, whoever files it): the weighted noisy-OR of
     the strengths of the flags raised on the application itself (a resemblance to a protected or
@@ -226,10 +253,13 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
         for dim in DIMENSIONS:
             out[dim] = scores[dim].round(12)
         out["risk_score"] = risk.round(12)
-        out["flagged"] = out["risk_score"] >= config.scoring.flag_threshold
+        out["flagged"], out["flagged_by_group"] = flag_groups(out["risk_score"], out["group_id"],
+                                                             config.scoring.flag_threshold)
         risk_at = out["risk_score"].to_numpy()  # by row of out, before it is sorted
+        flagged_at = out["flagged"].to_numpy()
         out = out.join(grades)
         out["reasons"] = _reasons_text(flags, contrib, config.scoring.max_reasons).reindex(out.index).fillna("")
+        out["reasons"] = _with_group_reason(out)
         out = out.sort_values(["risk_score", "n_applications"], ascending=[False, False], kind="stable")
         app_flags = (flags.loc[flags["application_id"] != "", ["application_id", "reason"]].drop_duplicates()
                      .sort_values(["application_id", "reason"]))
@@ -241,8 +271,7 @@ def _compute(tables: Tables, config: Config, timer: StageTimer, model, engine: s
         applications["applicant_risk"] = np.where(app_at >= 0, risk_at[app_at], np.nan)
         applications["risk_score"] = applications["applicant_risk"]  # (the credit view: who files it)
         applications["application_flagged"] = applications["application_risk"] >= config.scoring.flag_threshold
-        applications["flagged"] = applications["application_flagged"] | (
-            applications["applicant_risk"] >= config.scoring.flag_threshold)
+        applications["flagged"] = applications["application_flagged"] | np.where(app_at >= 0, flagged_at[app_at], False)
         applications["reasons"] = _application_reasons(flags, applications["application_id"],
                                                        config.scoring.max_reasons)
         # (Python lists: a pandas Arrow list dtype is written to Parquet as a dtype pandas cannot read back)

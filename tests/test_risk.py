@@ -10,7 +10,7 @@ import pytest
 
 from core.config import load_config
 from models.scoring import contributions, dimension_scores, noisy_or
-from pipeline.score import _application_reasons, application_risk
+from pipeline.score import _application_reasons, _with_group_reason, application_risk, flag_groups
 
 CFG = load_config()
 
@@ -58,3 +58,21 @@ def test_application_risk_without_any_flag_is_zero():
     empty = pd.DataFrame({"application_id": pd.Series(dtype="str"), "reason": pd.Series(dtype="str"),
                           "strength": pd.Series(dtype="float64")})
     assert application_risk(empty, pd.Series(["A1", "A2"]), CFG).tolist() == [0.0, 0.0]
+
+
+def test_a_related_party_group_is_flagged_as_one_by_hand():
+    """Group g1: a (0.8) flags b (0.1) and c (0.3); group g2: d (0.4) and e (0.45) stay unflagged;
+    group g3: f (0.5, exactly the threshold) alone. b and c say by whom."""
+    out = pd.DataFrame({"group_id": ["g1", "g1", "g1", "g2", "g2", "g3"],
+                        "risk_score": [0.8, 0.1, 0.3, 0.4, 0.45, 0.5],
+                        "applicant_name": ["A Co", "B Co", "C Co", "D Co", "E Co", "F Co"],
+                        "reasons": ["INFRINGEMENT_EXACT: x", "", "HOARDING_BURST: y", "", "", ""]},
+                       index=list("abcdef"))
+    flagged, by_group = flag_groups(out["risk_score"], out["group_id"], 0.5)
+    assert flagged.tolist() == [True, True, True, False, False, True]
+    assert by_group.tolist() == [False, True, True, False, False, False]
+    reasons = _with_group_reason(out.assign(flagged_by_group=by_group))
+    assert reasons["b"] == "flagged with its related-party group: member A Co is flagged (risk 0.8)"
+    assert reasons["c"].startswith("flagged with its related-party group: member A Co") and reasons["c"].endswith(
+        " | HOARDING_BURST: y")
+    assert reasons["a"] == "INFRINGEMENT_EXACT: x" and reasons["d"] == ""
