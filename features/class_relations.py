@@ -16,10 +16,12 @@ import scipy.sparse as sp
 
 from core.tables import explode_classes
 from features import products
+from features.lexicons import INDUSTRY_WORDS
 
 # the register's related-class table is product RELATED_CLASSES (features.products): a statistic of
 # the whole register, read by the hoarding and infringement builders (also on the Dask engine)
 RELATED_KEY = products.RELATED_CLASSES
+_INDUSTRY_ALTERNATION = "|".join(sorted(INDUSTRY_WORDS, key=len, reverse=True))
 
 
 def register_class_relations(applications: pd.DataFrame, config) -> pd.DataFrame:
@@ -31,6 +33,64 @@ def register_class_relations(applications: pd.DataFrame, config) -> pd.DataFrame
 def relations_product(tables, config) -> pd.DataFrame:
     """Product RELATED_CLASSES: the related classes of the tables' whole register."""
     return register_class_relations(tables.applications, config)
+
+
+def industry_words(keys: pd.Series) -> pd.DataFrame:
+    """(key, word) for every industry word (``lexicons.INDUSTRY_WORDS``) in the name of each company
+    key ('c:丽景母婴用品集团|天津' → 母婴, 用品, 集团): what the company says its business is."""
+    keys = pd.Series(pd.unique(keys.astype("str")), dtype="str")
+    company = keys[keys.str.startswith("c:")]
+    core = company.str.replace(r"(?s)\|.*", "", regex=True).str.slice(2)
+    found = core.str.findall(_INDUSTRY_ALTERNATION).explode().dropna()
+    return pd.DataFrame({"key": company.loc[found.index].to_numpy(), "word": found.to_numpy()}).drop_duplicates()
+
+
+def industry_scopes(applications: pd.DataFrame, config) -> pd.DataFrame:
+    """The classes each industry word's companies file far more often than companies at large: the
+    business scope (经营范围) the register shows for an industry. DataFrame[word, nice_class, companies,
+    lift]; kept, like related classes, with at least ``related_min_cofilers`` companies and lift
+    ``related_min_lift``: companies with the word filing the class / companies with the word, over
+    companies filing the class / companies."""
+    cfg = config.infringement
+    cls = explode_classes(applications[["applicant_key", "nice_classes"]])
+    filed = cls[["applicant_key", "nice_class"]].drop_duplicates()
+    words = industry_words(applications["applicant_key"])
+    empty = pd.DataFrame({"word": pd.Series(dtype="str"), "nice_class": pd.Series(dtype="int64"),
+                          "companies": pd.Series(dtype="int64"), "lift": pd.Series(dtype="float64")})
+    if words.empty:
+        return empty
+    companies = filed[filed["applicant_key"].str.startswith("c:")]
+    n = companies["applicant_key"].nunique()
+    class_share = companies.groupby("nice_class").size() / max(n, 1)
+    per_word = words.groupby("word")["key"].nunique()
+    pairs = words.merge(companies, left_on="key", right_on="applicant_key")
+    count = pairs.groupby(["word", "nice_class"]).size().rename("companies").reset_index()
+    lift = (count["companies"] / count["word"].map(per_word)) / count["nice_class"].map(class_share)
+    keep = (count["companies"] >= int(cfg.related_min_cofilers)) & (lift >= float(cfg.related_min_lift))
+    if not keep.any():
+        return empty
+    out = count[keep].assign(lift=lift[keep].astype("float64"))
+    return out.astype({"nice_class": "int64", "companies": "int64"}).reset_index(drop=True)
+
+
+def scopes_product(tables, config) -> pd.DataFrame:
+    """Product INDUSTRY_SCOPES: the industry scopes of the tables' whole register."""
+    return industry_scopes(tables.applications, config)
+
+
+def scope_masks(keys: pd.Index, scopes: pd.DataFrame) -> np.ndarray:
+    """Per key of ``keys`` (position), the classes in the scope of the industry words of its name, as
+    a bit mask (bit c for class c)."""
+    masks = np.zeros(len(keys), dtype=np.uint64)
+    if scopes.empty:
+        return masks
+    word_mask = scopes.groupby("word")["nice_class"].agg(
+        lambda c: np.bitwise_or.reduce(np.left_shift(np.uint64(1), c.to_numpy(np.uint64))))
+    words = industry_words(pd.Series(keys))
+    words = words[words["word"].isin(word_mask.index)]
+    at = keys.get_indexer(words["key"])
+    np.bitwise_or.at(masks, at, word_mask.reindex(words["word"]).to_numpy(np.uint64))
+    return masks
 
 
 def related_classes(app_classes: pd.DataFrame, cfg) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from core.reasons import Dimension, Reason
 from core.tables import Tables, explode_classes, positions_in
 from features import lexicons, products
 from features import textsim as ts
+from features.class_relations import scope_masks
 from features.common import (
     applicant_index,
     concat_flags,
@@ -141,7 +142,7 @@ def unrelated_rows(cls: pd.DataFrame, sweep: np.ndarray, n_keys: int, rel: pd.Da
     return (core[key] & near[nice]) == 0
 
 
-@register(Dimension.HOARDING, needs=(products.RELATED_CLASSES,))
+@register(Dimension.HOARDING, needs=(products.RELATED_CLASSES, products.INDUSTRY_SCOPES))
 def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
     cfg = config.hoarding
     apps = tables.applications[["application_id", "applicant_key", "group_id", "filing_date", "mark_text",
@@ -185,6 +186,9 @@ def build_hoarding(tables: Tables, config: Config) -> FeatureResult:
         ~use_groups, group_dispersion.reindex(codes, fill_value=0.0))
     coined_sweeps = cls[sweep & ~cls["house"]].groupby("key")["mark"].nunique()
     unrelated = unrelated_rows(cls, sweep.to_numpy(), n_keys, tables.extras[products.RELATED_CLASSES], config)
+    # ... nor a class of the business its name declares (经营范围: a 母婴用品 company's toys and clothes)
+    scope = scope_masks(idx, tables.extras[products.INDUSTRY_SCOPES])
+    unrelated &= (scope[cls["key"].to_numpy()] & np.left_shift(np.uint64(1), cls["nice_class"].to_numpy(np.uint64))) == 0
     kept = cls.loc[~sweep, ["key"]].assign(unrelated=unrelated[~sweep.to_numpy()],
                                            coined_unrelated=unrelated[~sweep.to_numpy()]
                                            & ~cls.loc[~sweep, "house"].to_numpy(dtype=bool))

@@ -7,6 +7,7 @@ made by one named pure function of the tables (and the products it needs), decla
 | ``MATCHES`` | ``infringement.matches_product``: the marks against each other | MARKS | infringement |
 | ``PROTECTED_MATCHES`` | ``infringement.protected_matches_product``: the marks against the protected list (None without one) | MARKS | infringement |
 | ``RELATED_CLASSES`` | ``class_relations.relations_product``: classes the register's coherent filers co-file | — | hoarding, infringement, register index |
+| ``INDUSTRY_SCOPES`` | ``class_relations.scopes_product``: the classes each industry word's companies file | — | hoarding |
 | ``TRENDS`` | ``squatting.global_trends``: unlisted terms many unrelated groups start filing | — | squatting, infringement, register index |
 | ``TRANSFER_LOOKUP`` | ``transfers.lookup_product``: assignees, resold marks' filing dates, agents | — | transfers |
 
@@ -17,7 +18,7 @@ made by one named pure function of the tables (and the products it needs), decla
 - the spawned marks process (``pipeline.marks_job``): MARKS, MATCHES, PROTECTED_MATCHES, while the
   parent resolves entities;
 - Dask (``pipeline.engines``): MATCHES by block partition, TRENDS by a shuffle on the mark core,
-  TRANSFER_LOOKUP as a union over partitions, RELATED_CLASSES on the client.
+  TRANSFER_LOOKUP as a union over partitions, RELATED_CLASSES and INDUSTRY_SCOPES on the client.
 A product already in ``tables.extras`` is never made again (``ensure`` fills only what is missing).
 """
 
@@ -31,6 +32,7 @@ MARKS = "infringement_marks"
 MATCHES = "infringement_matches"
 PROTECTED_MATCHES = "infringement_protected_matches"
 RELATED_CLASSES = "class_relations"
+INDUSTRY_SCOPES = "industry_scopes"
 TRENDS = "squatting_trends"
 TRANSFER_LOOKUP = "transfer_lookup"
 
@@ -48,6 +50,7 @@ CATALOG: dict[str, Product] = {p.key: p for p in (
     Product(MATCHES, "features.infringement:matches_product", (MARKS,), "features.matches"),
     Product(PROTECTED_MATCHES, "features.infringement:protected_matches_product", (MARKS,), "features.protected"),
     Product(RELATED_CLASSES, "features.class_relations:relations_product", (), "features.relations"),
+    Product(INDUSTRY_SCOPES, "features.class_relations:scopes_product", (), "features.scopes"),
     Product(TRENDS, "features.squatting:global_trends", (), "features.trends"),
     Product(TRANSFER_LOOKUP, "features.transfers:lookup_product", (), "features.transfer_lookup"),
 )}

@@ -242,9 +242,10 @@ def _run_dask(client, tables: Tables, config: Config, timer, n_partitions: int |
         from features import products
         from features.class_relations import RELATED_KEY
 
-        # a register statistic: from the whole register, made on the client
-        relations = client.scatter(products.ensure(tables, config, [RELATED_KEY]).extras[RELATED_KEY])
-        extras = {Dimension.TRANSFER: {products.TRANSFER_LOOKUP: lookup_f}, Dimension.HOARDING: {RELATED_KEY: relations}}
+        # register statistics: from the whole register, made on the client
+        made = products.ensure(tables, config, [RELATED_KEY, products.INDUSTRY_SCOPES]).extras
+        hoarding = {key: client.scatter(made[key]) for key in (RELATED_KEY, products.INDUSTRY_SCOPES)}
+        extras = {Dimension.TRANSFER: {products.TRANSFER_LOOKUP: lookup_f}, Dimension.HOARDING: hoarding}
         futures = {dim: [client.submit(_build, dim, p, config_f, extras.get(dim))
                          for p in part_f] for dim in PER_PARTITION}
         # squatting weighs built-in-list hits against the whole register's chance rates: one task

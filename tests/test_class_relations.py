@@ -22,3 +22,32 @@ def test_related_classes_by_hand():
     # 9-42: 9 by c,d,e (3), 42 by c,d (2), co 2: lift 1.667; 30-9 co-filed once only: not related
     assert (9, 42) in got.index and (30, 9) not in got.index
     assert not any(c in (1, 2, 3, 4) for c, _ in got.index)
+
+
+def test_industry_words_of_company_names():
+    from features.class_relations import industry_words
+
+    got = industry_words(pd.Series(["c:丽景母婴用品集团|天津", "c:丽景母婴用品集团|天津", "p:王五|1a2b", "c:acme|US|x"]))
+    assert sorted(got["word"]) == ["母婴", "用品", "集团"] and set(got["key"]) == {"c:丽景母婴用品集团|天津"}
+
+
+def test_industry_scopes_and_masks_by_hand():
+    """Four 母婴 companies file class 28 (toys) and their own 35; six other companies file 35 only,
+    one of them also 28. Companies 10, filing 28: 5 → share 0.5; among the four 母婴 companies all
+    four file 28 → lift (4/4) / 0.5 = 2; class 35: everyone → lift 1. With at least 3 companies and
+    lift 1.5, 母婴's scope is {28}; a natural person's name says nothing."""
+    from features.class_relations import industry_scopes, scope_masks
+
+    cfg = load_config().with_overrides({"infringement": {"related_min_cofilers": 3, "related_min_lift": 1.5}})
+    rows = []
+    for i in range(4):
+        rows += [(f"c:甲{i}母婴|x", "28"), (f"c:甲{i}母婴|x", "35")]
+    for i in range(6):
+        rows += [(f"c:乙{i}贸易|x", "35")]
+    rows += [("c:乙0贸易|x", "28"), ("p:丙|1", "28")]
+    apps = pd.DataFrame(rows, columns=["applicant_key", "nice_classes"])
+    got = industry_scopes(apps, cfg).set_index(["word", "nice_class"])
+    assert list(got.index) == [("母婴", 28)]
+    assert got.loc[("母婴", 28), "companies"] == 4 and got.loc[("母婴", 28), "lift"] == pytest.approx(2.0)
+    keys = pd.Index(["c:甲0母婴|x", "c:乙0贸易|x", "p:丙|1"])
+    assert scope_masks(keys, got.reset_index()).tolist() == [1 << 28, 0, 0]
