@@ -10,6 +10,8 @@ classes, no sweeps) file both far more often than independent choices would give
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -45,16 +47,22 @@ def industry_words(keys: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"key": company.loc[found.index].to_numpy(), "word": found.to_numpy()}).drop_duplicates()
 
 
-def industry_scopes(applications: pd.DataFrame, config) -> pd.DataFrame:
+class IndustryScopes(NamedTuple):
+    """Product INDUSTRY_SCOPES: each company key's industry words and each word's business scope."""
+    words: pd.DataFrame   # key, word (``industry_words``)
+    scopes: pd.DataFrame  # word, nice_class, companies, lift (``industry_scopes``)
+
+
+def industry_scopes(applications: pd.DataFrame, config, words: pd.DataFrame | None = None) -> pd.DataFrame:
     """The classes each industry word's companies file far more often than companies at large: the
     business scope (经营范围) the register shows for an industry. DataFrame[word, nice_class, companies,
     lift]; kept, like related classes, with at least ``related_min_cofilers`` companies and lift
     ``related_min_lift``: companies with the word filing the class / companies with the word, over
-    companies filing the class / companies."""
+    companies filing the class / companies. ``words``: ``industry_words`` of the keys, if made."""
     cfg = config.infringement
     cls = explode_classes(applications[["applicant_key", "nice_classes"]])
     filed = cls[["applicant_key", "nice_class"]].drop_duplicates()
-    words = industry_words(applications["applicant_key"])
+    words = industry_words(applications["applicant_key"]) if words is None else words
     empty = pd.DataFrame({"word": pd.Series(dtype="str"), "nice_class": pd.Series(dtype="int64"),
                           "companies": pd.Series(dtype="int64"), "lift": pd.Series(dtype="float64")})
     if words.empty:
@@ -73,22 +81,24 @@ def industry_scopes(applications: pd.DataFrame, config) -> pd.DataFrame:
     return out.astype({"nice_class": "int64", "companies": "int64"}).reset_index(drop=True)
 
 
-def scopes_product(tables, config) -> pd.DataFrame:
-    """Product INDUSTRY_SCOPES: the industry scopes of the tables' whole register."""
-    return industry_scopes(tables.applications, config)
+def scopes_product(tables, config) -> IndustryScopes:
+    """Product INDUSTRY_SCOPES of the tables' whole register (the words are found once, for both)."""
+    words = industry_words(tables.applications["applicant_key"])
+    return IndustryScopes(words, industry_scopes(tables.applications, config, words))
 
 
-def scope_masks(keys: pd.Index, scopes: pd.DataFrame) -> np.ndarray:
+def scope_masks(keys: pd.Index, product: IndustryScopes) -> np.ndarray:
     """Per key of ``keys`` (position), the classes in the scope of the industry words of its name, as
     a bit mask (bit c for class c)."""
     masks = np.zeros(len(keys), dtype=np.uint64)
+    scopes = product.scopes
     if scopes.empty:
         return masks
     word_mask = scopes.groupby("word")["nice_class"].agg(
         lambda c: np.bitwise_or.reduce(np.left_shift(np.uint64(1), c.to_numpy(np.uint64))))
-    words = industry_words(pd.Series(keys))
-    words = words[words["word"].isin(word_mask.index)]
+    words = product.words[product.words["word"].isin(word_mask.index)]
     at = keys.get_indexer(words["key"])
+    words, at = words[at >= 0], at[at >= 0]  # (a partition of the register holds some keys only)
     np.bitwise_or.at(masks, at, word_mask.reindex(words["word"]).to_numpy(np.uint64))
     return masks
 

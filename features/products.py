@@ -7,7 +7,7 @@ made by one named pure function of the tables (and the products it needs), decla
 | ``MATCHES`` | ``infringement.matches_product``: the marks against each other | MARKS | infringement |
 | ``PROTECTED_MATCHES`` | ``infringement.protected_matches_product``: the marks against the protected list (None without one) | MARKS | infringement |
 | ``RELATED_CLASSES`` | ``class_relations.relations_product``: classes the register's coherent filers co-file | — | hoarding, infringement, register index |
-| ``INDUSTRY_SCOPES`` | ``class_relations.scopes_product``: the classes each industry word's companies file | — | hoarding |
+| ``INDUSTRY_SCOPES`` | ``class_relations.scopes_product``: company names' industry words and the classes each word's companies file | — | hoarding |
 | ``TRENDS`` | ``squatting.global_trends``: unlisted terms many unrelated groups start filing | — | squatting, infringement, register index |
 | ``TRANSFER_LOOKUP`` | ``transfers.lookup_product``: assignees, resold marks' filing dates, agents | — | transfers |
 

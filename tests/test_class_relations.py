@@ -36,7 +36,7 @@ def test_industry_scopes_and_masks_by_hand():
     one of them also 28. Companies 10, filing 28: 5 → share 0.5; among the four 母婴 companies all
     four file 28 → lift (4/4) / 0.5 = 2; class 35: everyone → lift 1. With at least 3 companies and
     lift 1.5, 母婴's scope is {28}; a natural person's name says nothing."""
-    from features.class_relations import industry_scopes, scope_masks
+    from features.class_relations import IndustryScopes, industry_scopes, industry_words, scope_masks
 
     cfg = load_config().with_overrides({"infringement": {"related_min_cofilers": 3, "related_min_lift": 1.5}})
     rows = []
@@ -50,4 +50,6 @@ def test_industry_scopes_and_masks_by_hand():
     assert list(got.index) == [("母婴", 28)]
     assert got.loc[("母婴", 28), "companies"] == 4 and got.loc[("母婴", 28), "lift"] == pytest.approx(2.0)
     keys = pd.Index(["c:甲0母婴|x", "c:乙0贸易|x", "p:丙|1"])
-    assert scope_masks(keys, got.reset_index()).tolist() == [1 << 28, 0, 0]
+    product = IndustryScopes(industry_words(apps["applicant_key"]), got.reset_index())
+    assert scope_masks(keys, product).tolist() == [1 << 28, 0, 0]
+    assert scope_masks(pd.Index(["c:乙1贸易|x", "c:甲3母婴|x"]), product).tolist() == [0, 1 << 28]  # a partition
