@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from core.tables import explode_classes
 from features import products
+from features.common import name_core
 from features.lexicons import INDUSTRY_WORDS
 
 # the register's related-class table is product RELATED_CLASSES (features.products): a statistic of
@@ -42,8 +43,7 @@ def industry_words(keys: pd.Series) -> pd.DataFrame:
     key ('c:丽景母婴用品集团|天津' → 母婴, 用品, 集团): what the company says its business is."""
     keys = pd.Series(pd.unique(keys.astype("str")), dtype="str")
     company = keys[keys.str.startswith("c:")]
-    core = company.str.replace(r"(?s)\|.*", "", regex=True).str.slice(2)
-    found = core.str.findall(_INDUSTRY_ALTERNATION).explode().dropna()
+    found = name_core(company).str.findall(_INDUSTRY_ALTERNATION).explode().dropna()
     return pd.DataFrame({"key": company.loc[found.index].to_numpy(), "word": found.to_numpy()}).drop_duplicates()
 
 

@@ -54,6 +54,13 @@ def per_distinct(values: pd.Series, fn) -> pd.Series:
     return pd.Series(pd.array(out.take(pa.array(codes)), dtype="str"), index=values.index)
 
 
+def name_core(applicant_key: pd.Series) -> pd.Series:
+    """The normalised trade-name core carried in the key ('c:华科明电子科技|深圳' → '华科明电子科技')."""
+    # (a regex replace runs in Arrow; split().str[0] built a list per key: 7 s for 3M keys)
+    return per_distinct(applicant_key, lambda k: k.str.replace(r"(?s)\|.*", "", regex=True).str.slice(2)
+                        .str.replace(" ", "", regex=False))
+
+
 def contains_each(texts: pd.Series, parts: pd.Series) -> np.ndarray:
     """Row-wise ``part in text`` (an empty part is contained) for two equally long string Series.
 

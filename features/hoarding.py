@@ -29,6 +29,7 @@ from features.common import (
     contains_each,
     entropy,
     make_flags,
+    name_core,
     per_distinct,
     ratio,
     window_counter,
@@ -37,13 +38,6 @@ from features.common import (
 from features.filing_patterns import over_broad, refiled_cells
 from features.registry import FeatureResult, register
 from features.squatting import owned_marks
-
-
-def name_core(applicant_key: pd.Series) -> pd.Series:
-    """The normalised trade-name core carried in the key ('c:华科明电子科技|深圳' → '华科明电子科技')."""
-    # (a regex replace runs in Arrow; split().str[0] built a list per key: 7 s for 3M keys)
-    return per_distinct(applicant_key, lambda k: k.str.replace(r"(?s)\|.*", "", regex=True).str.slice(2)
-                        .str.replace(" ", "", regex=False))
 
 
 def house_related(marks_norm: pd.Series, cores: pd.Series) -> pd.Series:
